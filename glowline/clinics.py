@@ -1,0 +1,102 @@
+"""Clinics, their numbers, staff users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from glowline.exceptions import Conflict, NotFound, ValidationError
+from glowline.models import ApiToken, Clinic, ClinicNumber, StaffPhone, StaffUser
+from glowline.phone import to_e164
+
+
+def check_timezone(name: str) -> str:
+    """Return ``name`` if it is an IANA time zone, else raise ValidationError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"timezone: {name!r} is not an IANA time zone such as America/New_York",
+                              field="timezone") from None
+    return name
+
+
+def parse_clock(value: str, field: str) -> time:
+    """Parse ``HH:MM`` (24-hour) into a time, or raise ValidationError naming the field."""
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValidationError(f"{field}: expected HH:MM, got {value!r}", field=field) from None
+
+
+def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], timezone: str,
+               contact_phone: str | None = None, quiet_start: str = "20:00", quiet_end: str = "08:00",
+               reminder_offsets_hours: list[int] | None = None, session_minutes: int = 60) -> Clinic:
+    """Create a clinic; every number is checked and stored in E.164. Does not commit."""
+    if not name.strip():
+        raise ValidationError("name: a clinic needs a name", field="name")
+    if not numbers:
+        raise ValidationError("number: a clinic needs at least one Twilio number", field="number")
+    offsets = sorted(set(reminder_offsets_hours or [48, 2]), reverse=True)
+    if any(h <= 0 or h > 24 * 14 for h in offsets):
+        raise ValidationError("reminders: offsets are hours before the session, 1 to 336", field="reminders")
+    e164_numbers = [to_e164(n, field="number") for n in numbers]
+    taken = db.scalars(select(ClinicNumber.number).where(ClinicNumber.number.in_(e164_numbers))).all()
+    if taken:
+        raise Conflict(f"number: {taken[0]} already belongs to a clinic")
+    clinic = Clinic(
+        name=name.strip(), timezone=check_timezone(timezone),
+        contact_phone=to_e164(contact_phone, field="contact") if contact_phone else e164_numbers[0],
+        quiet_start=parse_clock(quiet_start, "quiet_start"), quiet_end=parse_clock(quiet_end, "quiet_end"),
+        reminder_offsets_hours=offsets, session_minutes=session_minutes, templates={},
+    )
+    clinic.numbers = [ClinicNumber(number=n) for n in e164_numbers]
+    clinic.staff_phones = [StaffPhone(number=to_e164(s, field="staff")) for s in dict.fromkeys(staff)]
+    db.add(clinic)
+    db.flush()
+    return clinic
+
+
+def get_clinic(db: Session, clinic_id: int) -> Clinic:
+    """The clinic with this id, or NotFound."""
+    clinic = db.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound(f"clinic {clinic_id} not found")
+    return clinic
+
+
+def clinic_for_number(db: Session, number: str) -> Clinic | None:
+    """The clinic that owns the Twilio number ``number`` (E.164), if any."""
+    return db.scalar(select(Clinic).join(ClinicNumber).where(ClinicNumber.number == number))
+
+
+def add_staff_user(db: Session, clinic: Clinic, username: str, password: str) -> StaffUser:
+    """Create a staff login with a hashed password. Does not commit."""
+    if len(password) < 10:
+        raise ValidationError("password: use at least 10 characters", field="password")
+    if db.scalar(select(StaffUser).where(StaffUser.username == username)):
+        raise Conflict(f"username: {username!r} is taken")
+    user = StaffUser(clinic_id=clinic.id, username=username, password_hash=generate_password_hash(password))
+    db.add(user)
+    db.flush()
+    return user
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an API token: its SHA-256 (tokens are long and random, so no salt)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(db: Session, clinic: Clinic, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and only its hash is stored."""
+    plain = "glw_" + secrets.token_urlsafe(32)
+    token = ApiToken(clinic_id=clinic.id, name=name, token_hash=hash_token(plain))
+    db.add(token)
+    db.flush()
+    return token, plain

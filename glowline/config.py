@@ -1,0 +1,164 @@
+"""Configuration: the one place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from glowline.exceptions import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TWILIO_API = "https://api.twilio.com"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name}: must be positive, got {raw!r}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _database_url(raw: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL: cannot parse {raw!r} as a database URL") from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"DATABASE_URL: unsupported database {backend!r}; use sqlite or postgresql")
+    if backend == "postgresql" and url.drivername == "postgresql":
+        # psycopg 3 is the driver we install; plain postgresql:// would ask for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL: expected redis://, rediss:// or unix://, got {raw!r}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ConfigError(f"REDIS_URL: no host in {raw!r}")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError(f"REDIS_URL: bad port in {raw!r}") from None
+    return raw
+
+
+def _http_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}: expected an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the pipeline uses, with defaults that run on a laptop."""
+
+    database_url: str = ""
+    redis_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base_url: str = DEFAULT_TWILIO_API
+    twilio_timeout: float = 10.0
+    public_base_url: str = "http://127.0.0.1:5000"
+    secret_key: str = "dev-only-secret-change-me"
+    verify_signatures: bool = True
+    schedule_horizon_hours: int = 24
+    queue_name: str = "glowline"
+    job_timeout: int = 60
+    staff_session_minutes: int = 60
+    var_dir: Path = ROOT / "var"
+    protocols_path: Path = ROOT / "protocols.json"
+    schemas_dir: Path = ROOT / "schemas"
+    testing: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """True when real Twilio credentials are configured."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def embedded_redis(self) -> bool:
+        """True when no REDIS_URL is set and the run command must start its own server."""
+        return self.redis_url is None
+
+    def with_(self, **changes) -> "Config":
+        """Return a copy with some settings changed (tests and the run command use it)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+        """Read the environment; a malformed setting raises ConfigError naming it."""
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("GLOWLINE_VAR_DIR") or ROOT / "var")
+        database_url = _database_url(env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'glowline.sqlite3'}")
+        redis_url = _redis_url(env["REDIS_URL"]) if env.get("REDIS_URL") else None
+        sid = env.get("TWILIO_ACCOUNT_SID") or None
+        token = env.get("TWILIO_AUTH_TOKEN") or None
+        if bool(sid) != bool(token):
+            missing = "TWILIO_AUTH_TOKEN" if sid else "TWILIO_ACCOUNT_SID"
+            raise ConfigError(f"{missing}: set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
+        if sid and not (sid.startswith("AC") and len(sid) == 34):
+            raise ConfigError("TWILIO_ACCOUNT_SID: expected 34 characters starting with AC")
+        secret = env.get("SECRET_KEY") or ""
+        if sid and len(secret) < 16:
+            raise ConfigError("SECRET_KEY: set a random secret of at least 16 characters when Twilio is live")
+        protocols_path = Path(env.get("PROTOCOLS_PATH") or ROOT / "protocols.json")
+        return cls(
+            database_url=database_url,
+            redis_url=redis_url,
+            twilio_account_sid=sid,
+            twilio_auth_token=token,
+            twilio_api_base_url=_http_url("TWILIO_API_BASE_URL", env.get("TWILIO_API_BASE_URL") or DEFAULT_TWILIO_API),
+            twilio_timeout=_float(env, "TWILIO_HTTP_TIMEOUT", 10.0),
+            public_base_url=_http_url("PUBLIC_BASE_URL", env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"),
+            secret_key=secret or "dev-only-secret-change-me",
+            verify_signatures=_bool(env, "TWILIO_VERIFY_SIGNATURES", True),
+            schedule_horizon_hours=_int(env, "SCHEDULE_HORIZON_HOURS", 24, minimum=1),
+            queue_name=env.get("RQ_QUEUE") or "glowline",
+            job_timeout=_int(env, "JOB_TIMEOUT", 60, minimum=5),
+            staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 60, minimum=1),
+            var_dir=var_dir,
+            protocols_path=protocols_path,
+            schemas_dir=Path(env.get("SCHEMAS_DIR") or ROOT / "schemas"),
+        )

@@ -1,0 +1,42 @@
+"""Every exception the domain raises, in one place."""
+
+
+class GlowlineError(Exception):
+    """Base class of the domain's errors."""
+
+
+class ConfigError(GlowlineError):
+    """A setting, a configuration file or a data file is missing or malformed."""
+
+
+class ValidationError(GlowlineError):
+    """Input from a person or a system does not fit; the message says what and where."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(GlowlineError):
+    """The thing asked for does not exist, or belongs to another clinic."""
+
+
+class Conflict(GlowlineError):
+    """The request is valid but the current state does not allow it."""
+
+
+class TransportError(GlowlineError):
+    """Sending through a transport failed.
+
+    ``retryable`` tells the caller whether the same message may be tried again;
+    ``code`` is the provider's error code when it gave one.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, code: int | None = None,
+                 status: int | None = None, opted_out: bool = False, ambiguous: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+        self.code = code
+        self.status = status
+        self.opted_out = opted_out
+        self.ambiguous = ambiguous

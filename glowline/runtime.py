@@ -1,0 +1,91 @@
+"""The runtime: every long-lived resource, built once per process from a Config.
+
+Both the web app and the worker hold one; nothing here connects until used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from redis import Redis
+from rq import Queue
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from glowline.clock import SystemClock
+from glowline.config import Config
+from glowline.db import build_engine, build_sessionmaker, ensure_sqlite_dir, transaction
+
+
+@dataclass
+class Runtime:
+    """Config plus the engine, Redis, queue, transport, catalogs and clock built from it."""
+
+    config: Config
+    clock: object = field(default_factory=SystemClock)
+    transport_override: object | None = None
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (created on first use)."""
+        ensure_sqlite_dir(self.config.database_url)
+        return build_engine(self.config.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory bound to the engine."""
+        return build_sessionmaker(self.engine)
+
+    def transaction(self):
+        """A session that commits on success and rolls back on error."""
+        return transaction(self.sessions)
+
+    @cached_property
+    def redis(self) -> Redis:
+        """The Redis client for RQ (connects lazily)."""
+        if self.config.redis_url is None:
+            raise RuntimeError("REDIS_URL is not set and no embedded Redis was started")
+        return Redis.from_url(self.config.redis_url, socket_timeout=10, socket_connect_timeout=5,
+                              health_check_interval=30)
+
+    @cached_property
+    def queue(self) -> Queue:
+        """The RQ queue that carries outbound message jobs."""
+        return Queue(self.config.queue_name, connection=self.redis,
+                     default_timeout=self.config.job_timeout)
+
+    @cached_property
+    def catalog(self):
+        """The protocol catalog, loaded and validated from protocols.json."""
+        from glowline.protocols import load_catalog
+
+        return load_catalog(self.config.protocols_path, self.config.schemas_dir / "protocols.schema.json")
+
+    @cached_property
+    def schemas(self):
+        """The JSON Schemas in schemas/, each with a prebuilt validator."""
+        from glowline.schemas import SchemaRegistry
+
+        return SchemaRegistry.load(self.config.schemas_dir)
+
+    @cached_property
+    def transport(self):
+        """Twilio when credentials are set, else the local recording transport."""
+        if self.transport_override is not None:
+            return self.transport_override
+        from glowline.transports import build_transport
+
+        return build_transport(self.config)
+
+    @cached_property
+    def dispatcher(self):
+        """Moves outbox rows into RQ after their transaction commits."""
+        from glowline.dispatch import Dispatcher
+
+        return Dispatcher(self)
+
+    def check(self) -> None:
+        """Load every data file now so a broken one stops start-up with a clear message."""
+        self.catalog
+        self.schemas

@@ -1,0 +1,153 @@
+"""A local HTTP server that speaks Twilio's REST API for Messages and Calls.
+
+The real ``twilio`` SDK is pointed at it (``client.api.base_url``); it is the
+test suite's only double, and it sits at the network edge.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Recorded:
+    """One request the SDK made: which resource, the account, its form fields."""
+
+    resource: str
+    account_sid: str
+    auth_ok: bool
+    form: dict
+    sid: str | None = None
+    status: int = 201
+
+
+@dataclass
+class Scripted:
+    """A canned answer: HTTP status plus Twilio error code, or a hang (timeout)."""
+
+    status: int
+    code: int | None = None
+    message: str = ""
+    delay: float = 0.0
+    accept_then_hang: bool = False
+
+
+@dataclass
+class TwilioState:
+    account_sid: str
+    auth_token: str
+    requests: list = field(default_factory=list)
+    scripts: dict = field(default_factory=lambda: {"Messages": deque(), "Calls": deque()})
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+
+class FakeTwilio:
+    """Start/stop the server, script failures, and read what was sent."""
+
+    def __init__(self, account_sid: str, auth_token: str):
+        self.state = TwilioState(account_sid, auth_token)
+        handler = type("Handler", (_Handler,), {"state": self.state})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """What to set as TWILIO_API_BASE_URL."""
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeTwilio":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def script(self, resource: str, *answers: Scripted) -> None:
+        """Queue answers for the next requests to ``Messages`` or ``Calls``; then back to 201."""
+        with self.state.lock:
+            self.state.scripts[resource].extend(answers)
+
+    def reset(self) -> None:
+        with self.state.lock:
+            self.state.requests.clear()
+            for q in self.state.scripts.values():
+                q.clear()
+
+    def sent(self, resource: str = "Messages") -> list[Recorded]:
+        """Requests Twilio accepted (answered 201) for ``resource``."""
+        with self.state.lock:
+            return [r for r in self.state.requests if r.resource == resource and r.status == 201]
+
+    def attempts(self, resource: str = "Messages") -> list[Recorded]:
+        """Every request for ``resource``, accepted or not."""
+        with self.state.lock:
+            return [r for r in self.state.requests if r.resource == resource]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: TwilioState
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_POST(self):
+        import time
+
+        parts = self.path.split("?")[0].strip("/").split("/")
+        # /2010-04-01/Accounts/{sid}/Messages.json
+        if len(parts) != 4 or parts[0] != "2010-04-01" or parts[1] != "Accounts":
+            return self._json(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
+        account, resource = parts[2], parts[3].removesuffix(".json")
+        if resource not in ("Messages", "Calls"):
+            return self._json(404, {"code": 20404, "message": "not found", "status": 404})
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
+        auth = self.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(f"{self.state.account_sid}:{self.state.auth_token}".encode()).decode()
+        record = Recorded(resource, account, auth == expected, form)
+        with self.state.lock:
+            script = self.state.scripts[resource].popleft() if self.state.scripts[resource] else None
+            self.state.requests.append(record)
+        if not record.auth_ok or account != self.state.account_sid:
+            record.status = 401
+            return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        if script and script.delay and not script.accept_then_hang:
+            time.sleep(script.delay)
+        if script and script.status != 201:
+            record.status = script.status
+            return self._json(script.status, {"code": script.code, "message": script.message or "error",
+                                              "more_info": f"https://www.twilio.com/docs/errors/{script.code}",
+                                              "status": script.status})
+        prefix = "SM" if resource == "Messages" else "CA"
+        sid = prefix + uuid.uuid4().hex
+        record.sid = sid
+        if script and script.accept_then_hang:
+            time.sleep(script.delay)
+        body = {"sid": sid, "account_sid": account, "status": "queued", "to": form.get("To"),
+                "from": form.get("From"), "body": form.get("Body"), "num_segments": "1",
+                "date_created": None, "error_code": None, "error_message": None,
+                "uri": f"/2010-04-01/Accounts/{account}/{resource}/{sid}.json"}
+        return self._json(201, body)
+
+    def _json(self, status: int, payload: dict):
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass

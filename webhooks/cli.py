@@ -1,0 +1,168 @@
+"""The ``glowline`` command: serve, work, migrate, manage clinics, preview plans, simulate texts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from glowline.config import Config
+from glowline.exceptions import ConfigError, GlowlineError
+
+
+def load_config() -> Config:
+    """Read the configuration, turning a bad setting into one clear line and exit code 2."""
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class _Group(click.Group):
+    """Turns domain errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, GlowlineError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """Glowline: SMS and voice intake, reminders and aftercare for aesthetic clinics."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Run everything locally: migrate, embedded Redis, the web app and one worker with the scheduler."""
+    from webhooks.devrun import run_all
+
+    sys.exit(run_all(load_config(), host, port))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the web app (development server; use gunicorn wsgi:app in production)."""
+    from werkzeug.serving import run_simple
+
+    from webhooks import create_app
+
+    app = create_app({"GLOWLINE_CONFIG": load_config()})
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--no-scheduler", is_flag=True, help="Do not compete for the RQ scheduler lock.")
+def worker(burst: bool, no_scheduler: bool) -> None:
+    """Run one RQ worker (with the scheduler unless told not to)."""
+    from workers.main import run_worker
+
+    run_worker(load_config(), burst=burst, with_scheduler=not no_scheduler)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration."""
+    import migrations
+
+    config = load_config()
+    migrations.upgrade(config.database_url)
+    click.echo("database is up to date")
+
+
+def _session():
+    from glowline.runtime import Runtime
+
+    return Runtime(load_config()).transaction()
+
+
+@main.group()
+def clinic() -> None:
+    """Clinics, their numbers and staff phones."""
+
+
+@clinic.command("add")
+@click.option("--name", required=True)
+@click.option("--number", "numbers", multiple=True, required=True, help="Twilio number (repeatable).")
+@click.option("--staff", multiple=True, help="Staff phone number (repeatable).")
+@click.option("--timezone", required=True, help="IANA zone, e.g. America/New_York.")
+@click.option("--contact", help="Call-back number clients see (default: the first Twilio number).")
+@click.option("--quiet-start", default="20:00", show_default=True)
+@click.option("--quiet-end", default="08:00", show_default=True)
+@click.option("--reminders", default="48,2", show_default=True, help="Hours before each session.")
+@click.option("--session-minutes", default=60, show_default=True, type=int)
+def clinic_add(name, numbers, staff, timezone, contact, quiet_start, quiet_end, reminders, session_minutes):
+    """Add a clinic."""
+    from glowline.clinics import add_clinic
+    from glowline.exceptions import ValidationError
+
+    try:
+        offsets = [int(h) for h in reminders.split(",") if h.strip()]
+    except ValueError:
+        raise ValidationError(f"reminders: expected hours like 48,2, got {reminders!r}") from None
+    with _session() as session:
+        created = add_clinic(session, name=name, numbers=list(numbers), staff=list(staff), timezone=timezone,
+                             contact_phone=contact, quiet_start=quiet_start, quiet_end=quiet_end,
+                             reminder_offsets_hours=offsets, session_minutes=session_minutes)
+        click.echo(f"clinic {created.id} added: {created.name} ({', '.join(n.number for n in created.numbers)})")
+
+
+@clinic.command("list")
+def clinic_list() -> None:
+    """List clinics."""
+    from sqlalchemy import select
+
+    from glowline.models import Clinic
+
+    with _session() as session:
+        for c in session.scalars(select(Clinic).order_by(Clinic.id)):
+            numbers = ", ".join(n.number for n in c.numbers)
+            click.echo(f"{c.id}\t{c.name}\t{c.timezone}\t{numbers}\tstaff: {len(c.staff_phones)}")
+
+
+@main.group()
+def staff() -> None:
+    """Staff logins."""
+
+
+@staff.command("add")
+@click.option("--clinic", "clinic_id", required=True, type=int)
+@click.option("--username", required=True)
+@click.password_option()
+def staff_add(clinic_id: int, username: str, password: str) -> None:
+    """Add a staff user (password hashed)."""
+    from glowline.clinics import add_staff_user, get_clinic
+
+    with _session() as session:
+        user = add_staff_user(session, get_clinic(session, clinic_id), username, password)
+        click.echo(f"staff user {user.username} added to clinic {clinic_id}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--clinic", "clinic_id", required=True, type=int)
+@click.option("--name", required=True, help="What the token is for, e.g. booking-system.")
+def token_create(clinic_id: int, name: str) -> None:
+    """Create an API token; it is shown once and stored hashed."""
+    from glowline.clinics import create_api_token, get_clinic
+
+    with _session() as session:
+        _, plain = create_api_token(session, get_clinic(session, clinic_id), name)
+    click.echo(plain)
+    click.echo("store it now: it is not shown again", err=True)
