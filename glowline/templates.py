@@ -26,7 +26,7 @@ DEFAULTS: dict[str, str] = {
         "Need to change it? Call {phone}."
     ),
     "aftercare": (
-        "{clinic}: thank you for coming in. For the next {duration} (until {until}) please avoid: "
+        "{clinic}: thank you for coming in. For {duration} after your visit (until {until}) please avoid: "
         "{restrictions}. Questions? Call {phone}."
     ),
     "aftercare_end": (
