@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, time, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, Text, Time,
+from sqlalchemy import (JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, Time,
                         TypeDecorator, UniqueConstraint, Index)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -249,6 +249,8 @@ class InboundMessage(Base):
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     reply: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Twilio's speech-recognition confidence (0..1) for a spoken answer; None for keypad and texts.
+    confidence: Mapped[float | None] = mapped_column(Float)
 
 
 class Plan(Base):
@@ -286,6 +288,9 @@ class TreatmentSession(Base):
     status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus), default=SessionStatus.SCHEDULED)
     confirmed_at: Mapped[datetime | None]
     callback_requested_at: Mapped[datetime | None]
+    # The latest reminder call's outcome (confirmed, no_answer, busy, ...), for staff pages.
+    call_result: Mapped[str | None] = mapped_column(String(32))
+    call_result_at: Mapped[datetime | None]
 
     plan: Mapped[Plan] = relationship(back_populates="sessions")
 
@@ -323,6 +328,10 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # A later voice call owed because this one failed (no answer, busy, or an SMS to a landline).
+    # Unique: a duplicate status callback can never create a second follow-up.
+    retry_of_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"),
+                                                    unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
