@@ -166,3 +166,4 @@ def token_create(clinic_id: int, name: str) -> None:
         _, plain = create_api_token(session, get_clinic(session, clinic_id), name)
     click.echo(plain)
     click.echo("store it now: it is not shown again", err=True)
+

@@ -1,0 +1,60 @@
+"""The command line manages clinics, staff logins and API tokens."""
+
+from click.testing import CliRunner
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from glowline.clinics import hash_token
+from glowline.models import ApiToken, Clinic, StaffUser
+from webhooks.cli import main
+
+
+def _env(config):
+    return {"DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url,
+            "GLOWLINE_VAR_DIR": str(config.var_dir)}
+
+
+def test_clinic_add_stores_numbers_in_e164(config, db):
+    result = CliRunner().invoke(main, [
+        "clinic", "add", "--name", "Glow Clinic", "--number", "(212) 555-0100", "--staff", "+1 212 555 0199",
+        "--staff", "2125550198", "--timezone", "America/New_York", "--quiet-start", "21:00",
+    ], env=_env(config))
+    assert result.exit_code == 0, result.output
+    clinic = db.scalar(select(Clinic))
+    assert [n.number for n in clinic.numbers] == ["+12125550100"]
+    assert sorted(s.number for s in clinic.staff_phones) == ["+12125550198", "+12125550199"]
+    assert clinic.timezone == "America/New_York"
+    assert clinic.quiet_start.hour == 21
+
+
+def test_clinic_add_refuses_bad_zone_and_changes_nothing(config, db):
+    result = CliRunner().invoke(main, ["clinic", "add", "--name", "X", "--number", "+12125550100",
+                                       "--timezone", "Mars/Olympus"], env=_env(config))
+    assert result.exit_code == 2
+    assert "timezone" in result.output and "Mars/Olympus" in result.output
+    assert db.scalar(select(Clinic)) is None
+
+
+def test_clinic_number_cannot_belong_to_two_clinics(config, db):
+    args = ["clinic", "add", "--name", "A", "--number", "+12125550100", "--timezone", "America/Chicago"]
+    assert CliRunner().invoke(main, args, env=_env(config)).exit_code == 0
+    second = CliRunner().invoke(main, args[:2] + ["--name", "B"] + args[4:], env=_env(config))
+    assert second.exit_code == 2
+    assert "already belongs" in second.output
+
+
+def test_staff_password_and_api_token_are_stored_hashed(config, db, clinic):
+    env = _env(config)
+    added = CliRunner().invoke(main, ["staff", "add", "--clinic", str(clinic.id), "--username", "frontdesk"],
+                               input="correct horse battery\ncorrect horse battery\n", env=env)
+    assert added.exit_code == 0, added.output
+    user = db.scalar(select(StaffUser))
+    assert user.password_hash != "correct horse battery"
+    assert check_password_hash(user.password_hash, "correct horse battery")
+
+    created = CliRunner().invoke(main, ["token", "create", "--clinic", str(clinic.id), "--name", "booking"], env=env)
+    assert created.exit_code == 0, created.output
+    plain = created.stdout.strip().splitlines()[0]
+    stored = db.scalar(select(ApiToken))
+    assert stored.token_hash == hash_token(plain)
+    assert plain not in stored.token_hash

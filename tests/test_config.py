@@ -1,0 +1,44 @@
+"""Configuration: defaults that run on a laptop, and one clear line for every bad setting."""
+
+import pytest
+
+from glowline.config import Config
+from glowline.exceptions import ConfigError
+
+
+def test_defaults_run_locally_without_twilio(tmp_path):
+    config = Config.from_env({"GLOWLINE_VAR_DIR": str(tmp_path)})
+    assert config.database_url == f"sqlite:///{tmp_path / 'glowline.sqlite3'}"
+    assert config.embedded_redis
+    assert not config.twilio_enabled
+    assert config.verify_signatures
+    assert config.schedule_horizon_hours == 24
+    assert config.twilio_timeout < config.job_timeout
+
+
+def test_postgres_url_gets_the_installed_driver():
+    config = Config.from_env({"DATABASE_URL": "postgresql://app@db.internal:5432/glow"})
+    assert config.database_url.startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+    ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+    ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis://localhost:notaport/0"}, "REDIS_URL"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "1" * 32}, "TWILIO_AUTH_TOKEN"),
+    ({"TWILIO_AUTH_TOKEN": "x" * 32}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_ACCOUNT_SID": "bogus", "TWILIO_AUTH_TOKEN": "x"}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x" * 32}, "SECRET_KEY"),
+    ({"PUBLIC_BASE_URL": "clinic.example.com"}, "PUBLIC_BASE_URL"),
+    ({"SCHEDULE_HORIZON_HOURS": "soon"}, "SCHEDULE_HORIZON_HOURS"),
+    ({"SCHEDULE_HORIZON_HOURS": "0"}, "SCHEDULE_HORIZON_HOURS"),
+    ({"TWILIO_HTTP_TIMEOUT": "-1"}, "TWILIO_HTTP_TIMEOUT"),
+    ({"TWILIO_VERIFY_SIGNATURES": "maybe"}, "TWILIO_VERIFY_SIGNATURES"),
+])
+def test_bad_setting_is_refused_naming_it(env, named):
+    with pytest.raises(ConfigError) as info:
+        Config.from_env(env)
+    message = str(info.value)
+    assert message.startswith(named)
+    assert "\n" not in message
