@@ -132,6 +132,36 @@ def clinic_list() -> None:
             click.echo(f"{c.id}\t{c.name}\t{c.timezone}\t{numbers}\tstaff: {len(c.staff_phones)}")
 
 
+@main.command()
+@click.option("--protocol", "protocol_id", required=True, help="Protocol id from protocols.json.")
+@click.option("--first", "first", required=True, help='First session, local time: "2026-12-03 10:00".')
+@click.option("--timezone", "tz", default="America/New_York", show_default=True)
+@click.option("--sessions", type=int, help="Number of sessions (within the protocol's range).")
+@click.option("--interval", type=int, help="Weeks between sessions (within the protocol's range).")
+@click.option("--clinic-name", default="Your Clinic", show_default=True)
+@click.option("--clinic-phone", default="+12125550100", show_default=True)
+@click.option("--channel", type=click.Choice(["sms", "voice"]), default="sms", show_default=True)
+def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phone, channel) -> None:
+    """Print a plan's full timeline without creating anything."""
+    from datetime import datetime
+
+    from glowline.clinics import check_timezone
+    from glowline.exceptions import ValidationError
+    from glowline.preview import format_preview
+    from glowline.runtime import Runtime
+    from glowline.timeline import MessageSettings, build_timeline, localize
+
+    try:
+        wall = datetime.strptime(first, "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise ValidationError(f'--first: expected "YYYY-MM-DD HH:MM", got {first!r}') from None
+    catalog = Runtime(load_config()).catalog
+    settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz))
+    timeline = build_timeline(catalog.get(protocol_id), localize(wall, tz), settings,
+                              sessions=sessions, interval_weeks=interval, channel=channel)
+    click.echo(format_preview(timeline, tz))
+
+
 @main.group()
 def staff() -> None:
     """Staff logins."""
