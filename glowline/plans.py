@@ -89,7 +89,7 @@ def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings
 
 def _audit(db: Session, plan: Plan, action: str, actor: str, now: datetime, **details) -> None:
     # Ids, numbers and times only: no client data in the audit details.
-    db.add(AuditEvent(clinic_id=plan.clinic_id, actor=actor, action=action, plan=plan,
+    db.add(AuditEvent(clinic_id=plan.clinic_id, actor=actor, action=action, plan_id=plan.id,
                       details={"version": plan.version, **details}, created_at=now))
 
 
