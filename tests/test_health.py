@@ -1,0 +1,57 @@
+"""/healthz tells staff and the run command whether a send could happen right now."""
+
+from rq import Worker
+from rq.scheduler import RQScheduler
+
+from glowline.redis_server import EmbeddedRedis
+
+
+def test_health_reports_scheduler_and_workers_down_until_they_run(client, runtime):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["database"] == "up" and body["redis"] == "up"
+    assert body["scheduler"] == "down" and body["workers"] == 0
+
+    worker = Worker([runtime.queue], connection=runtime.redis)
+    worker.register_birth()
+    scheduler = RQScheduler([runtime.queue], connection=runtime.redis)
+    scheduler.acquire_locks()
+    try:
+        body = client.get("/healthz").get_json()
+        assert body == {"database": "up", "redis": "up", "scheduler": "up", "workers": 1, "status": "ok"}
+    finally:
+        scheduler.release_locks()
+        worker.register_death()
+
+
+def test_health_reports_redis_down_without_failing(app, runtime):
+    runtime.redis.connection_pool.disconnect()
+    runtime.__dict__["redis"] = type(runtime.redis).from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    runtime.__dict__.pop("queue", None)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"] == "down"
+
+
+def test_embedded_redis_keeps_jobs_across_a_restart(tmp_path):
+    from redis import Redis
+
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    port = server.port
+    try:
+        conn = Redis.from_url(server.url)
+        conn.set("glowline:probe", "kept")
+        conn.config_set("appendfsync", "always")
+        conn.set("glowline:probe2", "kept")
+        conn.close()
+    finally:
+        server.stop()
+    again = EmbeddedRedis(tmp_path / "redis", port=port).start()
+    try:
+        conn = Redis.from_url(again.url)
+        assert conn.get("glowline:probe2") == b"kept"
+        assert conn.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+        conn.close()
+    finally:
+        again.stop()
