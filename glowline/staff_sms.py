@@ -1,0 +1,64 @@
+"""The staff PLAN text command: a staff phone starts a plan by replying to the intake notice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from glowline.exceptions import Conflict, NotFound, ValidationError
+from glowline.models import Clinic, Plan, StaffPhone
+from glowline.plan_requests import USAGE, parse_plan_text, start_plan
+from glowline.templates import format_date, format_time
+from glowline.timeline import zone
+
+log = logging.getLogger(__name__)
+
+NOT_STAFF_REPLY = "This number cannot start plans."
+
+
+def is_plan_command(body: str) -> bool:
+    """True when a staff text is a PLAN command (the router sends only those here)."""
+    return body.strip().upper().startswith("PLAN")
+
+
+def staff_actor(phone: StaffPhone) -> str:
+    """How a staff phone appears in the audit log: its id and last digits, enough for the clinic to tell."""
+    return f"staff phone {phone.id} (...{phone.number[-4:]})"
+
+
+def handle_staff_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str, now: datetime) -> str:
+    """Run a PLAN command from one of ``clinic``'s staff phones and return the reply text.
+
+    Does not commit: the caller commits with its inbound record, and the plan's first
+    messages are enqueued after that commit. A bad command changes nothing and the reply
+    says what to fix.
+    """
+    phone = db.scalar(select(StaffPhone).where(StaffPhone.clinic_id == clinic.id, StaffPhone.number == from_number))
+    if phone is None:
+        # The router checks this too; a second check keeps a routing slip from starting plans.
+        return NOT_STAFF_REPLY
+    try:
+        request = parse_plan_text(body, tz=clinic.timezone, now=now, schema=rt.schemas["plan_request"])
+        plan = start_plan(db, rt, clinic=clinic, intake_id=request.intake_id,
+                          first_session_at=request.first_session_at, sessions=request.sessions,
+                          interval_weeks=request.interval_weeks, actor=staff_actor(phone), now=now)
+    except ValidationError as exc:
+        return f"Not started: {exc}"[:1500]
+    except (NotFound, Conflict) as exc:
+        return f"Not started: {exc}. {USAGE}"[:1500]
+    log.info("plan %s started by staff phone %s for intake %s", plan.id, phone.id, request.intake_id)
+    return summarize(plan, clinic, rt.catalog.get(plan.protocol_id).name)
+
+
+def summarize(plan: Plan, clinic: Clinic, protocol_name: str) -> str:
+    """The reply after a plan starts: its protocol, each session's local date and time, what the client gets."""
+    local = zone(clinic.timezone)
+    dates = "; ".join(f"{s.number}) {format_date(s.starts_at.astimezone(local))} "
+                      f"{s.starts_at.astimezone(local):%Y} {format_time(s.starts_at.astimezone(local))}"
+                      for s in plan.sessions)
+    return (f"Plan {plan.id} started for intake {plan.intake_id}: {protocol_name}, "
+            f"{plan.session_count} sessions every {plan.interval_weeks} weeks. {dates}. "
+            "The client gets one text confirming the first session.")
