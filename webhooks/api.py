@@ -1,0 +1,308 @@
+"""The clinic JSON API under /api: bearer tokens, schema-checked bodies, one clinic's data per token."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+
+from glowline import heartbeat
+from glowline.exceptions import Conflict, NotFound, ValidationError
+from glowline.models import (OPEN_STATUSES, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan)
+from glowline.outbox import cancel_message, queue_summary, retry_message
+from glowline.plan_requests import PLANNABLE, find_intake, intake_concern, start_plan
+from glowline.plans import cancel_plan, move_session
+from glowline.timeline import zone
+from webhooks.auth import token_required
+from webhooks.context import db, runtime
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# The PATCH body says starts_at; the plan service names the same value new_start.
+_FIELD_NAMES = {"new_start": "starts_at"}
+
+
+def _error(message: str, status: int, field: str | None = None):
+    body = {"error": message}
+    if field is not None:
+        body["field"] = _FIELD_NAMES.get(field, field)
+    return jsonify(body), status
+
+
+@bp.errorhandler(ValidationError)
+def _invalid(exc: ValidationError):
+    return _error(str(exc), 400, exc.field)
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    return _error(str(exc), 404)
+
+
+@bp.errorhandler(Conflict)
+def _conflict(exc: Conflict):
+    return _error(str(exc), 409)
+
+
+@bp.errorhandler(404)
+def _no_route(_exc):
+    return _error("no such endpoint", 404)
+
+
+@bp.errorhandler(405)
+def _bad_method(_exc):
+    return _error("method not allowed", 405)
+
+
+def read_body(schema_name: str, *, empty_ok: bool = False) -> dict:
+    """The request's JSON object, checked against ``schemas/<schema_name>.schema.json``."""
+    raw = request.get_data(cache=True)
+    if not raw.strip() and empty_ok:
+        body = {}
+    else:
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            raise ValidationError("the body is not valid JSON", field="$")
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object", field="$")
+    runtime().schemas[schema_name].check(body)
+    return body
+
+
+def parse_instant(value: str, field: str) -> datetime:
+    """An ISO 8601 date-time with an offset (the schema checked its shape) as an aware datetime."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{field}: {value!r} is not an ISO 8601 date and time", field=field) from None
+    if parsed.tzinfo is None:
+        raise ValidationError(f"{field}: give a UTC offset, e.g. 2026-12-03T10:00:00-05:00", field=field)
+    return parsed
+
+
+def _clinic() -> Clinic:
+    return db().get(Clinic, g.clinic_id)
+
+
+def _plan(plan_id: int) -> Plan:
+    # Another clinic's plan is a 404, never a 403, so ids do not reveal what exists.
+    plan = db().scalar(select(Plan).where(Plan.id == plan_id, Plan.clinic_id == g.clinic_id))
+    if plan is None:
+        raise NotFound(f"plan {plan_id} not found")
+    return plan
+
+
+def message_json(message: OutboxMessage, tz: str) -> dict:
+    """One outbox row as the API and the staff pages show it; local time in the client's zone."""
+    return {
+        "id": message.id, "plan_id": message.plan_id,
+        "session": message.session.number if message.session is not None else None,
+        "kind": message.kind.value, "channel": message.channel.value, "status": message.status.value,
+        "due_at": message.due_at.isoformat(), "local_time": message.due_at.astimezone(zone(tz)).isoformat(),
+        "not_after": message.not_after.isoformat() if message.not_after else None,
+        "attempts": message.attempts, "error": message.last_error, "error_code": message.error_code,
+        "result": message.result, "simulated": message.simulated, "text": message.body,
+    }
+
+
+def client_zone(message_or_plan) -> str:
+    """The zone texts are written in: the client's own, else the clinic's."""
+    client = message_or_plan.client
+    return (client.timezone if client is not None and client.timezone else None) or message_or_plan.clinic.timezone
+
+
+def plan_messages(plan: Plan) -> list[OutboxMessage]:
+    """Every outbox row of a plan, in due order."""
+    return list(db().scalars(select(OutboxMessage).where(OutboxMessage.plan_id == plan.id)
+                             .order_by(OutboxMessage.due_at, OutboxMessage.id)))
+
+
+def plan_json(plan: Plan) -> dict:
+    """A plan with its sessions and every scheduled message."""
+    tz = client_zone(plan)
+    clinic_tz = zone(plan.clinic.timezone)
+    return {
+        "id": plan.id, "intake_id": plan.intake_id, "protocol": plan.protocol_id,
+        "protocols_version": plan.protocols_version, "status": plan.status.value, "version": plan.version,
+        "session_count": plan.session_count, "interval_weeks": plan.interval_weeks,
+        "created_by": plan.created_by, "created_at": plan.created_at.isoformat(),
+        "sessions": [{"number": s.number, "starts_at": s.starts_at.isoformat(),
+                      "local_start": s.starts_at.astimezone(clinic_tz).isoformat(),
+                      "duration_minutes": s.duration_minutes, "status": s.status.value} for s in plan.sessions],
+        "messages": [message_json(m, tz) for m in plan_messages(plan)],
+    }
+
+
+def intake_json(intake: Intake, *, full: bool = False) -> dict:
+    """An intake summary (``full`` adds the answers)."""
+    plan_id = db().scalar(select(Plan.id).where(Plan.intake_id == intake.id).order_by(Plan.id.desc()).limit(1))
+    data = {"id": intake.id, "status": intake.status.value, "concern": intake_concern(intake),
+            "flags": list(intake.flags or []), "channel": intake.channel.value, "client_phone": intake.client.phone,
+            "created_at": intake.created_at.isoformat(),
+            "completed_at": intake.completed_at.isoformat() if intake.completed_at else None,
+            "waiting_for_plan": intake.status in PLANNABLE, "plan_id": plan_id}
+    if full:
+        data["answers"] = intake.answers or {}
+    return data
+
+
+def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
+    """What the queue page shows: counts, the next due rows, in flight, done today, failures, heartbeat."""
+    summary = queue_summary(db(), clinic.id, now)
+    local_midnight = now.astimezone(zone(clinic.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def rows(*conditions, order=OutboxMessage.due_at, limit=50):
+        found = db().scalars(select(OutboxMessage).where(OutboxMessage.clinic_id == clinic.id, *conditions)
+                             .order_by(order, OutboxMessage.id).limit(limit))
+        return [message_json(m, client_zone(m)) for m in found]
+
+    failed = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+    return {
+        "counts": summary["counts"], "overdue": summary["overdue"], "next_due_at": summary["next_due_at"],
+        "due_soon": rows(OutboxMessage.status.in_(list(OPEN_STATUSES)),
+                         OutboxMessage.due_at <= now + timedelta(hours=hours)),
+        "sending": rows(OutboxMessage.status == MessageStatus.SENDING),
+        "done_today": rows(OutboxMessage.status.in_([MessageStatus.SENT, MessageStatus.DELIVERED]),
+                           OutboxMessage.updated_at >= local_midnight, order=OutboxMessage.updated_at.desc()),
+        "failed": rows(OutboxMessage.status.in_(failed), order=OutboxMessage.updated_at.desc()),
+        "health": heartbeat.check(runtime()).as_dict(),
+        "window_hours": hours,
+    }
+
+
+@bp.get("/protocols")
+@token_required
+def list_protocols():
+    catalog = runtime().catalog
+    return jsonify(version=catalog.version, protocols=[{
+        "id": p.id, "name": p.name, "conditions": list(p.conditions),
+        "sessions": vars(p.sessions), "interval_weeks": vars(p.interval_weeks),
+        "aftercare_hours": p.aftercare_hours} for p in catalog])
+
+
+@bp.get("/intakes")
+@token_required
+def list_intakes():
+    query = select(Intake).where(Intake.clinic_id == g.clinic_id).order_by(Intake.id.desc()).limit(200)
+    status = request.args.get("status")
+    if status == "waiting":
+        query = query.where(Intake.status.in_(PLANNABLE))
+    elif status:
+        try:
+            query = query.where(Intake.status == IntakeStatus(status))
+        except ValueError:
+            raise ValidationError(f"status: use waiting or one of {', '.join(s.value for s in IntakeStatus)}",
+                                  field="status") from None
+    return jsonify(intakes=[intake_json(i) for i in db().scalars(query)])
+
+
+@bp.get("/intakes/<int:intake_id>")
+@token_required
+def show_intake(intake_id: int):
+    return jsonify(intake_json(find_intake(db(), g.clinic_id, intake_id), full=True))
+
+
+@bp.post("/plans")
+@token_required
+def create_plan():
+    body = read_body("api_plan_create")
+    rt, session = runtime(), db()
+    plan = start_plan(session, rt, clinic=_clinic(), intake_id=body["intake_id"], protocol_id=body["protocol"],
+                      first_session_at=parse_instant(body["first_session_at"], "first_session_at"),
+                      sessions=body.get("sessions"), interval_weeks=body.get("interval_weeks"),
+                      actor=g.actor, now=rt.clock.now())
+    session.commit()
+    response = jsonify(plan_json(plan))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/plans/{plan.id}"
+    return response
+
+
+@bp.get("/plans/<int:plan_id>")
+@token_required
+def show_plan(plan_id: int):
+    return jsonify(plan_json(_plan(plan_id)))
+
+
+@bp.patch("/plans/<int:plan_id>/sessions/<int:number>")
+@token_required
+def move_plan_session(plan_id: int, number: int):
+    plan = _plan(plan_id)
+    body = read_body("api_session_move")
+    rt, session = runtime(), db()
+    move_session(session, plan, number, parse_instant(body["starts_at"], "starts_at"),
+                 shift_later=body.get("shift_later", False), actor=g.actor, now=rt.clock.now(),
+                 catalog=rt.catalog, dispatcher=rt.dispatcher)
+    session.commit()
+    return jsonify(plan_json(plan))
+
+
+@bp.post("/plans/<int:plan_id>/cancel")
+@token_required
+def cancel(plan_id: int):
+    plan = _plan(plan_id)
+    read_body("api_plan_cancel", empty_ok=True)
+    cancel_plan(db(), plan, actor=g.actor, now=runtime().clock.now())
+    db().commit()
+    return jsonify(plan_json(plan))
+
+
+def _message(message_id: int) -> OutboxMessage:
+    message = db().scalar(select(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                      OutboxMessage.clinic_id == g.clinic_id))
+    if message is None:
+        raise NotFound(f"message {message_id} not found")
+    return message
+
+
+@bp.get("/messages")
+@token_required
+def list_messages():
+    args = request.args.to_dict()
+    runtime().schemas["api_messages_query"].check(args)
+    query = select(OutboxMessage).where(OutboxMessage.clinic_id == g.clinic_id)
+    if "status" in args:
+        query = query.where(OutboxMessage.status == MessageStatus(args["status"]))
+    if "plan_id" in args:
+        query = query.where(OutboxMessage.plan_id == _plan(int(args["plan_id"])).id)
+    if "due_after" in args:
+        query = query.where(OutboxMessage.due_at >= parse_instant(args["due_after"], "due_after"))
+    if "due_before" in args:
+        query = query.where(OutboxMessage.due_at < parse_instant(args["due_before"], "due_before"))
+    limit = min(int(args.get("limit", 100)) or 1, 500)
+    found = db().scalars(query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit))
+    return jsonify(messages=[message_json(m, client_zone(m)) for m in found])
+
+
+@bp.post("/messages/<int:message_id>/retry")
+@token_required
+def retry(message_id: int):
+    message = _message(message_id)
+    retry_message(db(), runtime(), message, actor=g.actor, now=runtime().clock.now())
+    db().commit()
+    db().refresh(message)
+    return jsonify(message_json(message, client_zone(message)))
+
+
+@bp.post("/messages/<int:message_id>/cancel")
+@token_required
+def cancel_one(message_id: int):
+    message = _message(message_id)
+    cancel_message(db(), message, actor=g.actor, now=runtime().clock.now())
+    db().commit()
+    db().refresh(message)
+    return jsonify(message_json(message, client_zone(message)))
+
+
+@bp.get("/queue")
+@token_required
+def queue():
+    return jsonify(queue_state(_clinic(), runtime().clock.now()))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from webhooks.openapi_doc import build_document
+
+    return jsonify(build_document(runtime().schemas))

@@ -1,0 +1,139 @@
+"""The OpenAPI 3.1 description of /api, its request bodies taken from the schemas/ files themselves."""
+
+from __future__ import annotations
+
+_ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
+          "properties": {"error": {"type": "string"},
+                         "field": {"type": "string", "description": "The field at fault, e.g. first_session_at"}}}
+_MESSAGE = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "plan_id": {"type": ["integer", "null"]}, "session": {"type": ["integer", "null"]},
+    "kind": {"type": "string", "enum": ["reminder", "aftercare", "aftercare_end", "booking_nudge",
+                                        "plan_confirmation", "staff_notice", "client_notice"]},
+    "channel": {"type": "string", "enum": ["sms", "voice"]},
+    "status": {"type": "string", "enum": ["pending", "queued", "sending", "sent", "delivered", "undelivered",
+                                          "failed", "cancelled", "skipped"]},
+    "due_at": {"type": "string", "format": "date-time"},
+    "local_time": {"type": "string", "format": "date-time", "description": "due_at in the client's zone"},
+    "not_after": {"type": ["string", "null"], "format": "date-time"},
+    "attempts": {"type": "integer"}, "error": {"type": ["string", "null"]},
+    "error_code": {"type": ["integer", "null"]}, "result": {"type": ["string", "null"]},
+    "simulated": {"type": "boolean", "description": "true when the local transport recorded it instead of Twilio"},
+    "text": {"type": "string"}}}
+_PLAN = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "intake_id": {"type": ["integer", "null"]}, "protocol": {"type": "string"},
+    "protocols_version": {"type": "string"}, "status": {"type": "string", "enum": ["active", "cancelled",
+                                                                                    "completed"]},
+    "version": {"type": "integer"}, "session_count": {"type": "integer"}, "interval_weeks": {"type": "integer"},
+    "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+    "sessions": {"type": "array", "items": {"type": "object", "properties": {
+        "number": {"type": "integer"}, "starts_at": {"type": "string", "format": "date-time"},
+        "local_start": {"type": "string", "format": "date-time"}, "duration_minutes": {"type": "integer"},
+        "status": {"type": "string"}}}},
+    "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}}}
+_INTAKE = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "status": {"type": "string"}, "concern": {"type": ["string", "null"]},
+    "flags": {"type": "array", "items": {"type": "string"}}, "channel": {"type": "string"},
+    "client_phone": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+    "completed_at": {"type": ["string", "null"], "format": "date-time"},
+    "waiting_for_plan": {"type": "boolean"}, "plan_id": {"type": ["integer", "null"]},
+    "answers": {"type": "object", "description": "only on GET /api/intakes/{id}"}}}
+_QUEUE = {"type": "object", "properties": {
+    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "overdue": {"type": "integer"}, "next_due_at": {"type": ["string", "null"], "format": "date-time"},
+    "due_soon": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+    "sending": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+    "done_today": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+    "failed": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+    "health": {"type": "object", "properties": {
+        "database": {"enum": ["up", "down"]}, "redis": {"enum": ["up", "down"]},
+        "scheduler": {"enum": ["up", "down"]}, "workers": {"type": "integer"}, "status": {"enum": ["ok", "degraded"]}}},
+    "window_hours": {"type": "integer"}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    words = {400: "Invalid body or parameter; `field` names it", 401: "Missing or wrong bearer token",
+             404: "Not found (or another clinic's)", 409: "Not allowed in the current state"}
+    return {str(code): _json(_ref("Error"), words[code]) for code in codes}
+
+
+def _op(summary: str, ok: tuple[str, dict, str], *, body: str | None = None, params: list | None = None,
+        errors=(401,)) -> dict:
+    code, schema, description = ok
+    op = {"summary": summary, "responses": {code: _json(schema, description), **_errors(*errors)}}
+    if body:
+        op["requestBody"] = {"required": body != "api_plan_cancel",
+                             "content": {"application/json": {"schema": _ref(body)}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_param(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "integer", "minimum": 1}}
+
+
+def build_document(schemas) -> dict:
+    """The OpenAPI document; request body schemas are the very files the API validates with."""
+    components = {"Error": _ERROR, "Message": _MESSAGE, "Plan": _PLAN, "Intake": _INTAKE, "Queue": _QUEUE}
+    for name in ("api_plan_create", "api_session_move", "api_plan_cancel"):
+        schema = {k: v for k, v in schemas[name].schema.items() if k not in ("$schema", "$id")}
+        components[name] = schema
+    query = schemas["api_messages_query"].schema["properties"]
+    plan_id = _path_param("plan_id", "The plan's id")
+    message_id = _path_param("message_id", "The message's id")
+    list_of = lambda key, name: {"type": "object", "properties": {key: {"type": "array", "items": _ref(name)}}}  # noqa: E731
+    paths = {
+        "/api/protocols": {"get": _op("Treatment protocols: session counts, intervals, aftercare",
+                                      ("200", {"type": "object"}, "The protocol catalog"))},
+        "/api/intakes": {"get": _op("The clinic's intakes, newest first", ("200", list_of("intakes", "Intake"), "Intakes"),
+                                    params=[{"name": "status", "in": "query", "schema": {"type": "string"},
+                                             "description": "waiting (finished, no plan yet) or an intake status"}],
+                                    errors=(400, 401))},
+        "/api/intakes/{intake_id}": {"get": _op("One intake with its answers", ("200", _ref("Intake"), "The intake"),
+                                                params=[_path_param("intake_id", "The intake's id")],
+                                                errors=(401, 404))},
+        "/api/plans": {"post": _op("Start a plan for a finished intake",
+                                   ("201", _ref("Plan"), "The plan, its sessions and every scheduled message"),
+                                   body="api_plan_create", errors=(400, 401, 404, 409))},
+        "/api/plans/{plan_id}": {"get": _op("A plan with its sessions and messages", ("200", _ref("Plan"), "The plan"),
+                                            params=[plan_id], errors=(401, 404))},
+        "/api/plans/{plan_id}/sessions/{number}": {"patch": _op(
+            "Move a session (and optionally every later one)", ("200", _ref("Plan"), "The plan after the move"),
+            body="api_session_move", params=[plan_id, _path_param("number", "Session number, from 1")],
+            errors=(400, 401, 404, 409))},
+        "/api/plans/{plan_id}/cancel": {"post": _op("Cancel a plan and every pending message",
+                                                    ("200", _ref("Plan"), "The cancelled plan"),
+                                                    body="api_plan_cancel", params=[plan_id],
+                                                    errors=(400, 401, 404, 409))},
+        "/api/messages": {"get": _op("Outbox messages filtered by status, plan or due time",
+                                     ("200", list_of("messages", "Message"), "Messages in due order"),
+                                     params=[{"name": k, "in": "query", "schema": v} for k, v in query.items()],
+                                     errors=(400, 401, 404))},
+        "/api/messages/{message_id}/retry": {"post": _op("Send a failed, undelivered or skipped message again now",
+                                                         ("200", _ref("Message"), "The message, pending again"),
+                                                         params=[message_id], errors=(401, 404, 409))},
+        "/api/messages/{message_id}/cancel": {"post": _op("Cancel a pending or queued message",
+                                                          ("200", _ref("Message"), "The cancelled message"),
+                                                          params=[message_id], errors=(401, 404, 409))},
+        "/api/queue": {"get": _op("Counts by status, next due, failures, worker and scheduler heartbeat",
+                                  ("200", _ref("Queue"), "The queue"))},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Glowline clinic API", "version": "1",
+                 "description": "Every request needs `Authorization: Bearer <token>` (glowline token create). "
+                                "Objects of other clinics answer 404. Errors are JSON with `error` and `field`."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": components},
+        "paths": paths,
+    }
