@@ -16,9 +16,16 @@ log = logging.getLogger(__name__)
 SEND_JOB = "workers.jobs.send_message"
 
 
-def job_id(message_id: int) -> str:
-    """The RQ job id of an outbox row: one job per row, so re-enqueueing overwrites."""
-    return f"outbox-{message_id}"
+def job_id(message_id: int, due_at: datetime | None = None) -> str:
+    """The RQ job id of an outbox row due at ``due_at``: enqueueing the same row and time again overwrites.
+
+    The due time is part of the id because a send job that defers or retries its row
+    schedules the next job while its own is still running; under the same id RQ would
+    save the finishing job (status finished, result TTL) over the new one.
+    """
+    if due_at is None:
+        return f"outbox-{message_id}"
+    return f"outbox-{message_id}-{int(due_at.timestamp())}"
 
 
 class Dispatcher:
@@ -57,13 +64,13 @@ class Dispatcher:
             log.exception("could not enqueue outbox rows; the reconciler will retry them")
 
 
-def enqueue_one(queue, message_id: int, due_at: datetime, now: datetime) -> None:
+def enqueue_one(queue, message_id: int, due_at: datetime, now: datetime, *, suffix: str = "") -> None:
     """Enqueue one row's send job: at its due time, or now when it is already due."""
     # A row already in Redis may be enqueued again (reconciler, retry button); the
     # send job's atomic claim on the row, not RQ, makes the send happen once.
-    kwargs = dict(job_id=job_id(message_id), result_ttl=3600, failure_ttl=7 * 24 * 3600)
     if due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
+    kwargs = dict(job_id=job_id(message_id, due_at) + suffix, result_ttl=3600, failure_ttl=7 * 24 * 3600)
     if due_at > now:
         queue.enqueue_at(due_at.astimezone(timezone.utc), SEND_JOB, message_id, **kwargs)
     else:

@@ -1,0 +1,213 @@
+"""RQ jobs: send one outbox row, and the periodic reconcile.
+
+Jobs take integer ids only (no patient data in Redis), re-read the row, and are safe to
+run twice: the atomic claim on the row, not RQ, makes a send happen once.
+
+Retries use the row's attempt count and ``enqueue_at``, not RQ's ``Retry``: RQ keeps its
+retry count in the job hash, which a Redis flush or restart loses (the reconciler would
+then start the count again), while the database count survives and is what staff see.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from glowline import outbox
+from glowline.db import on_commit
+from glowline.dispatch import enqueue_one
+from glowline.exceptions import TransportError
+from glowline.models import (TERMINAL_STATUSES, Channel, Client, MessageKind, MessageStatus, OutboxMessage,
+                             PlanStatus, SessionStatus)
+from glowline.templates import MAX_BODY
+from glowline.timeline import in_quiet_hours, next_allowed_time
+from workers import context
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(minutes=10)
+# RQ's scheduler stores due times in whole seconds, so a job may start up to a second early.
+EARLY_TOLERANCE = timedelta(seconds=2)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt ``attempts + 1``: 30 s, 60 s, 120 s, ... capped at 10 minutes."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def stuck_after(config) -> timedelta:
+    """How long a claimed row may stay in ``sending`` before nobody can still be sending it.
+
+    RQ kills a job at its timeout, and the Twilio call times out well before that, so
+    twice the job timeout is safely past any live attempt.
+    """
+    return timedelta(seconds=2 * config.job_timeout)
+
+
+def send_message(message_id: int) -> str:
+    """Send one outbox row if it is still current and due; returns what happened (for RQ's result)."""
+    rt = context.current()
+    with rt.sessions() as db:
+        outcome = _send(rt, db, int(message_id))
+    log.info("outbox %s: %s", message_id, outcome)
+    return outcome
+
+
+def reconcile() -> dict:
+    """The periodic job: put what is due into RQ, restore what Redis lost, settle stuck sends."""
+    from glowline.reconcile import reconcile as run
+
+    report = run(context.current(), stuck_after=stuck_after(context.current().config))
+    return report.as_dict() if report is not None else {"skipped": "another reconcile holds the lock"}
+
+
+def _enqueue_after_commit(rt, db: Session, message: OutboxMessage, *, suffix: str = "") -> None:
+    message_id, due_at = message.id, message.due_at
+    on_commit(db, lambda: enqueue_one(rt.queue, message_id, due_at, rt.clock.now(), suffix=suffix))
+
+
+def _reason_to_skip(db: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """Why a row must not go out any more, or None when it is still current."""
+    plan = message.plan
+    if plan is not None:
+        if plan.status is not PlanStatus.ACTIVE:
+            return f"plan_{plan.status.value}"
+        if message.plan_version != plan.version:
+            return "stale_plan_version"
+    session = message.session
+    if session is not None and message.kind is not MessageKind.STAFF_NOTICE:
+        if session.status is SessionStatus.CANCELLED:
+            return "session_cancelled"
+        if message.kind is MessageKind.BOOKING_NUDGE and session.status is SessionStatus.CONFIRMED:
+            return "already_confirmed"
+    # Opt-out belongs to the number, whoever the row was written for (a staff phone can opt out too).
+    opted_out = db.scalar(select(Client.id).where(Client.phone == message.to_number,
+                                                  Client.opted_out_at.is_not(None)))
+    if opted_out is not None:
+        return "opted_out"
+    if message.not_after is not None and message.not_after < now:
+        return "past_useful_time"
+    return None
+
+
+def _quiet_until(message: OutboxMessage, now: datetime) -> datetime | None:
+    """The end of the recipient's quiet hours when ``now`` is inside them; staff notices are exempt."""
+    if message.kind is MessageKind.STAFF_NOTICE:
+        return None
+    clinic = message.clinic
+    tz = (message.client.timezone if message.client is not None else None) or clinic.timezone
+    if not in_quiet_hours(now, tz, clinic.quiet_start, clinic.quiet_end):
+        return None
+    return next_allowed_time(now, tz, clinic.quiet_start, clinic.quiet_end)
+
+
+def _send(rt, db: Session, message_id: int) -> str:
+    now = rt.clock.now()
+    message = db.get(OutboxMessage, message_id)
+    if message is None:
+        return "missing"
+    if message.status in TERMINAL_STATUSES or message.status is MessageStatus.SENT:
+        return f"already_{message.status.value}"
+    if message.status is MessageStatus.SENDING:
+        # Claimed by an attempt that has not recorded its outcome: still running, or it died
+        # between Twilio's answer and the commit. Never resend blindly.
+        if message.claimed_at is not None and now - message.claimed_at < stuck_after(rt.config):
+            return "in_flight"
+        outbox.mark_outcome_unknown(db, message, now=now)
+        db.commit()
+        return "outcome_unknown"
+    if message.due_at - now > EARLY_TOLERANCE:
+        # Ran early (a manual enqueue, clock skew): come back at the due time under another id,
+        # since this job's own id is the one for that due time.
+        _enqueue_after_commit(rt, db, message, suffix="-early")
+        db.commit()
+        return "early"
+    reason = _reason_to_skip(db, message, now)
+    if reason is not None:
+        outbox.mark_skipped(db, message, reason, now=now)
+        db.commit()
+        return f"skipped_{reason}"
+    quiet_end = _quiet_until(message, now)
+    if quiet_end is not None:
+        if message.not_after is not None and quiet_end > message.not_after:
+            outbox.mark_skipped(db, message, "quiet_hours_until_too_late", now=now)
+            db.commit()
+            return "skipped_quiet_hours"
+        return _defer(rt, db, message, quiet_end, now, reason=None)
+    if message.channel is Channel.SMS and len(message.body) > MAX_BODY:
+        outbox.mark_failed(db, message, f"body is {len(message.body)} characters; Twilio's limit is {MAX_BODY}",
+                           now=now, code=21617, result="body_too_long")
+        db.commit()
+        return "failed_body_too_long"
+    if not outbox.claim(db, message.id, now):
+        db.rollback()
+        return "claimed_elsewhere"
+    db.commit()
+    return _deliver(rt, db, message, now)
+
+
+def _defer(rt, db: Session, message: OutboxMessage, due_at: datetime, now: datetime, *, reason: str | None,
+           code: int | None = None) -> str:
+    """Back to the queue for ``due_at``; past the horizon it waits in the database for the reconciler."""
+    outbox.requeue(db, message, due_at=due_at, now=now, reason=reason, code=code)
+    horizon = timedelta(hours=rt.config.schedule_horizon_hours)
+    if due_at > now + horizon:
+        message.status = MessageStatus.PENDING
+        message.enqueued_at = None
+    else:
+        _enqueue_after_commit(rt, db, message)
+    db.commit()
+    return "deferred" if reason is None else "retry_scheduled"
+
+
+def _deliver(rt, db: Session, message: OutboxMessage, now: datetime) -> str:
+    """Hand the claimed row to the transport and record the answer."""
+    base = rt.config.public_base_url
+    try:
+        if message.channel is Channel.VOICE:
+            result = rt.transport.place_call(to=message.to_number, from_=message.from_number,
+                                             url=f"{base}/twilio/voice/reminder?message_id={message.id}",
+                                             status_callback=f"{base}/twilio/voice/status")
+        else:
+            result = rt.transport.send_sms(to=message.to_number, from_=message.from_number, body=message.body,
+                                           status_callback=f"{base}/twilio/status")
+    except TransportError as exc:
+        return _handle_error(rt, db, message, exc)
+    except Exception:
+        # Whatever broke may have broken after Twilio accepted: treat it like a crash.
+        log.exception("outbox %s: unexpected error while sending", message.id)
+        outbox.mark_outcome_unknown(db, message, now=rt.clock.now())
+        db.commit()
+        raise
+    outbox.mark_sent(db, message, sid=result.sid, simulated=result.simulated, now=rt.clock.now())
+    db.commit()
+    return "simulated" if result.simulated else "sent"
+
+
+def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) -> str:
+    now = rt.clock.now()
+    log.warning("outbox %s (%s): send attempt %s failed: code=%s status=%s retryable=%s", message.id,
+                message.kind.value, message.attempts, exc.code, exc.status, exc.retryable)
+    if exc.opted_out:
+        outbox.mark_failed(db, message, str(exc), now=now, code=exc.code, result="opted_out")
+        outbox.opt_out_by_carrier(db, message, now=now)
+        db.commit()
+        return "opted_out"
+    if exc.ambiguous:
+        outbox.mark_outcome_unknown(db, message, now=now, code=exc.code)
+        db.commit()
+        return "outcome_unknown"
+    if not exc.retryable:
+        outbox.mark_failed(db, message, str(exc), now=now, code=exc.code)
+        db.commit()
+        return "failed"
+    if message.attempts >= MAX_ATTEMPTS:
+        outbox.mark_failed(db, message, f"gave up after {message.attempts} attempts: {exc}", now=now, code=exc.code)
+        db.commit()
+        return "failed_after_retries"
+    return _defer(rt, db, message, now + backoff(message.attempts), now, reason=str(exc), code=exc.code)
