@@ -1,0 +1,44 @@
+"""POST /twilio/status: Twilio's message status callbacks, applied forward-only and once each."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+
+from glowline.outbox import record_provider_status
+from webhooks.context import db, runtime
+from webhooks.twilio_auth import verify_twilio
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("status", __name__, url_prefix="/twilio")
+
+
+def _error_code(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@bp.post("/status")
+@verify_twilio
+def message_status():
+    """Record one status report; duplicates, unknown SIDs and stale statuses answer 200 and change nothing."""
+    sid = (request.form.get("MessageSid") or request.form.get("SmsSid") or "").strip()
+    status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").strip()
+    if not sid or not status or len(sid) > 64 or len(status) > 24:
+        # Twilio will not fix a malformed callback by retrying it: say so and move on.
+        log.warning("status callback without a usable MessageSid/MessageStatus; ignored")
+        return "", 200
+    session = db()
+    update = record_provider_status(session, sid=sid, status=status,
+                                    error_code=_error_code(request.form.get("ErrorCode")),
+                                    now=runtime().clock.now())
+    session.commit()
+    if update.message_id is None:
+        log.info("status %s for unknown message %s; kept, not applied", status, sid)
+    elif update.changed:
+        log.info("outbox %s: provider status %s", update.message_id, status)
+    return "", 200
