@@ -1,0 +1,136 @@
+"""Twilio's answers, through the real SDK and the send job: retries, opt-outs, permanent failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from glowline.exceptions import TransportError
+from glowline.models import ConsentEvent, MessageStatus, OutboxMessage
+from glowline.outbox import OUTCOME_UNKNOWN
+from glowline.runtime import Runtime
+from glowline.transports import LocalTransport, TwilioTransport, build_transport
+from tests.test_delivery import CLIENT_NUMBER, fresh, make_client, make_message, schedule
+from tests.twilio_server import Scripted
+from tests.worker_helpers import advance
+
+
+def send_one(runtime, db, clinic, clock, person=None, **kwargs):
+    row = make_message(db, clinic, person or make_client(db), due_at=clock.now(), **kwargs)
+    schedule(runtime, db, [row])
+    # Long enough for every backoff step (30 s, 60 s, 120 s, 240 s) to come due.
+    advance(runtime, clock, timedelta(minutes=30))
+    return fresh(db, row)
+
+
+@pytest.mark.parametrize("script, attempts", [
+    ([Scripted(429, 20429, "Too Many Requests")], 2),
+    ([Scripted(500, None, "Internal")] * 3, 4),
+    ([Scripted(503, None, "Unavailable"), Scripted(429, 20429)], 3),
+])
+def test_retryable_errors_then_success(runtime, db, clinic, clock, fake_twilio, script, attempts):
+    fake_twilio.script("Messages", *script)
+    row = send_one(runtime, db, clinic, clock)
+    assert row.status is MessageStatus.SENT
+    assert row.attempts == attempts
+    assert len(fake_twilio.attempts()) == attempts and len(fake_twilio.sent()) == 1
+    assert row.provider_sid == fake_twilio.sent()[0].sid
+
+
+def test_retries_back_off_exponentially(runtime, db, clinic, clock, fake_twilio):
+    fake_twilio.script("Messages", *[Scripted(500)] * 3)
+    row = make_message(db, clinic, make_client(db), due_at=clock.now())
+    schedule(runtime, db, [row])
+    start = clock.now()
+    advance(runtime, clock, timedelta(seconds=1))
+    assert fresh(db, row).due_at == start + timedelta(seconds=30)
+    advance(runtime, clock, timedelta(seconds=31))
+    assert fresh(db, row).due_at == start + timedelta(seconds=30 + 60)
+    assert fresh(db, row).last_error == "Twilio server error 500"
+
+
+def test_persistent_5xx_gives_up_after_five_attempts(runtime, db, clinic, clock, fake_twilio):
+    fake_twilio.script("Messages", *[Scripted(500)] * 10)
+    row = send_one(runtime, db, clinic, clock)
+    assert row.status is MessageStatus.FAILED
+    assert row.attempts == 5 and len(fake_twilio.attempts()) == 5
+    assert "gave up after 5 attempts" in row.last_error
+
+
+def test_21610_marks_client_opted_out_and_never_retries(runtime, db, clinic, clock, fake_twilio):
+    fake_twilio.script("Messages", Scripted(400, 21610, "Attempt to send to unsubscribed recipient"))
+    person = make_client(db)
+    later = make_message(db, clinic, person, due_at=clock.now() + timedelta(days=3))
+    row = send_one(runtime, db, clinic, clock, person)
+    assert (row.status, row.attempts, row.error_code, row.result) == (MessageStatus.FAILED, 1, 21610, "opted_out")
+    assert len(fake_twilio.attempts()) == 1
+    db.expire_all()
+    assert person.opted_out
+    assert fresh(db, later).status is MessageStatus.CANCELLED
+    consent = db.scalars(select(ConsentEvent)).one()
+    assert (consent.action, consent.method, consent.client_id) == ("opt_out", "carrier_21610", person.id)
+
+
+def test_21211_fails_permanently_with_the_code(runtime, db, clinic, clock, fake_twilio):
+    fake_twilio.script("Messages", Scripted(400, 21211, "The 'To' number +12125550111 is not a valid phone number."))
+    row = send_one(runtime, db, clinic, clock)
+    assert (row.status, row.attempts, row.error_code) == (MessageStatus.FAILED, 1, 21211)
+    assert "21211" in row.last_error and CLIENT_NUMBER not in row.last_error
+    assert len(fake_twilio.attempts()) == 1
+
+
+def test_read_timeout_after_the_post_is_not_resent(runtime, db, clinic, clock, fake_twilio):
+    # Twilio accepted the message, but its answer never reached us before the timeout.
+    fake_twilio.script("Messages", Scripted(201, delay=runtime.config.twilio_timeout + 1, accept_then_hang=True))
+    row = send_one(runtime, db, clinic, clock)
+    assert (row.status, row.result, row.attempts) == (MessageStatus.FAILED, OUTCOME_UNKNOWN, 1)
+    assert row.last_error.startswith("outcome unknown: check Twilio")
+    assert len(fake_twilio.attempts()) == 1
+
+
+def test_body_over_1600_characters_fails_before_reaching_twilio(runtime, db, clinic, clock, fake_twilio):
+    row = send_one(runtime, db, clinic, clock, body="x" * 1601)
+    assert (row.status, row.attempts, row.result) == (MessageStatus.FAILED, 0, "body_too_long")
+    assert "1601 characters" in row.last_error
+    assert fake_twilio.attempts() == []
+
+
+def test_transport_errors_are_classified(config, fake_twilio):
+    transport = build_transport(config)
+    assert isinstance(transport, TwilioTransport)
+    fake_twilio.script("Messages", Scripted(429, 20429), Scripted(502), Scripted(400, 21211))
+    errors = []
+    for _ in range(3):
+        with pytest.raises(TransportError) as caught:
+            transport.send_sms(to=CLIENT_NUMBER, from_="+12125550100", body="hi", status_callback="https://x/s")
+        errors.append((caught.value.retryable, caught.value.code, caught.value.ambiguous))
+    assert errors == [(True, 20429, False), (True, None, False), (False, 21211, False)]
+
+
+def test_connection_refused_is_retryable_not_ambiguous(config, fake_twilio):
+    fake_twilio.stop()
+    transport = build_transport(config)
+    with pytest.raises(TransportError) as caught:
+        transport.send_sms(to=CLIENT_NUMBER, from_="+12125550100", body="hi", status_callback="https://x/s")
+    assert caught.value.retryable and not caught.value.ambiguous
+
+
+def test_without_credentials_messages_are_recorded_as_simulated_sent(config, clock, redis_conn, db, clinic,
+                                                                     fake_twilio):
+    from workers import context
+
+    local = Runtime(config.with_(twilio_account_sid=None, twilio_auth_token=None), clock=clock)
+    assert isinstance(local.transport, LocalTransport)
+    try:
+        row = make_message(db, clinic, make_client(db), due_at=clock.now())
+        schedule(local, db, [row])
+        advance(local, clock, timedelta(seconds=1))
+        row = fresh(db, row)
+        assert (row.status, row.simulated) == (MessageStatus.SENT, True)
+        assert row.provider_sid.startswith("SMLOCAL")
+        assert fake_twilio.attempts() == []
+    finally:
+        context.bind(None)
+        local.engine.dispose()
