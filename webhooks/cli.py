@@ -197,3 +197,8 @@ def token_create(clinic_id: int, name: str) -> None:
     click.echo(plain)
     click.echo("store it now: it is not shown again", err=True)
 
+
+
+from webhooks.simulator import text  # noqa: E402  (the simulator registers itself last)
+
+main.add_command(text)

@@ -1,0 +1,202 @@
+"""POST /twilio/sms end to end: the intake walked through the real, signed endpoint."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from xml.etree import ElementTree
+
+import pytest
+from sqlalchemy import func, select
+
+from glowline.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
+                             MessageStatus, OutboxMessage)
+from tests.conftest import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, twilio_post
+from tests.worker_helpers import work
+
+CLIENT = "+12125550142"
+_sids = itertools.count(1)
+
+
+def sms(client, body: str, *, sender: str = CLIENT, to: str = CLINIC_NUMBER, sid: str | None = None, **extra):
+    """Text the app like Twilio does; returns (HTTP status, reply text)."""
+    params = {"MessageSid": sid or f"SM{next(_sids):032x}", "AccountSid": "AC" + "0" * 32, "From": sender,
+              "To": to, "Body": body, "NumMedia": "0", "SmsStatus": "received", "ApiVersion": "2010-04-01",
+              **extra}
+    response = twilio_post(client, "/twilio/sms", params)
+    if response.status_code != 200:
+        return response.status_code, None
+    root = ElementTree.fromstring(response.data)
+    return 200, "\n\n".join("".join(m.itertext()) for m in root.iter("Message"))
+
+
+def intake_of(runtime, phone: str = CLIENT) -> Intake:
+    with runtime.sessions() as s:
+        return s.scalars(select(Intake).join(Client).where(Client.phone == phone).order_by(Intake.id.desc())).first()
+
+
+def test_full_intake_with_mistakes_back_restart_stop_start_help(client, runtime, clinic, fake_twilio):
+    status, reply = sms(client, "hi there")
+    assert status == 200 and "Thanks for texting Glow Clinic" in reply and "Reply YES or NO" in reply
+
+    assert "Please answer yes or no" in sms(client, "maybe?")[1]
+    assert "first name" in sms(client, "Yes!")[1]
+    assert "start over" in sms(client, "RESTART")[1]
+    assert intake_of(runtime).current_field == "consent"
+    assert "first name" in sms(client, "y")[1]
+    assert "e.g. Maria" in sms(client, "12345")[1]
+    reply = sms(client, "my name is maria")[1]
+    assert "Nice to meet you, Maria!" in reply and "9 Pigmentation" in reply
+
+    assert "number from 1 to 9, e.g. 3" in sms(client, "42")[1]
+    assert "first name" in sms(client, "BACK")[1]
+    assert "Nice to meet you, Ana!" in sms(client, "Ana")[1]
+    assert "Which area" in sms(client, "1)")[1]
+
+    stopped = sms(client, "Stop texting me!")[1]
+    assert "unsubscribed" in stopped
+    assert sms(client, "STOP")[1] == ""
+    assert sms(client, "face")[1] == ""
+    helped = sms(client, "help")[1]
+    assert "Glow Clinic" in helped and "(212) 555-0123" in helped and "STOP" in helped
+    resumed = sms(client, "START")[1]
+    assert "subscribed to messages again" in resumed and "Which area" in resumed
+
+    assert "pregnant" in sms(client, "face and neck")[1]
+    assert "isotretinoin" in sms(client, "👍")[1]
+    for answer in ("no", "N", "nope"):
+        sms(client, answer)
+    assert "remind you" in sms(client, "yeah")[1]
+    assert "which days or times" in sms(client, "2")[1]
+    done = sms(client, "weekday evenings")[1]
+    assert "Thank you, Ana!" in done and "will text you soon to book" in done
+
+    intake = intake_of(runtime)
+    assert intake.status is IntakeStatus.COMPLETE
+    runtime.schemas["intake"].check(intake.answers)
+    assert intake.answers["concern"] == "acne scars" and intake.answers["area"] == ["face", "neck"]
+    assert intake.answers["consent"]["wording"].startswith("May Glow Clinic send you automated texts")
+    assert intake.flags == ["screening: pregnant or breastfeeding", "screening: takes blood thinners"]
+    with runtime.sessions() as s:
+        person = s.scalar(select(Client).where(Client.phone == CLIENT))
+        assert person.preferred_channel is Channel.VOICE and person.opted_out_at is None
+        actions = s.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id)).all()
+        assert actions == ["opt_in", "opt_in", "opt_out", "opt_in"]
+        notices = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).all()
+    assert [n.to_number for n in notices] == [STAFF_NUMBER]
+    body = notices[0].body
+    assert f"#{intake.id}" in body and "acne scars" in body and f"PLAN {intake.id} dec 3 10am" in body
+    assert "pregnant or breastfeeding" in body and "Ana" not in body and CLIENT not in body
+    assert notices[0].from_number == CLINIC_NUMBER and notices[0].status is MessageStatus.QUEUED
+    work(runtime)
+    delivered = [r.form for r in fake_twilio.sent()]
+    assert [(f["To"], f["From"], f["Body"]) for f in delivered] == [(STAFF_NUMBER, CLINIC_NUMBER, body)]
+
+    after = sms(client, "when can I come in?")[1]
+    assert "will get back to you" in after
+    with runtime.sessions() as s:
+        last = s.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())).first()
+        assert last.needs_attention and last.body == "when can I come in?"
+
+
+def test_three_misses_hand_the_intake_to_a_person(client, runtime, clinic):
+    sms(client, "hello")
+    sms(client, "yes")
+    sms(client, "Jo")
+    for _ in range(2):
+        assert "number from 1 to 9" in sms(client, "purple")[1]
+    assert "will call you" in sms(client, "purple")[1]
+    intake = intake_of(runtime)
+    assert intake.status is IntakeStatus.NEEDS_HUMAN and "concern" in intake.flags[-1]
+    with runtime.sessions() as s:
+        notice = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).one()
+    assert "needs a call" in notice.body and f"#{intake.id}" in notice.body
+
+
+def test_declining_consent_stops_the_questions(client, runtime, clinic):
+    sms(client, "hi")
+    reply = sms(client, "no")[1]
+    assert "won't send you automated messages" in reply and "(212) 555-0123" in reply
+    assert intake_of(runtime).status is IntakeStatus.NEEDS_HUMAN
+
+
+def test_unknown_to_is_404_and_stores_nothing(client, runtime, clinic):
+    assert sms(client, "hi", to="+12125550111")[0] == 404
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 0
+        assert s.scalar(select(func.count()).select_from(Client)) == 0
+
+
+def test_stop_cancels_open_messages_from_every_clinic_and_confirms_once(client, runtime, clinic, db, clock):
+    other = make_clinic(db, name="Other Spa", number="+12125550177", staff=())
+    sms(client, "hi")
+    with runtime.sessions() as s:
+        person = s.scalar(select(Client).where(Client.phone == CLIENT))
+        for owner, status in ((clinic, MessageStatus.PENDING), (other, MessageStatus.QUEUED),
+                              (other, MessageStatus.SENT)):
+            s.add(OutboxMessage(clinic_id=owner.id, client_id=person.id, kind=MessageKind.REMINDER,
+                                to_number=CLIENT, from_number=CLINIC_NUMBER, body="see you", due_at=clock.now(),
+                                status=status))
+        s.commit()
+    assert "unsubscribed" in sms(client, "  unsubscribe. ", to=other.numbers[0].number)[1]
+    assert sms(client, "STOP")[1] == ""
+    assert sms(client, "hello?")[1] == ""
+    with runtime.sessions() as s:
+        statuses = sorted(s.scalars(select(OutboxMessage.status)).all())
+        assert statuses == sorted([MessageStatus.CANCELLED, MessageStatus.CANCELLED, MessageStatus.SENT])
+        assert s.scalar(select(func.count()).select_from(ConsentEvent).where(ConsentEvent.action == "opt_out")) == 1
+
+
+def test_non_staff_plan_text_is_just_a_client(client, runtime, clinic):
+    reply = sms(client, "PLAN 1 dec 3 10am")[1]
+    assert "Thanks for texting Glow Clinic" in reply
+
+
+def test_media_only_message_reasks_without_counting_a_miss(client, runtime, clinic):
+    sms(client, "hi")
+    reply = sms(client, "", NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg")[1]
+    assert "only read text" in reply and "Reply YES or NO" in reply
+    assert intake_of(runtime).misses == 0
+
+
+def test_same_sid_three_times_changes_state_once_and_replays_the_reply(client, runtime, clinic):
+    sms(client, "hi")
+    replies = {sms(client, "yes", sid="SM" + "a" * 32)[1] for _ in range(3)}
+    assert len(replies) == 1 and "first name" in replies.pop()
+    intake = intake_of(runtime)
+    assert intake.current_field == "first_name" and intake.misses == 0
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ConsentEvent)) == 1
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 2
+
+
+def test_same_sid_ten_times_concurrently(app, runtime, clinic):
+    sms(app.test_client(), "hi")
+    sms(app.test_client(), "yes")
+    results: list = []
+    barrier = threading.Barrier(10)
+
+    def post():
+        barrier.wait()
+        results.append(sms(app.test_client(), "Maria", sid="SM" + "b" * 32))
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 10 and len(set(results)) == 1
+    status, reply = results[0]
+    assert status == 200 and "Nice to meet you, Maria!" in reply
+    intake = intake_of(runtime)
+    assert intake.answers["first_name"] == "Maria" and intake.current_field == "concern"
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 3
+
+
+@pytest.mark.parametrize("body", ["STOP", "stop.", "Stop!", "OPT OUT", "quit", "End", "cancel"])
+def test_opt_out_words_mid_intake(client, runtime, clinic, body):
+    sms(client, "hi")
+    assert "unsubscribed" in sms(client, body)[1]
+    with runtime.sessions() as s:
+        assert s.scalar(select(Client.opted_out_at).where(Client.phone == CLIENT)) is not None

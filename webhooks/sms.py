@@ -1,0 +1,110 @@
+"""POST /twilio/sms: Twilio's inbound messaging webhook. Verify, store once, answer with TwiML."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from twilio.twiml.messaging_response import MessagingResponse
+
+from glowline.clinics import clinic_for_number
+from glowline.conversation import build_engine
+from glowline.inbound import handle_text
+from glowline.models import Channel, InboundMessage
+from webhooks.context import db, runtime
+from webhooks.twilio_auth import verify_twilio
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("sms", __name__)
+
+MAX_STORED_BODY = 4000
+MAX_SID = 80
+
+
+def init_app(app) -> None:
+    """Build the intake engine once at start, so a schema that disagrees with protocols.json stops start-up."""
+    app.extensions["glowline_intake"] = build_engine(app.extensions["glowline"])
+
+
+def render_twiml(replies: list[str]) -> str:
+    """One <Message> holding every reply in order (separate messages may arrive out of order)."""
+    response = MessagingResponse()
+    text = "\n\n".join(r for r in replies if r)
+    if text:
+        response.message(text)
+    return str(response)
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype="application/xml")
+
+
+def _stored_reply(sid: str) -> Response:
+    session = db()
+    session.rollback()
+    reply = session.scalar(select(InboundMessage.reply).where(InboundMessage.sid == sid))
+    return _twiml(reply if reply is not None else render_twiml([]))
+
+
+def _text(value: str | None, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; everything else is kept as the record of what arrived.
+    return (value or "").replace("\x00", "\ufffd")[:limit]
+
+
+def _media_count(raw: str | None) -> int:
+    try:
+        return max(0, min(int(raw or 0), 100))
+    except ValueError:
+        return 0
+
+
+@bp.post("/twilio/sms")
+@verify_twilio
+def inbound_sms():
+    """Answer one inbound text; the same MessageSid always gets the same reply and one state change."""
+    from flask import current_app
+
+    rt = runtime()
+    session = db()
+    form = request.form
+    clinic = clinic_for_number(session, _text(form.get("To"), 32).strip())
+    if clinic is None:
+        abort(404)
+    sid = _text(form.get("MessageSid") or form.get("SmsSid"), MAX_SID).strip()
+    from_number = _text(form.get("From"), 20).strip()
+    if not sid or not from_number:
+        abort(400)
+    now = rt.clock.now()
+    record = InboundMessage(sid=sid, clinic_id=clinic.id, channel=Channel.SMS, from_number=from_number,
+                            body=_text(form.get("Body"), MAX_STORED_BODY), num_media=_media_count(form.get("NumMedia")),
+                            received_at=now)
+    session.add(record)
+    try:
+        # The unique sid is the guard: a duplicate fails here (or waits for the first, then fails).
+        session.flush()
+    except IntegrityError:
+        log.info("duplicate inbound sms replayed")
+        return _stored_reply(sid)
+
+    engine = current_app.extensions.get("glowline_intake")
+    try:
+        with session.begin_nested():
+            replies = handle_text(session, rt, clinic=clinic, from_number=from_number, body=record.body,
+                                  channel="sms", now=now, record=record, engine=engine)
+    except IntegrityError:
+        raise
+    except Exception:  # noqa: BLE001 - a bug must not lose the text: keep it for the clinic inbox
+        log.exception("inbound sms %s could not be handled; kept for the clinic inbox", record.id)
+        record.handled_as = "error"
+        record.needs_attention = True
+        replies = []
+    record.reply = render_twiml(replies)
+    try:
+        session.commit()
+    except IntegrityError:
+        return _stored_reply(sid)
+    log.info("inbound sms %s handled as %s", record.id, record.handled_as)
+    return _twiml(record.reply)
