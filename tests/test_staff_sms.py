@@ -10,7 +10,7 @@ from sqlalchemy import select
 from glowline.models import AuditEvent, IntakeStatus, MessageKind, MessageStatus, OutboxMessage, Plan
 from glowline.staff_sms import NOT_STAFF_REPLY, handle_staff_text
 from tests.conftest import STAFF_NUMBER, make_clinic
-from tests.test_staff_support import make_intake
+from tests.test_staff_support import in_redis, make_intake
 
 
 def _text(db, runtime, clinic, body, sender=STAFF_NUMBER):
@@ -41,7 +41,7 @@ def test_plan_text_starts_a_plan_and_replies_with_its_dates(db, runtime, clinic)
     assert len(confirmations) == 1 and "Thu Dec 3" in confirmations[0].body
     # The confirmation is due now, so it went to RQ after the commit.
     assert confirmations[0].status is MessageStatus.QUEUED
-    assert runtime.queue.fetch_job(f"outbox-{confirmations[0].id}") is not None
+    assert in_redis(runtime, confirmations[0].id)
     [event] = db.scalars(select(AuditEvent)).all()
     assert event.action == "plan_started" and event.actor.startswith("staff phone")
 

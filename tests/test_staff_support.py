@@ -22,3 +22,11 @@ def make_intake(db, clinic, *, phone: str = CLIENT_PHONE, concern: str | None = 
     db.add(intake)
     db.commit()
     return intake
+
+
+def in_redis(runtime, message_id: int) -> bool:
+    """True when the outbox row has a send job in RQ (queued now or scheduled for later)."""
+    from rq.registry import ScheduledJobRegistry
+
+    ids = list(runtime.queue.job_ids) + ScheduledJobRegistry(queue=runtime.queue).get_job_ids()
+    return any(i == f"outbox-{message_id}" or i.startswith(f"outbox-{message_id}-") for i in ids)
