@@ -1,0 +1,293 @@
+"""Voice webhooks: incoming calls, each spoken or keyed answer, reminder calls and call statuses.
+
+Every endpoint verifies Twilio's signature first, stores the step once (CallSid plus the
+step, so a retried request replays the stored TwiML), answers with TwiML built by
+Twilio's own classes, and never answers a caller's bad input with a 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+from twilio.twiml.voice_response import VoiceResponse
+
+from glowline.clinics import clinic_for_number
+from glowline.conversation import build_engine
+from glowline.exceptions import ValidationError
+from glowline.inbound import finish_turn, get_or_create_client
+from glowline.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, SessionStatus, TreatmentSession
+from glowline.phone import to_e164
+from glowline.timeline import zone
+from glowline.voice import (claim_step, goodbye_twiml, read_answer, render_turn, spoken_moment, spoken_phone,
+                            step_sid)
+from glowline.voice_calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
+                                  is_machine, keypad_gather, message_for_call, read_choice, record_result,
+                                  reminder_twiml, unavailable_twiml)
+from webhooks.context import db, runtime
+from webhooks.twilio_auth import verify_twilio
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
+
+SESSION_MENU = "Press 1 to confirm. Press 2 to ask us to call you back."
+_LIVE_SESSION = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
+
+
+def _twiml(xml: str) -> Response:
+    return Response(xml, status=200, mimetype="text/xml")
+
+
+def _url(path: str, **query) -> str:
+    """An absolute public URL for a Gather action, so Twilio signs exactly what we verify."""
+    base = runtime().config.public_base_url
+    params = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"{base}{bp.url_prefix}{path}" + (f"?{params}" if params else "")
+
+
+def _int_arg(name: str) -> int | None:
+    try:
+        return int(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _caller(form) -> tuple[Clinic | None, str | None]:
+    """The clinic the caller dialled (``To``) and the caller's E.164 number (None when hidden or invalid)."""
+    clinic = clinic_for_number(db(), (form.get("To") or "").strip())
+    try:
+        phone = to_e164(form.get("From") or "", field="From")
+    except ValidationError:
+        phone = None
+    return clinic, phone
+
+
+def _upcoming_session(clinic: Clinic, client: Client, now: datetime) -> TreatmentSession | None:
+    return db().scalar(
+        select(TreatmentSession).join(Plan)
+        .where(Plan.clinic_id == clinic.id, Plan.client_id == client.id, Plan.status == PlanStatus.ACTIVE,
+               TreatmentSession.status.in_(_LIVE_SESSION), TreatmentSession.starts_at > now)
+        .order_by(TreatmentSession.starts_at).limit(1))
+
+
+def _latest_intake(clinic: Clinic, client: Client) -> Intake | None:
+    return db().scalar(select(Intake).where(Intake.clinic_id == clinic.id, Intake.client_id == client.id)
+                       .order_by(Intake.id.desc()).limit(1))
+
+
+def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, step: int) -> str:
+    """Tell a known caller their next appointment and offer confirm / call back."""
+    local = session.starts_at.astimezone(zone(client.timezone or clinic.timezone))
+    state = " It is confirmed." if session.status is SessionStatus.CONFIRMED else ""
+    response = VoiceResponse()
+    response.append(keypad_gather(_url("/gather", step=step, session_id=session.id),
+                                  f"Hello, this is {clinic.name}. Your next appointment is on "
+                                  f"{spoken_moment(local)}.{state} {SESSION_MENU}"))
+    response.say(f"To change it, please call us on {spoken_phone(clinic.contact_phone or '')}. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+@bp.post("")
+@verify_twilio
+def incoming():
+    """An incoming call: an open intake resumes, a client with a session hears it, a new caller starts the intake.
+
+    A client who opted out can still call: the stop covers what the clinic sends, and a
+    person who rings the clinic is asking to talk to it.
+    """
+    form = request.form
+    clinic, phone = _caller(form)
+    call_sid = form.get("CallSid") or ""
+    if clinic is None or phone is None or not call_sid:
+        # Nothing stored: we do not know whose call this is.
+        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+    rt, session = runtime(), db()
+    now = rt.clock.now()
+    client = get_or_create_client(session, phone, now)
+    row, replay = claim_step(session, sid=step_sid(call_sid, "0"), clinic_id=clinic.id, client_id=client.id,
+                             from_number=phone, handled_as="call_started", now=now)
+    if replay is not None:
+        return _twiml(replay)
+    engine = build_engine(rt)
+    intake = engine.open_intake(session, clinic, client)
+    upcoming = _upcoming_session(clinic, client, now) if intake is None else None
+    latest = _latest_intake(clinic, client) if intake is None and upcoming is None else None
+    if intake is not None:
+        # A call or a text that stopped mid-intake resumes at the open question.
+        row.handled_as = "intake_resumed"
+        row.reply = render_turn(engine.current(session, intake=intake, channel="voice"),
+                                action_url=_url("/gather", step=1))
+    elif upcoming is not None:
+        row.handled_as = "session_lookup"
+        row.reply = _session_twiml(clinic, client, upcoming, 1)
+    elif latest is not None and latest.status in (IntakeStatus.COMPLETE, IntakeStatus.NEEDS_HUMAN,
+                                                 IntakeStatus.PLANNED):
+        # The answers are in and staff are on it: a second questionnaire would only confuse.
+        row.handled_as = "inbox"
+        row.needs_attention = True
+        row.reply = goodbye_twiml(f"Thank you for calling {clinic.name}. We have your answers, and someone "
+                                  "will call you back soon.")
+    else:
+        row.handled_as = "intake_started"
+        turn = engine.start(session, clinic=clinic, client=client, channel="voice", now=now)
+        row.reply = render_turn(turn, action_url=_url("/gather", step=1))
+    session.commit()
+    return _twiml(row.reply)
+
+
+@bp.post("/gather")
+@verify_twilio
+def gather():
+    """One answer on an incoming call: to the session question, or to the open intake question."""
+    form = request.form
+    clinic, phone = _caller(form)
+    call_sid = form.get("CallSid") or ""
+    step = _int_arg("step")
+    if clinic is None or phone is None or not call_sid or step is None:
+        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+    rt, session = runtime(), db()
+    now = rt.clock.now()
+    client = get_or_create_client(session, phone, now)
+    answer = read_answer(form)
+    row, replay = claim_step(session, sid=step_sid(call_sid, str(step)), clinic_id=clinic.id,
+                             client_id=client.id, from_number=phone, body=answer.reply,
+                             confidence=answer.confidence, now=now)
+    if replay is not None:
+        return _twiml(replay)
+    session_id = _int_arg("session_id")
+    if session_id is not None:
+        row.reply = _answer_session(row, clinic, client, session_id, answer, step, now)
+    else:
+        row.reply = _answer_intake(row, clinic, client, answer, step, now)
+    session.commit()
+    return _twiml(row.reply)
+
+
+def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer, step: int, now: datetime) -> str:
+    target = db().get(TreatmentSession, session_id)
+    if target is None or target.plan.client_id != client.id or target.plan.clinic_id != clinic.id:
+        row.handled_as = "unknown_session"
+        return unavailable_twiml(clinic.name)
+    choice = read_choice(answer.reply if answer.via == "dtmf" else None,
+                         answer.reply if answer.via == "speech" else None)
+    phone = spoken_phone(clinic.contact_phone or "")
+    if choice.result not in (CallResult.CONFIRMED, CallResult.CALLBACK_REQUESTED):
+        row.handled_as = "session_reask"
+        if step >= MAX_KEYPAD_ATTEMPTS:
+            return goodbye_twiml(f"To change your appointment, please call us on {phone}. Goodbye.")
+        response = VoiceResponse()
+        response.append(keypad_gather(_url("/gather", step=step + 1, session_id=target.id),
+                                      f"Sorry, that is not one of the choices. {SESSION_MENU}"))
+        response.hangup()
+        return str(response)
+    local = target.starts_at.astimezone(zone(client.timezone or clinic.timezone))
+    response, result = answer_session(target, choice.result, now=now,
+                                      words=f"appointment on {spoken_moment(local)}", phone=phone)
+    row.handled_as = result.value
+    row.needs_attention = result is CallResult.CALLBACK_REQUESTED
+    return str(response)
+
+
+def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: datetime) -> str:
+    rt, session = runtime(), db()
+    engine = build_engine(rt)
+    intake = engine.open_intake(session, clinic, client)
+    if intake is None:
+        row.handled_as = "no_open_intake"
+        return goodbye_twiml(f"Thank you for calling {clinic.name}. Goodbye.")
+    turn = engine.answer(session, intake=intake, reply=answer.reply, channel="voice", now=now,
+                         confidence=answer.confidence)
+    finish_turn(session, rt, turn, now=now)  # a finished intake notifies staff, as by text
+    row.handled_as = "intake"
+    row.needs_attention = turn.status == "needs_human"
+    return render_turn(turn, action_url=_url("/gather", step=step + 1))
+
+
+@bp.post("/reminder")
+@verify_twilio
+def reminder():
+    """The TwiML of an outbound reminder call (``?message_id=N``), fetched when it is answered."""
+    form = request.form
+    call_sid = form.get("CallSid") or ""
+    message_id = _int_arg("message_id")
+    session = db()
+    message = message_for_call(session, call_sid, message_id) if call_sid and message_id else None
+    if message is None:
+        return _twiml(unavailable_twiml())
+    now = runtime().clock.now()
+    row, replay = claim_step(session, sid=step_sid(call_sid, "reminder"), clinic_id=message.clinic_id,
+                             client_id=message.client_id, from_number=message.to_number,
+                             handled_as="reminder_call", now=now)
+    if replay is not None:
+        return _twiml(replay)
+    answered_by = form.get("AnsweredBy")
+    if is_machine(answered_by):
+        row.handled_as = "reminder_machine"
+        record_result(message, CallResult.NO_ANSWER, now)
+    row.reply = reminder_twiml(message, answered_by=answered_by,
+                               action_url=_url("/reminder/gather", message_id=message.id, attempt=1))
+    session.commit()
+    return _twiml(row.reply)
+
+
+@bp.post("/reminder/gather")
+@verify_twilio
+def reminder_gather():
+    """The keypad (or spoken) answer to a reminder call: 1 confirm, 2 call back, 9 stop."""
+    form = request.form
+    call_sid = form.get("CallSid") or ""
+    message_id, attempt = _int_arg("message_id"), _int_arg("attempt") or 1
+    session = db()
+    message = message_for_call(session, call_sid, message_id) if call_sid and message_id else None
+    if message is None:
+        return _twiml(unavailable_twiml())
+    now = runtime().clock.now()
+    answer = read_answer(form)
+    row, replay = claim_step(session, sid=step_sid(call_sid, f"reminder:{attempt}"), clinic_id=message.clinic_id,
+                             client_id=message.client_id, from_number=message.to_number, body=answer.reply,
+                             confidence=answer.confidence, now=now)
+    if replay is not None:
+        return _twiml(replay)
+    choice = read_choice(answer.reply if answer.via == "dtmf" else None,
+                         answer.reply if answer.via == "speech" else None)
+    twiml, result = apply_choice(session, message, choice, now=now, attempt=attempt,
+                                 retry_url=_url("/reminder/gather", message_id=message.id, attempt=attempt + 1))
+    row.handled_as = result.value if result is not None else "reminder_reask"
+    row.needs_attention = result is CallResult.CALLBACK_REQUESTED
+    row.reply = twiml
+    session.commit()
+    return _twiml(twiml)
+
+
+@bp.post("/status")
+@verify_twilio
+def status():
+    """A call status callback: the outbox row moves forward, the result lands, one retry may be owed."""
+    form = request.form
+    call_sid = form.get("CallSid") or ""
+    call_status = (form.get("CallStatus") or "").strip().lower()
+    session = db()
+    message = message_for_call(session, call_sid, _int_arg("message_id")) if call_sid else None
+    if message is None or not call_status:
+        # Not one of our reminder calls (an incoming call's status, or a stale one): nothing to record.
+        return Response(status=204)
+    rt = runtime()
+    now = rt.clock.now()
+    follow_up = apply_call_status(session, message, call_sid=call_sid, call_status=call_status,
+                                  answered_by=form.get("AnsweredBy"), error_code=_error_code(form.get("ErrorCode")),
+                                  now=now, retry_minutes=message.clinic.voice_retry_minutes)
+    if follow_up is not None:
+        rt.dispatcher.schedule(session, [follow_up])
+    session.commit()
+    return Response(status=204)
+
+
+def _error_code(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
