@@ -1,0 +1,116 @@
+"""The worker entry point: build the runtime once, run an RQ worker with the scheduler and the reconciler tick.
+
+Running workers
+---------------
+One machine, one process (what ``glowline run`` and ``glowline worker`` do)::
+
+    glowline worker                 # RQ worker + RQ scheduler + reconcile every minute
+
+Production, several workers on one host::
+
+    rq worker-pool glowline -n 3 --url "$REDIS_URL" -w workers.main.GlowlineWorker
+
+or several ``glowline worker`` processes under systemd / a Procfile (``worker: glowline worker``,
+scaled to N). Every worker competes for RQ's per-queue scheduler lock; exactly one holds it
+and moves due ``enqueue_at`` jobs into the queue, and a dead holder's lock expires so another
+worker takes over within a few minutes. The environment (DATABASE_URL, REDIS_URL, TWILIO_*,
+PUBLIC_BASE_URL, RQ_QUEUE) is read by ``Config`` in each process; ``workers.context`` builds
+the runtime on the first job when the process was started by ``rq`` rather than by us.
+
+The periodic reconcile
+----------------------
+``GlowlineWorker`` enqueues ``workers.jobs.reconcile`` at most once a minute across the whole
+fleet: each worker checks between jobs (and at least every ~55 s when idle) and the one that
+wins a ``SET NX EX`` tick key enqueues it; the job itself holds a non-blocking lock so two
+runs never overlap. This was chosen over the alternatives because:
+
+* a self-rescheduling job (``enqueue_in(60)`` from inside the job) lives in Redis, so a
+  flushed or restarted Redis would lose the very job that repairs a flushed Redis;
+* ``rq cron`` (RQ 3.0's CronScheduler) is a separate process with no leader lock: one more
+  thing to keep alive, and if it dies nothing re-enqueues lost rows.
+
+The tick lives in every worker's memory, so it survives a Redis flush and any one worker dying.
+Workers started with plain ``rq worker`` (not this class) still send, but do not tick:
+use ``-w workers.main.GlowlineWorker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from rq import Worker
+
+from glowline.config import Config
+from glowline.runtime import Runtime
+from workers import context
+
+log = logging.getLogger(__name__)
+
+RECONCILE_EVERY = 60  # seconds
+RECONCILE_JOB = "workers.jobs.reconcile"
+# The idle BLMOVE waits worker_ttl - 15 s; 70 wakes an idle worker every ~55 s to tick.
+WORKER_TTL = 70
+
+
+def tick_key(queue_name: str) -> str:
+    """The Redis key that lets one worker per minute enqueue the reconcile job."""
+    return f"glowline:reconcile:tick:{queue_name}"
+
+
+class GlowlineWorker(Worker):
+    """An RQ Worker that also enqueues the reconcile job once a minute (fleet-wide)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        super().__init__(*args, **kwargs)
+        self._next_tick = 0.0
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        """RQ's own maintenance, or our reconcile tick, is due."""
+        return super().should_run_maintenance_tasks or time.monotonic() >= self._next_tick
+
+    def run_maintenance_tasks(self) -> None:
+        """Run RQ's maintenance when it is due, then the reconcile tick."""
+        if super().should_run_maintenance_tasks:
+            super().run_maintenance_tasks()
+        if time.monotonic() >= self._next_tick:
+            self._next_tick = time.monotonic() + RECONCILE_EVERY
+            request_reconcile(self.connection, self.queues)
+
+
+def request_reconcile(connection, queues) -> bool:
+    """Enqueue the reconcile job on each queue unless another worker did so this minute."""
+    enqueued = False
+    for queue in queues:
+        try:
+            if connection.set(tick_key(queue.name), "1", nx=True, ex=RECONCILE_EVERY - 5):
+                queue.enqueue(RECONCILE_JOB, at_front=True, result_ttl=300, failure_ttl=24 * 3600)
+                enqueued = True
+        except Exception:  # noqa: BLE001 - Redis trouble must not stop the worker; next tick retries
+            log.exception("could not enqueue the reconcile job")
+    return enqueued
+
+
+def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = True) -> bool:
+    """Build the runtime once, bind it for jobs, and work the queue (with RQ's scheduler by default)."""
+    runtime = Runtime(config)
+    runtime.check()
+    context.bind(runtime)
+    worker = GlowlineWorker([runtime.queue], connection=runtime.redis)
+    log.info("worker %s on queue %s (scheduler: %s, burst: %s)", worker.name, config.queue_name,
+             with_scheduler, burst)
+    return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+
+
+def main() -> None:
+    """``python -m workers.main [--burst]``: a worker configured from the environment."""
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(Config.from_env(), burst="--burst" in sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
