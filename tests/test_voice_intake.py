@@ -1,0 +1,221 @@
+"""Incoming calls walked through the real endpoints: the intake by phone, resumed by text, and session look-ups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from glowline.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
+                             OutboxMessage, SessionStatus)
+from glowline.plans import create_plan
+from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, twilio_post
+from tests.test_voice_twiml import gather_of, parse_twiml, said
+
+CALLER = "+12125550111"
+
+
+class Call:
+    """One phone call into the clinic: each step posts to the Gather action the last answer named."""
+
+    def __init__(self, client, sid: str, caller: str = CALLER, to: str = CLINIC_NUMBER):
+        self.client, self.sid, self.caller, self.to = client, sid, caller, to
+        self.action: str | None = None
+        self.root = None
+
+    def form(self, **extra) -> dict:
+        return {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.caller, "To": self.to,
+                "CallStatus": "in-progress", "Direction": "inbound", **extra}
+
+    def start(self):
+        return self._take(twilio_post(self.client, "/twilio/voice", self.form()))
+
+    def post_raw(self, **extra):
+        assert self.action and self.action.startswith(PUBLIC_BASE_URL)
+        return twilio_post(self.client, self.action.removeprefix(PUBLIC_BASE_URL), self.form(**extra))
+
+    def press(self, digits: str):
+        return self._take(self.post_raw(Digits=digits))
+
+    def say(self, words: str, confidence: float = 0.93):
+        return self._take(self.post_raw(SpeechResult=words, Confidence=str(confidence)))
+
+    def silence(self):
+        return self._take(self.post_raw())
+
+    def _take(self, response):
+        self.root = parse_twiml(response)
+        gather = gather_of(self.root)
+        self.action = gather.get("action") if gather is not None else None
+        return self.root
+
+    @property
+    def text(self) -> str:
+        return said(self.root)
+
+    @property
+    def ended(self) -> bool:
+        return self.action is None and self.root[-1].tag == "Hangup"
+
+
+def intake_of(db, phone: str = CALLER) -> Intake:
+    db.expire_all()
+    return db.scalar(select(Intake).join(Client).where(Client.phone == phone).order_by(Intake.id.desc()))
+
+
+def text_in(client, body: str, sid: str, caller: str = CALLER):
+    return twilio_post(client, "/twilio/sms", {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": caller,
+                                               "To": CLINIC_NUMBER, "Body": body, "NumMedia": "0"})
+
+
+def test_full_intake_by_phone_with_keys_speech_re_asks_and_a_read_back(client, db, clinic, runtime):
+    call = Call(client, "CA" + "a" * 32)
+    call.start()
+    assert "Thanks for calling Glow Clinic" in call.text
+    gather = gather_of(call.root)
+    assert gather.get("input") == "speech dtmf" and gather.get("numDigits") == "1"
+    assert call.action == f"{PUBLIC_BASE_URL}/twilio/voice/gather?step=1"
+
+    call.press("1")  # consent: yes
+    assert "first name" in call.text
+    assert gather_of(call.root).get("numDigits") is None  # a name is spoken, never cut off after one key
+    call.say("Maria", confidence=0.31)  # heard, but not surely: read back
+    assert "I heard 'Maria'" in call.text and intake_of(db).current_field == "first_name"
+    call.press("1")  # yes, that is right
+    assert "Maria" in call.text and "Press or say 1 for acne scars" in call.text
+    assert gather_of(call.root).get("numDigits") == "1"
+    assert "Acne scars" in gather_of(call.root).get("hints").split(", ")
+
+    call.say("purple elephants")  # not one of the choices: the hint, same question
+    assert "Sorry" in call.text and "press a number from 1 to 9" in call.text
+    assert intake_of(db).current_field == "concern" and intake_of(db).misses == 1
+    call.press("2")  # dark spots
+    assert intake_of(db).answers["concern"] == "dark spots"
+    call.say("face and neck")  # area, several choices by speech
+    for _ in range(5):  # pregnant, isotretinoin, skin infection, keloid, blood thinners: no
+        call.press("2")
+    assert "remind you" in call.text
+    call.say("phone call")
+    assert "Last one" in call.text
+    call.say("weekday evenings", confidence=0.88)
+    assert call.ended and "Thank you, Maria" in call.text
+
+    intake = intake_of(db)
+    assert intake.status is IntakeStatus.COMPLETE and intake.channel is Channel.VOICE
+    answers = dict(intake.answers)
+    consent = answers.pop("consent")
+    assert consent["agreed"] is True and consent["channel"] == "voice"
+    assert answers == {"first_name": "Maria", "concern": "dark spots", "area": ["face", "neck"], "pregnant": False,
+                       "isotretinoin": False, "skin_infection": False, "keloid": False, "blood_thinners": False,
+                       "reminder_channel": "voice", "preferred_times": "weekday evenings"}
+    assert runtime.schemas["intake"].errors(intake.answers) == []  # the same stored result as by SMS
+    assert intake.client.preferred_channel is Channel.VOICE
+    event = db.scalar(select(ConsentEvent).where(ConsentEvent.client_id == intake.client_id))
+    assert event.method == "voice_intake" and event.wording == consent["wording"]
+    # Twilio's speech confidence is kept with each spoken answer.
+    spoken = db.scalars(select(InboundMessage).where(InboundMessage.body.in_(["Maria", "weekday evenings"]))
+                        .order_by(InboundMessage.id)).all()
+    assert [(m.body, m.confidence) for m in spoken] == [("Maria", 0.31), ("weekday evenings", 0.88)]
+    notices = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).all()
+    assert [n.to_number for n in notices] == ["+12125550199"]  # staff hear of it, as after a texted intake
+
+
+def test_three_misses_hand_the_caller_to_a_person(client, db, clinic):
+    call = Call(client, "CA" + "b" * 32)
+    call.start()
+    call.press("1")
+    call.silence()
+    assert "Sorry" in call.text and not call.ended
+    call.press("#")
+    call.say("@@@")
+    assert call.ended and "will call you" in call.text
+    intake = intake_of(db)
+    assert intake.status is IntakeStatus.NEEDS_HUMAN and intake.current_field == "first_name"
+    assert db.scalar(select(func.count()).select_from(InboundMessage)
+                     .where(InboundMessage.needs_attention.is_(True))) == 1
+
+
+def test_a_dropped_call_resumes_by_text_and_a_text_intake_resumes_by_call(client, db, clinic):
+    call = Call(client, "CA" + "c" * 32)
+    call.start()
+    call.press("1")
+    call.say("Maria")
+    assert intake_of(db).current_field == "concern"
+    # The line drops. The caller texts instead: the same intake carries on at the same question.
+    reply = text_in(client, "2", "SM" + "1" * 32)
+    assert reply.status_code == 200
+    intake = intake_of(db)
+    assert intake.answers["concern"] == "dark spots" and intake.current_field == "area"
+    # ...and calls back later: the phone picks up at the open question, not at the start.
+    again = Call(client, "CA" + "d" * 32)
+    again.start()
+    assert "Which area" in again.text and "Thanks for calling" not in again.text
+    again.say("chest")
+    assert intake_of(db).answers["area"] == ["chest"]
+    assert db.scalar(select(func.count()).select_from(Intake)) == 1
+
+
+def test_a_retried_step_replays_its_twiml_and_counts_once(client, db, clinic):
+    call = Call(client, "CA" + "e" * 32)
+    call.start()
+    first = call.post_raw(Digits="1")
+    second = call.post_raw(Digits="1")
+    assert first.get_data() == second.get_data()
+    assert intake_of(db).current_field == "first_name" and intake_of(db).misses == 0
+    restarted = twilio_post(client, "/twilio/voice", call.form())
+    assert db.scalar(select(func.count()).select_from(Intake)) == 1 and restarted.status_code == 200
+
+
+def test_unknown_clinic_number_or_hidden_caller_gets_an_apology_and_nothing_is_stored(client, db, clinic):
+    for call in (Call(client, "CA" + "f" * 32, to="+12125550177"), Call(client, "CA" + "g" * 32, caller="anonymous")):
+        root = parse_twiml(twilio_post(client, "/twilio/voice", call.form()))
+        assert "Sorry" in said(root) and gather_of(root) is None and root[-1].tag == "Hangup"
+    assert db.scalar(select(func.count()).select_from(InboundMessage)) == 0
+    assert db.scalar(select(func.count()).select_from(Client)) == 0
+
+
+def test_unsigned_call_is_refused(client, db, clinic):
+    call = Call(client, "CA" + "h" * 32)
+    assert client.post("/twilio/voice", data=call.form()).status_code == 403
+    assert twilio_post(client, "/twilio/voice", call.form(), token="forged").status_code == 403
+    assert db.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+@pytest.fixture
+def planned_caller(db, clinic, runtime, clock):
+    person = Client(phone=CALLER, preferred_channel=Channel.SMS)
+    db.add(person)
+    db.flush()
+    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("acne-scarring"),
+                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
+                       actor="test", now=clock.now())
+    db.commit()
+    return plan
+
+
+@pytest.mark.parametrize("key, status, attention", [("1", SessionStatus.CONFIRMED, False),
+                                                    ("2", SessionStatus.CALLBACK_REQUESTED, True)])
+def test_a_client_with_a_session_hears_it_and_answers_by_key(client, db, planned_caller, key, status, attention):
+    call = Call(client, "CA" + "i" * 32)
+    call.start()
+    assert "Your next appointment is on Tuesday, December 8 at 10 AM" in call.text
+    assert "acne" not in call.text.lower()
+    call.press("4")  # not a choice: asked again
+    assert "not one of the choices" in call.text
+    call.press(key)
+    assert call.ended
+    db.expire_all()
+    session = planned_caller.sessions[0]
+    db.refresh(session)
+    assert session.status is status
+    assert db.scalar(select(func.count()).select_from(InboundMessage)
+                     .where(InboundMessage.needs_attention.is_(True))) == (1 if attention else 0)
+
+
+def test_an_opted_out_caller_may_still_do_the_intake(client, db, clinic, clock):
+    db.add(Client(phone=CALLER, opted_out_at=clock.now()))
+    db.commit()
+    call = Call(client, "CA" + "j" * 32)
+    call.start()
+    assert "Thanks for calling Glow Clinic" in call.text and not call.ended
