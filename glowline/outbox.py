@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from glowline.audit import AuditAction, record_message_action
 from glowline.exceptions import Conflict
-from glowline.models import (OPEN_STATUSES, TERMINAL_STATUSES, Client, ConsentEvent, MessageEvent, MessageStatus,
-                             OutboxMessage)
+from glowline.models import OPEN_STATUSES, TERMINAL_STATUSES, Client, MessageEvent, MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -115,27 +114,18 @@ def mark_outcome_unknown(db: Session, message: OutboxMessage, *, now: datetime, 
     return changed
 
 
-def cancel_open_for_client(db: Session, client_id: int, *, now: datetime, reason: str) -> int:
-    """Cancel every pending/queued row to a client (all clinics); returns how many."""
-    stmt = (update(OutboxMessage)
-            .where(OutboxMessage.client_id == client_id, OutboxMessage.status.in_(list(OPEN_STATUSES)))
-            .values(status=S.CANCELLED, result=reason, finished_at=now, updated_at=now)
-            .execution_options(synchronize_session=False))
-    return db.execute(stmt).rowcount
-
-
 def opt_out_by_carrier(db: Session, message: OutboxMessage, *, now: datetime) -> None:
     """Twilio said 21610: the number unsubscribed at the carrier. Record consent and stop everything to it."""
+    from glowline import compliance
+
     client = db.get(Client, message.client_id) if message.client_id else None
     if client is None:
+        client = db.scalar(select(Client).where(Client.phone == message.to_number))
+    if client is None:
         return
-    if client.opted_out_at is None:
-        client.opted_out_at = now
-    db.add(ConsentEvent(client_id=client.id, clinic_id=message.clinic_id, action="opt_out",
-                        wording="carrier reported the recipient unsubscribed (Twilio error 21610)",
-                        method="carrier_21610", scope="all_messages", created_at=now))
-    cancelled = cancel_open_for_client(db, client.id, now=now, reason="opted_out")
-    log.info("client %s opted out by carrier (21610); %s open messages cancelled", client.id, cancelled)
+    compliance.opt_out(db, client=client, clinic=message.clinic,
+                       wording="carrier reported the recipient unsubscribed (Twilio error 21610)",
+                       method="carrier_21610", now=now)
 
 
 @dataclass(frozen=True)
