@@ -1,0 +1,158 @@
+"""The conversation engine on its own: the API the SMS and voice channels share."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from glowline.config import ROOT
+from glowline.conversation import IntakeEngine, build_engine
+from glowline.exceptions import ConfigError
+from glowline.models import Channel, Client, ConsentEvent, IntakeStatus
+from glowline.schemas import load_schema_file
+
+
+@pytest.fixture
+def engine(runtime):
+    return build_engine(runtime)
+
+
+@pytest.fixture
+def person(db):
+    client = Client(phone="+12125550142")
+    db.add(client)
+    db.commit()
+    return client
+
+
+def walk(engine, db, intake, replies, clock, channel="sms"):
+    turn = None
+    for reply in replies:
+        turn = engine.answer(db, intake=intake, reply=reply, channel=channel, now=clock.now())
+    return turn
+
+
+def test_questions_follow_the_schema_in_order(engine, runtime):
+    fields = [q.field for q in engine.questions()]
+    assert fields == list(runtime.schemas["intake"].schema["properties"])
+    assert fields[0] == "consent" and fields[-1] == "preferred_times"
+    assert {q.kind for q in engine.questions()} == {"consent", "text", "choice", "multi", "yesno"}
+
+
+def test_concern_choices_are_the_catalog_conditions(engine, runtime):
+    assert [c.value for c in engine.question("concern").choices] == runtime.catalog.conditions()
+
+
+def test_a_schema_that_disagrees_with_the_catalog_stops_start_up(runtime, tmp_path):
+    schema = json.loads((ROOT / "schemas" / "intake.schema.json").read_text())
+    broken = copy.deepcopy(schema)
+    broken["properties"]["concern"]["enum"] = broken["properties"]["concern"]["enum"][:-1] + ["tattoos"]
+    path = tmp_path / "intake.schema.json"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ConfigError, match="concern.enum.*pigmentation"):
+        IntakeEngine(load_schema_file(path), runtime.catalog)
+
+
+def test_a_question_without_a_prompt_stops_start_up(runtime, tmp_path):
+    schema = json.loads((ROOT / "schemas" / "intake.schema.json").read_text())
+    del schema["properties"]["keloid"]["x-prompt"]
+    path = tmp_path / "intake.schema.json"
+    path.write_text(json.dumps(schema))
+    with pytest.raises(ConfigError, match="properties.keloid.x-prompt"):
+        IntakeEngine(load_schema_file(path), runtime.catalog)
+
+
+def test_start_welcomes_and_asks_consent_on_each_channel(engine, db, clinic, person, clock):
+    sms = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now())
+    assert sms.status == "asking" and sms.question.field == "consent"
+    assert "texting Glow Clinic" in sms.messages[0] and "Reply YES or NO" in sms.messages[1]
+    voice = engine.start(db, clinic=clinic, client=person, channel="voice", now=clock.now())
+    assert "calling Glow Clinic" in voice.messages[0] and "press 1 for yes" in voice.messages[1]
+    assert engine.open_intake(db, clinic, person).id == voice.intake.id
+    assert sms.intake.status is IntakeStatus.RESTARTED
+
+
+def test_voice_wording_for_choices_and_the_keypad(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="voice", now=clock.now()).intake
+    turn = walk(engine, db, intake, ["1", "Maria"], clock, channel="voice")
+    assert "Press or say 1 for acne scars" in turn.messages[-1] and "acne scars" in turn.question.speech_hints[0].lower()
+    turn = walk(engine, db, intake, ["purple"], clock, channel="voice")
+    assert turn.messages == ["Sorry, I didn't get that. Please say the name, or press a number from 1 to 9."]
+
+
+def test_low_confidence_answers_are_read_back(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="voice", now=clock.now()).intake
+    walk(engine, db, intake, ["yes"], clock, channel="voice")
+    turn = engine.answer(db, intake=intake, reply="Maria", channel="voice", now=clock.now(), confidence=0.3)
+    assert turn.status == "confirming" and turn.messages == ["I heard 'Maria'. Is that right? Say yes or no."]
+    assert "first_name" not in intake.answers and intake.pending_confirmation["value"] == "Maria"
+    assert engine.current(db, intake=intake, channel="voice").status == "confirming"  # a dropped call resumes here
+    turn = engine.answer(db, intake=intake, reply="no", channel="voice", now=clock.now(), confidence=0.9)
+    assert turn.status == "asking" and turn.question.field == "first_name" and intake.pending_confirmation is None
+    engine.answer(db, intake=intake, reply="Marie", channel="voice", now=clock.now(), confidence=0.2)
+    turn = engine.answer(db, intake=intake, reply="yes", channel="voice", now=clock.now(), confidence=0.95)
+    assert intake.answers["first_name"] == "Marie" and turn.question.field == "concern"
+    turn = engine.answer(db, intake=intake, reply="acne", channel="voice", now=clock.now(), confidence=0.4)
+    assert turn.messages == ["I heard 'Acne scars'. Is that right? Say yes or no."]
+    turn = engine.answer(db, intake=intake, reply="yes", channel="voice", now=clock.now())
+    assert intake.answers["concern"] == "acne scars"
+
+
+def test_confident_and_yes_no_answers_are_not_read_back(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="voice", now=clock.now()).intake
+    turn = engine.answer(db, intake=intake, reply="yes", channel="voice", now=clock.now(), confidence=0.2)
+    assert turn.status == "asking" and turn.question.field == "first_name"
+    turn = engine.answer(db, intake=intake, reply="Maria", channel="voice", now=clock.now(), confidence=0.8)
+    assert turn.status == "asking" and intake.answers["first_name"] == "Maria"
+
+
+def test_complete_intake_validates_sets_flags_channel_and_consent(engine, db, clinic, person, clock, runtime):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    clock.advance(timedelta(minutes=1))
+    turn = walk(engine, db, intake, ["Yes", "Lee", "stretch marks", "4 5", "no", "yes", "yes", "no", "no",
+                                     "phone call", "mornings"], clock)
+    assert turn.status == "complete" and turn.question is None
+    db.commit()
+    runtime.schemas["intake"].check(intake.answers)
+    assert intake.status is IntakeStatus.COMPLETE and intake.completed_at == clock.now()
+    assert intake.answers["area"] == ["stomach", "thighs"]
+    assert intake.flags == ["screening: isotretinoin (Accutane) in the last 6 months",
+                            "screening: active skin infection or cold sores"]
+    assert person.preferred_channel is Channel.VOICE
+    consent = db.scalars(select(ConsentEvent)).one()
+    assert consent.action == "opt_in" and consent.method == "sms_intake" and f"clinic:{clinic.id}" in consent.scope
+    assert consent.wording == intake.answers["consent"]["wording"] and "STOP" in consent.wording
+    assert intake.answers["consent"]["at"] == clock.now().isoformat()
+
+
+def test_screening_yes_never_refuses(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    turn = walk(engine, db, intake, ["yes", "Sam", "1", "1", "yes", "yes", "yes", "yes", "yes", "1", "any"], clock)
+    assert turn.status == "complete" and len(intake.flags) == 5
+
+
+def test_back_on_the_first_question_re_asks_it(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    turn = engine.back(db, intake=intake, channel="sms", now=clock.now())
+    assert turn.question.field == "consent"
+
+
+def test_back_twice_then_forward_again(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    walk(engine, db, intake, ["yes", "Kim", "2"], clock)
+    turn = walk(engine, db, intake, ["back", "go back"], clock)
+    assert turn.question.field == "first_name" and set(intake.answers) == {"consent"}
+    turn = walk(engine, db, intake, ["Kai"], clock)
+    assert turn.question.field == "concern" and "Kai" in turn.messages[-1]
+
+
+def test_a_finished_intake_only_repeats_how_it_ended(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    walk(engine, db, intake, ["yes", "Sam", "1", "1", "no", "no", "no", "no", "no", "1", "any day"], clock)
+    answers = dict(intake.answers)
+    turn = engine.answer(db, intake=intake, reply="BACK", channel="sms", now=clock.now())
+    assert turn.status == "complete" and intake.answers == answers

@@ -1,0 +1,49 @@
+"""Keywords act whatever the state: opt-out words and phrases, opt-in, help, and the commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from glowline.keywords import Command, Keyword, command, detect
+
+
+@pytest.mark.parametrize("body", [
+    "STOP", "stop", "Stop.", " STOP!! ", "stopall", "STOP ALL", "Unsubscribe", "CANCEL", "end", "Quit", "REVOKE",
+    "optout", "opt out", "Opt-Out", "OPT OUT PLEASE", "stop texting me", "Stop texting me!!", "please stop",
+    "stop please", "STOP 🛑", "don't text me", "Do not contact me again", "remove me from your list",
+    "take me off the list", "stop messaging me", "no more texts", "Unsubscribe me",
+])
+def test_opt_out(body):
+    assert detect(body) is Keyword.OPT_OUT
+
+
+@pytest.mark.parametrize("body", [
+    "cancel my appointment", "I can't stop smiling", "stop by tomorrow?", "the end of the week works",
+    "quite good", "yes", "no", "", "🛑", "start over", "back", "Stephanie",
+])
+def test_not_opt_out(body):
+    assert detect(body) is not Keyword.OPT_OUT
+
+
+@pytest.mark.parametrize("body", ["START", "start", "Unstop", "UNSTOP!", "opt in", "Opt me back in"])
+def test_opt_in(body):
+    assert detect(body) is Keyword.OPT_IN
+
+
+def test_yes_opts_in_only_after_an_opt_out():
+    assert detect("YES", opted_out=True) is Keyword.OPT_IN
+    assert detect("yes", opted_out=False) is None
+
+
+@pytest.mark.parametrize("body", ["HELP", "help!", "Info", "INFO?"])
+def test_help(body):
+    assert detect(body) is Keyword.HELP
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("RESTART", Command.RESTART), ("start over", Command.RESTART), ("Start again!", Command.RESTART),
+    ("BACK", Command.BACK), ("go back", Command.BACK), ("back.", Command.BACK),
+    ("my back", None), ("restart my plan please", None), ("", None),
+])
+def test_commands(body, expected):
+    assert command(body) is expected
