@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from glowline import compliance, outbox
-from glowline.models import (Channel, MessageStatus, OutboxMessage, PlanStatus, SessionStatus, TreatmentSession)
+from glowline.models import (Channel, MessageKind, MessageStatus, OutboxMessage, PlanStatus, SessionStatus,
+                             TreatmentSession)
 from glowline.timeline import next_allowed_time, zone
 from glowline.voice import spoken_moment, spoken_phone
 
@@ -104,18 +105,45 @@ def _callback_number(message: OutboxMessage) -> str:
     return message.clinic.contact_phone or message.from_number
 
 
+# Outbox kinds a call can carry: each is about one appointment the client can confirm.
+# Aftercare is a list of instructions to keep, so it stays a text (see channel_for).
+CALL_KINDS = frozenset({MessageKind.REMINDER, MessageKind.BOOKING_NUDGE, MessageKind.PLAN_CONFIRMATION})
+
+
+def channel_for(kind: MessageKind, preferred: Channel) -> Channel:
+    """The channel a message of ``kind`` goes out on for a client who prefers ``preferred``.
+
+    A voice-preferring client gets calls for reminders, nudges and the plan confirmation
+    and texts for aftercare: instructions must stay readable, and saying them aloud would
+    name the treatment to whoever is near the phone.
+    """
+    return preferred if kind in CALL_KINDS else Channel.SMS
+
+
+def _intro(message: OutboxMessage) -> str:
+    clinic = message.clinic.name
+    if message.kind is MessageKind.PLAN_CONFIRMATION:
+        return f"Hello, this is {clinic}. Your appointments are booked, and the first is on {_when(message)}."
+    if message.kind in CALL_KINDS:
+        return f"Hello, this is {clinic} with a reminder of your {_session_words(message)}."
+    return f"Hello, this is {clinic} about your recent visit."
+
+
+def _when(message: OutboxMessage) -> str:
+    return _session_words(message).removeprefix("appointment on ")
+
+
 def reminder_twiml(message: OutboxMessage, *, answered_by: str | None, action_url: str) -> str:
     """The TwiML Twilio plays when the reminder call is answered (a machine gets one short message)."""
     response = VoiceResponse()
-    intro = f"Hello, this is {message.clinic.name} with a reminder of your {_session_words(message)}."
-    if is_machine(answered_by):
-        response.say(f"{intro} To confirm or change it, please call us on {spoken_phone(_callback_number(message))}. "
-                     "Goodbye.")
+    intro = _intro(message)
+    phone = spoken_phone(_callback_number(message))
+    if is_machine(answered_by) or message.kind not in CALL_KINDS:
+        response.say(f"{intro} To confirm or change anything, please call us on {phone}. Goodbye.")
         response.hangup()
         return str(response)
     response.append(keypad_gather(action_url, f"{intro} {_MENU}"))
-    response.say(f"We did not hear a choice. To confirm or change it, please call us on "
-                 f"{spoken_phone(_callback_number(message))}. Goodbye.")
+    response.say(f"We did not hear a choice. To confirm or change it, please call us on {phone}. Goodbye.")
     response.hangup()
     return str(response)
 
@@ -298,6 +326,6 @@ def fallback_call(db: Session, message: OutboxMessage, *, now: datetime) -> Outb
     dispatcher) or None. Does not commit.
     """
     if (message.channel is not Channel.SMS or message.error_code not in NOT_MOBILE_CODES
-            or not message.clinic.voice_fallback or message.kind.value != "reminder"):
+            or not message.clinic.voice_fallback or message.kind is not MessageKind.REMINDER):
         return None
     return follow_up_call(db, message, due=now, now=now)

@@ -1,0 +1,104 @@
+"""Reminder calls placed by a real RQ worker through the real Twilio SDK against the local Twilio server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from glowline.models import Channel, Client, MessageKind, MessageStatus, OutboxMessage, SessionStatus
+from glowline.plans import create_plan
+from glowline.voice_calls import channel_for, fallback_call
+from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, twilio_post
+from tests.test_voice_twiml import gather_of, parse_twiml, said
+from tests.twilio_server import Scripted
+from tests.worker_helpers import run_until, work
+
+CALLER = "+12125550111"
+
+
+def rows(db, plan, kind: MessageKind) -> list[OutboxMessage]:
+    db.expire_all()
+    return list(db.scalars(select(OutboxMessage).where(OutboxMessage.plan_id == plan.id, OutboxMessage.kind == kind)
+                           .order_by(OutboxMessage.due_at)))
+
+
+def test_reminder_call_is_placed_once_with_our_twiml_and_status_callback(runtime, db, clinic, clock, fake_twilio,
+                                                                        client):
+    person = Client(phone=CALLER, preferred_channel=Channel.VOICE)
+    db.add(person)
+    db.flush()
+    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("acne-scarring"),
+                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
+                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher)
+    db.commit()
+    reminder = rows(db, plan, MessageKind.REMINDER)[0]
+    assert reminder.channel is Channel.VOICE
+    run_until(runtime, clock, reminder.due_at + timedelta(minutes=1), reconcile=True)
+
+    reminder = rows(db, plan, MessageKind.REMINDER)[0]
+    url = f"{PUBLIC_BASE_URL}/twilio/voice/reminder?message_id={reminder.id}"
+    calls = [c for c in fake_twilio.sent("Calls") if c.form.get("Url") == url]
+    assert len(calls) == 1
+    placed = calls[0]
+    assert placed.auth_ok and placed.form["To"] == CALLER and placed.form["From"] == CLINIC_NUMBER
+    assert placed.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/voice/status"
+    assert reminder.status is MessageStatus.SENT and reminder.provider_sid == placed.sid
+    assert not [m for m in fake_twilio.sent("Messages") if m.form["To"] == CALLER and "reminder" in m.form["Body"]]
+
+    # A duplicate job, a reconcile pass, a later worker: never a second call.
+    from workers.jobs import send_message
+
+    send_message(reminder.id)
+    run_until(runtime, clock, clock.now() + timedelta(hours=1), reconcile=True)
+    assert len([c for c in fake_twilio.attempts("Calls") if c.form.get("Url") == url]) == 1
+
+    # Twilio fetches the TwiML from that Url when the client answers, then posts the key.
+    form = {"CallSid": placed.sid, "AccountSid": "AC" + "0" * 32, "From": CLINIC_NUMBER, "To": CALLER,
+            "CallStatus": "in-progress"}
+    root = parse_twiml(twilio_post(client, url.removeprefix(PUBLIC_BASE_URL), form))
+    assert "Glow Clinic" in said(root) and "Tuesday, December 8 at 10 AM" in said(root)
+    action = gather_of(root).get("action").removeprefix(PUBLIC_BASE_URL)
+    parse_twiml(twilio_post(client, action, {**form, "Digits": "1"}))
+    twilio_post(client, "/twilio/voice/status", {**form, "CallStatus": "completed", "CallDuration": "21"})
+    reminder = rows(db, plan, MessageKind.REMINDER)[0]
+    assert (reminder.status, reminder.result) == (MessageStatus.DELIVERED, "confirmed")
+    assert reminder.session.status is SessionStatus.CONFIRMED  # the confirmation lands on the plan
+
+
+def test_a_reminder_text_to_a_landline_becomes_one_call_when_the_clinic_allows(runtime, db, clinic, clock,
+                                                                              fake_twilio):
+    clinic.voice_fallback = True
+    person = Client(phone=CALLER, preferred_channel=Channel.SMS)
+    db.add(person)
+    db.flush()
+    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("acne-scarring"),
+                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
+                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher)
+    db.commit()
+    text = rows(db, plan, MessageKind.REMINDER)[0]
+    run_until(runtime, clock, text.due_at - timedelta(minutes=1), reconcile=True)
+    fake_twilio.script("Messages", Scripted(400, 21614, "To number is not a mobile number"))
+    run_until(runtime, clock, text.due_at + timedelta(minutes=1), reconcile=True)
+    text = rows(db, plan, MessageKind.REMINDER)[0]
+    assert (text.status, text.error_code) == (MessageStatus.FAILED, 21614)
+
+    # What the send job does on a permanent 21614, in its own transaction.
+    with runtime.sessions() as session:
+        text = session.get(OutboxMessage, text.id)
+        call = fallback_call(session, text, now=clock.now())
+        assert fallback_call(session, text, now=clock.now()) is None  # one call, however often it is asked
+        runtime.dispatcher.schedule(session, [call])
+        session.commit()
+    work(runtime)
+    placed = [c for c in fake_twilio.sent("Calls")
+              if c.form.get("Url") == f"{PUBLIC_BASE_URL}/twilio/voice/reminder?message_id={call.id}"]
+    assert len(placed) == 1 and placed[0].form["To"] == CALLER
+
+
+def test_aftercare_stays_a_text_for_a_voice_preferring_client():
+    assert channel_for(MessageKind.REMINDER, Channel.VOICE) is Channel.VOICE
+    assert channel_for(MessageKind.PLAN_CONFIRMATION, Channel.VOICE) is Channel.VOICE
+    assert channel_for(MessageKind.AFTERCARE, Channel.VOICE) is Channel.SMS
+    assert channel_for(MessageKind.AFTERCARE_END, Channel.VOICE) is Channel.SMS
+    assert channel_for(MessageKind.REMINDER, Channel.SMS) is Channel.SMS
