@@ -1,0 +1,308 @@
+"""Staff pages: log in, intakes waiting for a plan, start a plan with a live preview, the plan and the queue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import select
+
+from glowline import audit
+from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
+from glowline.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus
+from glowline.outbox import cancel_message, retry_message
+from glowline.plan_requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
+from glowline.plans import cancel_plan
+from glowline.timeline import MessageSettings, build_timeline, zone
+from glowline.timeline_svg import from_plan, from_timeline, render_svg
+from webhooks.api import client_zone, message_json, plan_messages, queue_state
+from webhooks.auth import check_login, load_staff, log_in, log_out, login_required
+from webhooks.context import db, runtime
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+csrf = CSRFProtect()
+
+RQ_DASHBOARD_PREFIX = "/staff/rq"
+QUEUE_REFRESH_SECONDS = 10
+
+
+def init_app(app) -> None:
+    """CSRF for the staff pages only, and RQ's dashboard mounted behind the staff login."""
+    # Twilio's webhooks and the bearer-token API cannot carry a CSRF token: check only where we ask.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    # The token lives in the session, which already expires; a second clock would only confuse.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config.setdefault("STAFF_QUEUE_REFRESH_SECONDS", QUEUE_REFRESH_SECONDS)
+    csrf.init_app(app)
+    _mount_rq_dashboard(app)
+
+
+def _mount_rq_dashboard(app) -> None:
+    redis_url = app.extensions["glowline"].config.redis_url
+    if redis_url is None:
+        log.warning("no REDIS_URL: the RQ dashboard is not mounted")
+        return
+    import rq_dashboard
+    from rq_dashboard.web import setup_rq_connection
+
+    app.config.from_object(rq_dashboard.default_settings)
+    app.config["RQ_DASHBOARD_REDIS_URL"] = redis_url
+    # Flask 3 no longer runs the dashboard's own first-request hook, so connect it here.
+    setup_rq_connection(app)
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=RQ_DASHBOARD_PREFIX)
+
+    @app.before_request
+    def _dashboard_needs_login():
+        # The dashboard has no login of its own; its blueprint is shared, so guard it from the app.
+        if request.blueprint == rq_dashboard.blueprint.name and not load_staff():
+            return redirect(url_for("staff.login", next=request.path))
+        return None
+
+
+@bp.before_request
+def _protect():
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(exc: CSRFError):
+    return render_template("error.html", title="Form expired",
+                           message="This form expired or did not come from this site. Go back, reload and try again.",
+                           code=400), 400
+
+
+@bp.context_processor
+def _globals():
+    return {"staff": g.get("staff"), "clinic": g.get("clinic"), "rq_dashboard": RQ_DASHBOARD_PREFIX}
+
+
+def _clinic() -> Clinic:
+    g.clinic = db().get(Clinic, g.clinic_id)
+    return g.clinic
+
+
+def _plan(plan_id: int) -> Plan:
+    plan = db().scalar(select(Plan).where(Plan.id == plan_id, Plan.clinic_id == g.clinic_id))
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def _message(message_id: int) -> OutboxMessage:
+    message = db().scalar(select(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                      OutboxMessage.clinic_id == g.clinic_id))
+    if message is None:
+        abort(404)
+    return message
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    # Only paths on this site: an absolute URL in ?next= would make the login an open redirect.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return default
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        user = check_login(request.form.get("username", "").strip(), request.form.get("password", ""))
+        if user is not None:
+            log_in(user)
+            return redirect(_safe_next(request.args.get("next"), url_for("staff.intakes")))
+        error = "That username and password do not match."
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    log_out()
+    flash("You are logged out.")
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/")
+@login_required
+def intakes():
+    clinic = _clinic()
+    waiting = db().scalars(select(Intake).where(Intake.clinic_id == clinic.id, Intake.status.in_(PLANNABLE))
+                           .order_by(Intake.completed_at, Intake.id)).all()
+    plans = db().scalars(select(Plan).where(Plan.clinic_id == clinic.id).order_by(Plan.id.desc()).limit(20)).all()
+    return render_template("intakes.html", waiting=waiting, plans=plans, concern=intake_concern, tz=zone(clinic.timezone))
+
+
+def _form_values(intake: Intake) -> dict:
+    concern = intake_concern(intake)
+    try:
+        default = runtime().catalog.for_condition(concern).id if concern else ""
+    except NotFound:
+        default = ""
+    form = request.form if request.method == "POST" else {}
+    return {"protocol": form.get("protocol", default), "date": form.get("date", ""), "time": form.get("time", "10:00"),
+            "sessions": form.get("sessions", ""), "interval_weeks": form.get("interval_weeks", "")}
+
+
+def _number(raw: str | None, field: str) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"{field.replace('_', ' ')}: enter a whole number", field=field) from None
+
+
+def _first_session(values: dict, clinic: Clinic):
+    if not values.get("date"):
+        raise ValidationError("choose the date of the first session", field="first_session_at")
+    return parse_local_datetime(f"{values['date']} {values.get('time') or ''}", tz=clinic.timezone,
+                                now=runtime().clock.now())
+
+
+@bp.route("/intakes/<int:intake_id>/plan", methods=["GET", "POST"])
+@login_required
+def new_plan(intake_id: int):
+    clinic = _clinic()
+    try:
+        intake = find_intake(db(), clinic.id, intake_id)
+    except NotFound:
+        abort(404)
+    values, error = _form_values(intake), None
+    if request.method == "POST":
+        try:
+            plan = start_plan(db(), runtime(), clinic=clinic, intake_id=intake.id,
+                              protocol_id=values["protocol"] or None, first_session_at=_first_session(values, clinic),
+                              sessions=_number(values["sessions"], "sessions"),
+                              interval_weeks=_number(values["interval_weeks"], "interval_weeks"),
+                              actor=g.actor, now=runtime().clock.now())
+            db().commit()
+        except GlowlineError as exc:
+            db().rollback()
+            error = exc
+        else:
+            flash(f"Plan {plan.id} started. The client gets one text confirming the first session.")
+            return redirect(url_for("staff.show_plan", plan_id=plan.id))
+    return render_template("plan_form.html", intake=intake, values=values, error=error,
+                           protocols=list(runtime().catalog), concern=intake_concern(intake),
+                           planned=intake.status not in PLANNABLE), (400 if error else 200)
+
+
+@bp.post("/preview")
+@login_required
+def preview():
+    """The live preview: the timeline the form would create, drawn, without saving anything."""
+    clinic = _clinic()
+    body = request.get_json(silent=True) or {}
+    try:
+        intake = find_intake(db(), clinic.id, int(body.get("intake_id") or 0))
+        protocol = runtime().catalog.get(body.get("protocol") or "")
+        tz = intake.client.timezone or clinic.timezone
+        timeline = build_timeline(protocol, _first_session(body, clinic), MessageSettings.from_clinic(clinic),
+                                  sessions=_number(str(body.get("sessions") or ""), "sessions"),
+                                  interval_weeks=_number(str(body.get("interval_weeks") or ""), "interval_weeks"),
+                                  channel=intake.client.preferred_channel.value, client_timezone=tz)
+    except (GlowlineError, ValueError) as exc:
+        return jsonify(error=str(exc), field=getattr(exc, "field", None)), 400
+    local = zone(clinic.timezone)
+    return jsonify(
+        svg=render_svg(*from_timeline(timeline, tz), tz=tz, title=f"Preview: {protocol.name}"),
+        sessions=[f"{s.starts_at.astimezone(local):%a %b %-d %Y, %-I:%M %p}" for s in timeline.sessions],
+        messages=len(timeline.messages) + 1, segments=sum(m.segments for m in timeline.messages))
+
+
+@bp.get("/plans/<int:plan_id>")
+@login_required
+def show_plan(plan_id: int):
+    clinic = _clinic()
+    plan = _plan(plan_id)
+    messages = plan_messages(plan)
+    tz = client_zone(plan)
+    protocol = runtime().catalog.get(plan.protocol_id)
+    svg = render_svg(*from_plan(plan, messages, protocol.aftercare_hours, tz), tz=tz,
+                     title=f"Plan {plan.id} timeline: {protocol.name}")
+    events = audit.events_for_plan(db(), clinic.id, plan.id)
+    rows = [message_json(m, tz) for m in messages]
+    return render_template("plan.html", plan=plan, protocol=protocol, rows=rows, svg=svg, events=events,
+                           describe=audit.describe, tz=zone(tz), clinic_tz=zone(clinic.timezone))
+
+
+@bp.post("/plans/<int:plan_id>/cancel")
+@login_required
+def cancel(plan_id: int):
+    plan = _plan(plan_id)
+    if plan.status is PlanStatus.ACTIVE:
+        cancel_plan(db(), plan, actor=g.actor, now=runtime().clock.now())
+        db().commit()
+        flash(f"Plan {plan.id} cancelled; its pending messages will not be sent.")
+    return redirect(url_for("staff.show_plan", plan_id=plan.id))
+
+
+@bp.get("/queue")
+@login_required
+def queue():
+    clinic = _clinic()
+    hours = min(max(request.args.get("hours", 6, type=int) or 6, 1), 72)
+    state = queue_state(clinic, runtime().clock.now(), hours=hours)
+    template = "queue_live.html" if request.args.get("partial") else "queue.html"
+    return render_template(template, state=state, hours=hours,
+                           refresh=current_refresh_seconds(), tz=zone(clinic.timezone))
+
+
+def current_refresh_seconds() -> int:
+    """How often the queue page reloads its numbers."""
+    return int(current_app.config["STAFF_QUEUE_REFRESH_SECONDS"])
+
+
+def _message_action(message_id: int, action, done: str):
+    message = _message(message_id)
+    try:
+        action(message)
+        db().commit()
+        flash(f"Message {message.id} {done}.")
+    except (Conflict, ValidationError) as exc:
+        db().rollback()
+        flash(f"Message {message.id}: {exc}", "error")
+    return redirect(_safe_next(request.form.get("next"), url_for("staff.queue")))
+
+
+@bp.post("/messages/<int:message_id>/retry")
+@login_required
+def retry(message_id: int):
+    return _message_action(message_id, lambda m: retry_message(db(), runtime(), m, actor=g.actor,
+                                                               now=runtime().clock.now()), "will be sent again now")
+
+
+@bp.post("/messages/<int:message_id>/cancel")
+@login_required
+def cancel_one(message_id: int):
+    return _message_action(message_id, lambda m: cancel_message(db(), m, actor=g.actor, now=runtime().clock.now()),
+                           "cancelled")
+
+
+@bp.app_template_filter("local")
+def _local(value, tz) -> str:
+    """A UTC time as "Thu Dec 3, 10:00 AM" in ``tz``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        from datetime import datetime
+
+        value = datetime.fromisoformat(value)
+    return f"{value.astimezone(tz):%a %b %-d, %-I:%M %p}"
+
+
+@bp.app_template_filter("ago")
+def _ago(value) -> str:
+    """How far ``value`` (an ISO string or datetime) is from now, in words."""
+    from datetime import datetime
+
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    delta = when - runtime().clock.now()
+    minutes = int(abs(delta) / timedelta(minutes=1))
+    words = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+    return f"in {words}" if delta.total_seconds() > 0 else f"{words} ago"
