@@ -314,6 +314,7 @@ def follow_up_call(db: Session, message: OutboxMessage, *, due: datetime, now: d
             db.flush()
     except IntegrityError:
         return None
+    log.info("outbox %s: one more call owed as outbox %s", message.id, row.id)
     return row
 
 

@@ -274,6 +274,7 @@ def status():
     message = message_for_call(session, call_sid, _int_arg("message_id")) if call_sid else None
     if message is None or not call_status:
         # Not one of our reminder calls (an incoming call's status, or a stale one): nothing to record.
+        log.info("call status %r for a call with no outbox row; ignored", call_status)
         return Response(status=204)
     rt = runtime()
     now = rt.clock.now()
