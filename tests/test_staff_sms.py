@@ -115,3 +115,34 @@ def test_a_number_that_is_not_this_clinics_staff_cannot_start_plans(db, runtime,
     assert _text(db, runtime, clinic, f"PLAN {intake.id} dec 3 10am", sender="+13105550199") == NOT_STAFF_REPLY
     assert _text(db, runtime, clinic, f"PLAN {intake.id} dec 3 10am", sender=intake.client.phone) == NOT_STAFF_REPLY
     assert _plans(db) == [] and other.id != clinic.id
+
+
+def _sms(client, body, sender):
+    from xml.etree import ElementTree
+
+    from tests.conftest import CLINIC_NUMBER, twilio_post
+
+    params = {"MessageSid": f"SM{abs(hash((body, sender))):032x}"[:34], "AccountSid": "AC" + "0" * 32,
+              "From": sender, "To": CLINIC_NUMBER, "Body": body, "NumMedia": "0"}
+    response = twilio_post(client, "/twilio/sms", params)
+    assert response.status_code == 200
+    return "".join("".join(m.itertext()) for m in ElementTree.fromstring(response.data).iter("Message"))
+
+
+def test_staff_plan_text_through_the_twilio_webhook(client, db, runtime, clinic):
+    intake = make_intake(db, clinic)
+    reply = _sms(client, f"PLAN {intake.id} dec 3 10am x4", STAFF_NUMBER)
+    [plan] = _plans(db)
+    assert reply.startswith(f"Plan {plan.id} started for intake {intake.id}")
+    assert plan.session_count == 4
+
+
+def test_plan_text_from_a_non_staff_number_never_starts_a_plan(client, db, runtime, clinic):
+    intake = make_intake(db, clinic)
+    other = make_clinic(db, name="Other Clinic", number="+13105550100", staff=("+13105550199",))
+    for sender in (intake.client.phone, "+13105550199", "+12125550177"):
+        reply = _sms(client, f"PLAN {intake.id} dec 3 10am", sender)
+        assert "started" not in reply
+    assert _plans(db) == [] and other.id != clinic.id
+    db.refresh(intake)
+    assert intake.status is IntakeStatus.COMPLETE
