@@ -57,27 +57,25 @@ def ensure_sqlite_dir(database_url: str) -> None:
 
 
 def on_commit(session: Session, callback) -> None:
-    """Run ``callback()`` once, right after ``session`` commits; drop it on rollback.
+    """Run ``callback()`` once, right after ``session`` next commits; drop it on rollback.
 
     Jobs must never be enqueued for rows a rollback erases, nor before the
     worker could see the rows, so side effects wait for the commit.
     """
-    pending = session.info.setdefault("on_commit", [])
-    if not pending:
-        event.listen(session, "after_commit", _run_on_commit, once=True)
-        event.listen(session, "after_rollback", _drop_on_commit, once=True)
-    pending.append(callback)
+    if not session.info.get("on_commit_hooked"):
+        # Listeners stay for the session's life: a once-listener cannot be re-added
+        # with the same function, which would silently drop the second commit's callbacks.
+        event.listen(session, "after_commit", _run_on_commit)
+        event.listen(session, "after_rollback", _drop_on_commit)
+        session.info["on_commit_hooked"] = True
+    session.info.setdefault("on_commit", []).append(callback)
 
 
 def _run_on_commit(session: Session) -> None:
     callbacks = session.info.pop("on_commit", [])
-    if event.contains(session, "after_rollback", _drop_on_commit):
-        event.remove(session, "after_rollback", _drop_on_commit)
     for callback in callbacks:
         callback()
 
 
 def _drop_on_commit(session: Session) -> None:
     session.info.pop("on_commit", None)
-    if event.contains(session, "after_commit", _run_on_commit):
-        event.remove(session, "after_commit", _run_on_commit)
