@@ -66,7 +66,7 @@ def on_commit(session: Session, callback) -> None:
         # Listeners stay for the session's life: a once-listener cannot be re-added
         # with the same function, which would silently drop the second commit's callbacks.
         event.listen(session, "after_commit", _run_on_commit)
-        event.listen(session, "after_rollback", _drop_on_commit)
+        event.listen(session, "after_soft_rollback", _drop_on_commit)
         session.info["on_commit_hooked"] = True
     session.info.setdefault("on_commit", []).append(callback)
 
@@ -77,5 +77,5 @@ def _run_on_commit(session: Session) -> None:
         callback()
 
 
-def _drop_on_commit(session: Session) -> None:
+def _drop_on_commit(session: Session, _previous_transaction=None) -> None:
     session.info.pop("on_commit", None)
