@@ -106,10 +106,10 @@ def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str,
         from glowline.replies import handle_reply
 
         note.mark(HandledAs.PLAN_REPLY)
-        replies = handle_reply(db, rt, clinic=clinic, client=client, body=body, now=now)
+        replies = handle_reply(db, rt, clinic=clinic, client=client, body=body, now=now, inbound=record)
         if replies is None:
             note.mark(HandledAs.INBOX, attention=True)
-            return []
+            return [f"Thanks, we got your message. {clinic.name} will get back to you soon."]
         return list(replies)
 
     waiting = _latest_intake(db, clinic, client)

@@ -37,7 +37,8 @@ _OPT_OUT_PHRASES = [
     r"^leave me alone$",
 ]
 _OPT_OUT = [re.compile(p) for p in _OPT_OUT_PHRASES]
-_OPT_IN = re.compile(r"^(?:please )?(?:start|unstop|opt (?:me )?(?:back )?in|resubscribe|subscribe)(?: again)?(?: please)?$")
+_OPT_IN = re.compile(r"^(?:please )?(?:start|unstop|opt (?:me )?(?:back )?in|resubscribe|subscribe)"
+                     r"(?: again)?(?: please)?$")
 _HELP = re.compile(r"^(?:help|info)(?: please| me)?$")
 _RESTART = re.compile(r"^(?:restart|start over|start again|begin again|reset|redo|start from the beginning)$")
 _BACK = re.compile(r"^(?:back|go back|previous|undo|back up|previous question)$")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from glowline.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
-                             MessageStatus, OutboxMessage)
+                             MessageStatus, OutboxMessage, Plan, PlanStatus)
 from tests.conftest import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, twilio_post
 from tests.worker_helpers import work
 
@@ -200,3 +200,34 @@ def test_opt_out_words_mid_intake(client, runtime, clinic, body):
     assert "unsubscribed" in sms(client, body)[1]
     with runtime.sessions() as s:
         assert s.scalar(select(Client.opted_out_at).where(Client.phone == CLIENT)) is not None
+
+
+def finish_intake(client):
+    for body in ("hi", "yes", "Ana", "2", "1", "no", "no", "no", "no", "no", "1", "mornings"):
+        status, reply = sms(client, body)
+    assert "will text you soon to book" in reply
+
+
+def test_staff_plan_reply_starts_a_plan_and_the_client_can_confirm(client, runtime, clinic, fake_twilio):
+    finish_intake(client)
+    intake = intake_of(runtime)
+    with runtime.sessions() as s:
+        notice = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).one()
+    command = notice.body.split("reply: ")[1].split(" (optional")[0]
+    assert command == f"PLAN {intake.id} dec 3 10am"
+    status, reply = sms(client, command, sender=STAFF_NUMBER)
+    assert status == 200 and "Not started" not in reply and "Thanks for texting" not in reply
+    with runtime.sessions() as s:
+        plan = s.scalar(select(Plan).where(Plan.intake_id == intake.id))
+        assert plan is not None and plan.status is PlanStatus.ACTIVE
+        handled = s.scalars(select(InboundMessage.handled_as).order_by(InboundMessage.id.desc())).first()
+    assert handled == "staff_command"
+    # With a plan, the client's texts go to the plan replies, not to a new questionnaire.
+    assert "confirmed" in sms(client, "C")[1]
+    assert "will get back to you" in sms(client, "can I bring my sister?")[1]
+
+
+def test_plan_from_a_staff_phone_of_another_clinic_is_not_a_command(client, runtime, clinic, db):
+    make_clinic(db, name="Other Spa", number="+12125550177", staff=("+12125550166",))
+    reply = sms(client, "PLAN 1 dec 3 10am", sender="+12125550166")[1]
+    assert "Thanks for texting Glow Clinic" in reply

@@ -51,8 +51,12 @@ def _default_to(config) -> str:
     from glowline.models import ClinicNumber
     from glowline.runtime import Runtime
 
-    with Runtime(config).transaction() as session:
-        number = session.scalar(select(ClinicNumber.number).order_by(ClinicNumber.id).limit(1))
+    rt = Runtime(config)
+    try:
+        with rt.transaction() as session:
+            number = session.scalar(select(ClinicNumber.number).order_by(ClinicNumber.id).limit(1))
+    finally:
+        rt.engine.dispose()
     if number is None:
         raise click.ClickException("no clinic yet: add one with `glowline clinic add`, or pass --to")
     return number

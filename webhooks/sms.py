@@ -95,6 +95,7 @@ def inbound_sms():
             replies = handle_text(session, rt, clinic=clinic, from_number=from_number, body=record.body,
                                   channel="sms", now=now, record=record, engine=engine)
     except IntegrityError:
+        # A conflicting concurrent write: answer 500 so Twilio retries; nothing was committed.
         raise
     except Exception:  # noqa: BLE001 - a bug must not lose the text: keep it for the clinic inbox
         log.exception("inbound sms %s could not be handled; kept for the clinic inbox", record.id)
