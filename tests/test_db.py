@@ -1,5 +1,7 @@
 """Side effects wait for the commit: enqueued after it, never after a rollback."""
 
+from sqlalchemy import text
+
 from glowline.db import on_commit
 
 
@@ -13,6 +15,7 @@ def test_callbacks_run_after_each_commit_and_never_after_rollback(runtime):
     on_commit(session, lambda: ran.append("second"))
     session.commit()
     assert ran == ["first", "second"]
+    session.execute(text("SELECT 1"))  # callers register after writing, inside a transaction
     on_commit(session, lambda: ran.append("rolled back"))
     session.rollback()
     session.commit()
