@@ -10,7 +10,7 @@ from glowline.templates import format_moment
 from glowline.timeline import Timeline, aftercare_ends, zone
 
 WIDTH = 960
-LABEL = 110
+LABEL = 150
 RIGHT = 20
 OVERVIEW_HEIGHT = 70
 LANE_HEIGHT = 86
