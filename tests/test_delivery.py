@@ -37,9 +37,14 @@ def make_message(db, clinic, client, *, due_at, body="Glow Clinic: see you soon.
 
 
 def schedule(runtime, db, rows) -> None:
-    """What every writer does: schedule, then commit (the enqueue waits for the commit)."""
-    runtime.dispatcher.schedule(db, rows)
+    """What every writer does: schedule, then commit (the enqueue waits for the commit).
+
+    A fresh session per call, like a web request or a job: the test's long-lived ``db``
+    session would only run its first commit's callbacks (see glowline.db.on_commit).
+    """
     db.commit()
+    with runtime.transaction() as session:
+        runtime.dispatcher.schedule(session, [session.get(OutboxMessage, r.id) for r in rows])
 
 
 def fresh(db, row) -> OutboxMessage:
@@ -134,9 +139,9 @@ def test_rescheduled_session_never_sends_the_old_time(runtime, db, clinic, perso
     old_rows = [r for r in plan_rows(db, plan) if r.kind is MessageKind.REMINDER
                 and r.session_id == plan.sessions[0].id and r.status is not MessageStatus.SKIPPED]
     assert [r.status for r in old_rows] == [MessageStatus.QUEUED]  # the 2 h reminder is already in Redis
-    move_session(db, plan, 1, old_start + timedelta(days=3), shift_later=True, actor="staff:test",
-                 now=clock.now(), catalog=runtime.catalog, dispatcher=runtime.dispatcher)
-    db.commit()
+    with runtime.transaction() as session:
+        move_session(session, session.get(Plan, plan.id), 1, old_start + timedelta(days=3), shift_later=True,
+                     actor="staff:test", now=clock.now(), catalog=runtime.catalog, dispatcher=runtime.dispatcher)
     run_until(runtime, clock, old_start + timedelta(days=4), reconcile=True)
     sent_ids = {r.provider_sid for r in plan_rows(db, plan) if r.provider_sid}
     assert {fresh(db, r).status for r in old_rows} == {MessageStatus.CANCELLED}
