@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline import templates
+from glowline.channels import channel_for
 from glowline.exceptions import Conflict, NotFound, ValidationError
 from glowline.models import (OPEN_STATUSES, AuditEvent, Client, Clinic, ClinicNumber, Intake, IntakeStatus,
                              MessageKind, MessageStatus, OutboxMessage, Plan, PlanStatus, SessionStatus,
@@ -61,7 +62,8 @@ def _row(plan: Plan, session: TreatmentSession | None, message: PlannedMessage, 
     skipped = message.due_at <= now
     return OutboxMessage(
         clinic=plan.clinic, client=plan.client, plan=plan, session=session,
-        plan_version=plan.version, kind=MessageKind(message.kind), channel=plan.client.preferred_channel,
+        plan_version=plan.version, kind=MessageKind(message.kind),
+        channel=channel_for(MessageKind(message.kind), plan.client.preferred_channel),
         to_number=plan.client.phone, from_number=sender, body=message.body, due_at=message.due_at,
         not_after=message.not_after,
         status=MessageStatus.SKIPPED if skipped else MessageStatus.PENDING,
@@ -81,7 +83,8 @@ def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings
     due = next_allowed_time(now, tz, settings.quiet_start, settings.quiet_end)
     return OutboxMessage(
         clinic=plan.clinic, client=plan.client, plan=plan, session=first, plan_version=plan.version,
-        kind=MessageKind.PLAN_CONFIRMATION, channel=plan.client.preferred_channel, to_number=plan.client.phone,
+        kind=MessageKind.PLAN_CONFIRMATION,
+        channel=channel_for(MessageKind.PLAN_CONFIRMATION, plan.client.preferred_channel), to_number=plan.client.phone,
         from_number=sender, body=body, due_at=due, not_after=first.starts_at, status=MessageStatus.PENDING,
         created_at=now, updated_at=now,
     )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from glowline import compliance, outbox
+from glowline.channels import CALL_KINDS
 from glowline.models import (Channel, MessageKind, MessageStatus, OutboxMessage, PlanStatus, SessionStatus,
                              TreatmentSession)
 from glowline.timeline import next_allowed_time, zone
@@ -107,17 +108,6 @@ def _callback_number(message: OutboxMessage) -> str:
 
 # Outbox kinds a call can carry: each is about one appointment the client can confirm.
 # Aftercare is a list of instructions to keep, so it stays a text (see channel_for).
-CALL_KINDS = frozenset({MessageKind.REMINDER, MessageKind.BOOKING_NUDGE, MessageKind.PLAN_CONFIRMATION})
-
-
-def channel_for(kind: MessageKind, preferred: Channel) -> Channel:
-    """The channel a message of ``kind`` goes out on for a client who prefers ``preferred``.
-
-    A voice-preferring client gets calls for reminders, nudges and the plan confirmation
-    and texts for aftercare: instructions must stay readable, and saying them aloud would
-    name the treatment to whoever is near the phone.
-    """
-    return preferred if kind in CALL_KINDS else Channel.SMS
 
 
 def _intro(message: OutboxMessage) -> str:

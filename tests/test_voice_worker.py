@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from glowline.models import Channel, Client, MessageKind, MessageStatus, OutboxMessage, SessionStatus
 from glowline.plans import create_plan
-from glowline.voice_calls import channel_for, fallback_call
+from glowline.channels import channel_for
+from glowline.voice_calls import fallback_call
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, twilio_post
 from tests.test_voice_twiml import gather_of, parse_twiml, said
 from tests.twilio_server import Scripted
