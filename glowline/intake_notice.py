@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -11,10 +12,16 @@ from glowline.models import Channel, Intake, IntakeStatus, MessageKind, MessageS
 
 log = logging.getLogger(__name__)
 
-PLAN_EXAMPLE = "dec 3 10am"
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
-def staff_notice_text(intake: Intake) -> str:
+def plan_example(now: datetime, tz: str) -> str:
+    """A ready-to-edit first visit for the PLAN reply: a week from now, 10am clinic time ("dec 8 10am")."""
+    day = (now + timedelta(days=7)).astimezone(ZoneInfo(tz))
+    return f"{_MONTHS[day.month - 1]} {day.day} 10am"
+
+
+def staff_notice_text(intake: Intake, now: datetime) -> str:
     """The notice body: intake id, concern, screening flags and the exact reply that starts a plan.
 
     Minimum necessary: no name, phone or free text. The SMS crosses carriers and
@@ -30,7 +37,7 @@ def staff_notice_text(intake: Intake) -> str:
     area = answers.get("area") or []
     where = f" ({', '.join(area)})" if area else ""
     return (f"{clinic}: new intake #{intake.id}. Concern: {answers.get('concern', '?')}{where}.{flags} "
-            f"To book, reply: PLAN {intake.id} {PLAN_EXAMPLE} (optional: x5 every 6w)")
+            f"To book, reply: PLAN {intake.id} {plan_example(now, intake.clinic.timezone)} (optional: x5 every 6w)")
 
 
 def notify_staff(db: Session, rt, *, intake: Intake, now: datetime) -> list[OutboxMessage]:
@@ -39,7 +46,7 @@ def notify_staff(db: Session, rt, *, intake: Intake, now: datetime) -> list[Outb
     if not clinic.staff_phones or not clinic.numbers:
         log.warning("intake %s: clinic %s has no staff phone or number to notify", intake.id, clinic.id)
         return []
-    body = staff_notice_text(intake)
+    body = staff_notice_text(intake, now)
     rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,
                           to_number=phone.number, from_number=clinic.numbers[0].number, body=body, due_at=now,
                           status=MessageStatus.PENDING, created_at=now, updated_at=now)

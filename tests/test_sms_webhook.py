@@ -85,7 +85,7 @@ def test_full_intake_with_mistakes_back_restart_stop_start_help(client, runtime,
         notices = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).all()
     assert [n.to_number for n in notices] == [STAFF_NUMBER]
     body = notices[0].body
-    assert f"#{intake.id}" in body and "acne scars" in body and f"PLAN {intake.id} dec 3 10am" in body
+    assert f"#{intake.id}" in body and "acne scars" in body and f"PLAN {intake.id} dec 8 10am" in body
     assert "pregnant or breastfeeding" in body and "Ana" not in body and CLIENT not in body
     assert notices[0].from_number == CLINIC_NUMBER and notices[0].status is MessageStatus.QUEUED
     work(runtime)
@@ -214,7 +214,7 @@ def test_staff_plan_reply_starts_a_plan_and_the_client_can_confirm(client, runti
     with runtime.sessions() as s:
         notice = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).one()
     command = notice.body.split("reply: ")[1].split(" (optional")[0]
-    assert command == f"PLAN {intake.id} dec 3 10am"
+    assert command == f"PLAN {intake.id} dec 8 10am"  # a week after the test clock's Dec 1
     status, reply = sms(client, command, sender=STAFF_NUMBER)
     assert status == 200 and "Not started" not in reply and "Thanks for texting" not in reply
     with runtime.sessions() as s:
