@@ -202,3 +202,7 @@ def token_create(clinic_id: int, name: str) -> None:
 from webhooks.simulator import text  # noqa: E402  (the simulator registers itself last)
 
 main.add_command(text)
+
+from webhooks.cli_plans import plan  # noqa: E402
+
+main.add_command(plan)
