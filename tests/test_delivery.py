@@ -7,11 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from glowline.models import (Channel, Client, ConsentEvent, MessageKind, MessageStatus, OutboxMessage, Plan,
+from glowline.models import (Channel, Client, MessageKind, MessageStatus, OutboxMessage, Plan,
                              SessionStatus)
 from glowline.plans import cancel_plan, create_plan, move_session
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL
-from tests.twilio_server import Scripted
 from tests.worker_helpers import advance, run_until, work
 
 CLIENT_NUMBER = "+12125550111"

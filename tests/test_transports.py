@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from glowline.exceptions import TransportError
-from glowline.models import ConsentEvent, MessageStatus, OutboxMessage
+from glowline.models import ConsentEvent, MessageStatus
 from glowline.outbox import OUTCOME_UNKNOWN
 from glowline.runtime import Runtime
 from glowline.transports import LocalTransport, TwilioTransport, build_transport
