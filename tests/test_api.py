@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from glowline.clinics import create_api_token
-from glowline.models import AuditEvent, IntakeStatus, MessageKind, MessageStatus, OutboxMessage, Plan
+from glowline.models import AuditEvent, IntakeStatus, MessageStatus, OutboxMessage, Plan
 from tests.conftest import make_clinic
 from tests.test_staff_support import in_redis, make_intake
 
