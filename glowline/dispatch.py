@@ -56,8 +56,8 @@ class Dispatcher:
 
     def enqueue(self, items: Iterable[tuple[int, datetime]]) -> None:
         """Put (row id, due time) pairs into RQ; a Redis failure is left to the reconciler."""
-        queue = self.runtime.queue
         try:
+            queue = self.runtime.queue
             for message_id, due_at in items:
                 enqueue_one(queue, message_id, due_at, self.runtime.clock.now())
         except Exception:  # noqa: BLE001 - Redis down must not fail the web request

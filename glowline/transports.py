@@ -88,7 +88,10 @@ class TwilioTransport:
     def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> SendResult:
         """Start one call whose TwiML Twilio fetches from ``url``; raise TransportError on any failure."""
         try:
-            call = self.client.calls.create(to=to, from_=from_, url=url, status_callback=status_callback)
+            # Without machine detection Twilio never sends AnsweredBy, and a voicemail
+            # would record the keypad menu instead of the short message meant for it.
+            call = self.client.calls.create(to=to, from_=from_, url=url, status_callback=status_callback,
+                                            machine_detection="Enable")
         except TwilioRestException as exc:
             raise classify(exc) from None
         except requests.RequestException as exc:

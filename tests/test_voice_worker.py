@@ -67,8 +67,7 @@ def test_reminder_call_is_placed_once_with_our_twiml_and_status_callback(runtime
     assert reminder.session.status is SessionStatus.CONFIRMED  # the confirmation lands on the plan
 
 
-def test_a_reminder_text_to_a_landline_becomes_one_call_when_the_clinic_allows(runtime, db, clinic, clock,
-                                                                              fake_twilio):
+def _sms_plan(runtime, db, clinic, clock):
     clinic.voice_fallback = True
     person = Client(phone=CALLER, preferred_channel=Channel.SMS)
     db.add(person)
@@ -77,6 +76,17 @@ def test_a_reminder_text_to_a_landline_becomes_one_call_when_the_clinic_allows(r
                        catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
                        actor="test", now=clock.now(), dispatcher=runtime.dispatcher)
     db.commit()
+    return plan
+
+
+def _calls_for(fake_twilio, row) -> list:
+    url = f"{PUBLIC_BASE_URL}/twilio/voice/reminder?message_id={row.id}"
+    return [c for c in fake_twilio.sent("Calls") if c.form.get("Url") == url]
+
+
+def test_a_reminder_text_to_a_landline_becomes_one_call_when_the_clinic_allows(runtime, db, clinic, clock,
+                                                                              fake_twilio):
+    plan = _sms_plan(runtime, db, clinic, clock)
     text = rows(db, plan, MessageKind.REMINDER)[0]
     run_until(runtime, clock, text.due_at - timedelta(minutes=1), reconcile=True)
     fake_twilio.script("Messages", Scripted(400, 21614, "To number is not a mobile number"))
@@ -84,17 +94,30 @@ def test_a_reminder_text_to_a_landline_becomes_one_call_when_the_clinic_allows(r
     text = rows(db, plan, MessageKind.REMINDER)[0]
     assert (text.status, text.error_code) == (MessageStatus.FAILED, 21614)
 
-    # What the send job does on a permanent 21614, in its own transaction.
-    with runtime.sessions() as session:
-        text = session.get(OutboxMessage, text.id)
-        call = fallback_call(session, text, now=clock.now())
-        assert fallback_call(session, text, now=clock.now()) is None  # one call, however often it is asked
-        runtime.dispatcher.schedule(session, [call])
-        session.commit()
-    work(runtime)
-    placed = [c for c in fake_twilio.sent("Calls")
-              if c.form.get("Url") == f"{PUBLIC_BASE_URL}/twilio/voice/reminder?message_id={call.id}"]
+    # The send job itself scheduled the follow-up call; running everything again adds none.
+    run_until(runtime, clock, text.due_at + timedelta(minutes=5), reconcile=True)
+    calls = [r for r in rows(db, plan, MessageKind.REMINDER) if r.channel is Channel.VOICE]
+    assert len(calls) == 1 and calls[0].retry_of_id == text.id
+    placed = _calls_for(fake_twilio, calls[0])
     assert len(placed) == 1 and placed[0].form["To"] == CALLER
+    with runtime.sessions() as session:
+        assert fallback_call(session, session.get(OutboxMessage, text.id), now=clock.now()) is None
+
+
+def test_an_undelivered_text_to_a_landline_becomes_one_call(runtime, db, clinic, clock, fake_twilio, client):
+    plan = _sms_plan(runtime, db, clinic, clock)
+    text = rows(db, plan, MessageKind.REMINDER)[0]
+    run_until(runtime, clock, text.due_at + timedelta(minutes=1), reconcile=True)
+    text = rows(db, plan, MessageKind.REMINDER)[0]
+    assert text.status is MessageStatus.SENT
+    for _ in range(2):  # a duplicate callback must not add a second call
+        response = twilio_post(client, "/twilio/status", {"MessageSid": text.provider_sid,
+                                                          "MessageStatus": "undelivered", "ErrorCode": "30006"})
+        assert response.status_code == 200
+    run_until(runtime, clock, clock.now() + timedelta(minutes=1), reconcile=True)
+    calls = [r for r in rows(db, plan, MessageKind.REMINDER) if r.channel is Channel.VOICE]
+    assert len(calls) == 1
+    assert len(_calls_for(fake_twilio, calls[0])) == 1
 
 
 def test_aftercare_stays_a_text_for_a_voice_preferring_client():

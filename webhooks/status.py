@@ -6,6 +6,8 @@ import logging
 
 from flask import Blueprint, request
 
+from glowline import voice_calls
+from glowline.models import OutboxMessage
 from glowline.outbox import record_provider_status
 from webhooks.context import db, runtime
 from webhooks.twilio_auth import verify_twilio
@@ -33,9 +35,14 @@ def message_status():
         log.warning("status callback without a usable MessageSid/MessageStatus; ignored")
         return "", 200
     session = db()
+    now = runtime().clock.now()
     update = record_provider_status(session, sid=sid, status=status,
-                                    error_code=_error_code(request.form.get("ErrorCode")),
-                                    now=runtime().clock.now())
+                                    error_code=_error_code(request.form.get("ErrorCode")), now=now)
+    if update.changed and status in ("undelivered", "failed"):
+        message = session.get(OutboxMessage, update.message_id)
+        follow_up = voice_calls.fallback_call(session, message, now=now)  # 30006: a landline
+        if follow_up is not None:
+            runtime().dispatcher.schedule(session, [follow_up])
     session.commit()
     if update.message_id is None:
         log.info("status %s for unknown message %s; kept, not applied", status, sid)

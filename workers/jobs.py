@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from glowline import outbox
+from glowline import outbox, voice_calls
 from glowline.db import on_commit
 from glowline.dispatch import enqueue_one
 from glowline.exceptions import TransportError
@@ -204,6 +204,9 @@ def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) 
         return "outcome_unknown"
     if not exc.retryable:
         outbox.mark_failed(db, message, str(exc), now=now, code=exc.code)
+        follow_up = voice_calls.fallback_call(db, message, now=now)  # a landline: call instead, if allowed
+        if follow_up is not None:
+            rt.dispatcher.schedule(db, [follow_up])
         db.commit()
         return "failed"
     if message.attempts >= MAX_ATTEMPTS:
