@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from glowline import outbox
@@ -86,7 +87,7 @@ def schedule_pending(rt, now: datetime) -> int:
 def _live_jobs(rt, rows: list[tuple[int, datetime]]) -> set[int]:
     """The row ids whose send job is in Redis and will still run."""
     ids = [job_id(message_id, due_at) for message_id, due_at in rows]
-    jobs = Job.fetch_many(ids, connection=rt.redis)
+    jobs = Job.fetch_many(ids, connection=rt.redis, serializer=JSONSerializer)
     live = set()
     for (message_id, _), job in zip(rows, jobs):
         if job is not None and job.get_status(refresh=False) in LIVE:

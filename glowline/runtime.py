@@ -10,6 +10,7 @@ from functools import cached_property
 
 from redis import Redis
 from rq import Queue
+from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,7 +53,9 @@ class Runtime:
     @cached_property
     def queue(self) -> Queue:
         """The RQ queue that carries outbound message jobs."""
-        return Queue(self.config.queue_name, connection=self.redis,
+        # JSON, not RQ's default pickle: job arguments are plain ids, and a pickle in
+        # Redis is both unsafe to load and unreadable when inspecting a stuck job.
+        return Queue(self.config.queue_name, connection=self.redis, serializer=JSONSerializer,
                      default_timeout=self.config.job_timeout)
 
     @cached_property

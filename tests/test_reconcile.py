@@ -54,7 +54,7 @@ def test_job_that_failed_in_rq_is_re_enqueued(runtime, db, clinic, clock, fake_t
     from glowline.dispatch import job_id
     from rq.job import Job
 
-    job = Job.fetch(job_id(row.id, row.due_at), connection=runtime.redis)
+    job = Job.fetch(job_id(row.id, row.due_at), connection=runtime.redis, serializer=runtime.queue.serializer)
     job.delete()
     report = reconcile(runtime, stuck_after=stuck_after(runtime.config))
     assert report.restored == 1

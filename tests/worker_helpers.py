@@ -22,7 +22,7 @@ def move_due_jobs(rt) -> int:
     job_ids = registry.get_jobs_to_schedule(int(rt.clock.now().timestamp()))
     if not job_ids:
         return 0
-    jobs = Job.fetch_many(job_ids, connection=rt.redis)
+    jobs = Job.fetch_many(job_ids, connection=rt.redis, serializer=rt.queue.serializer)
     with rt.redis.pipeline() as pipe:
         for job_id, job in zip(job_ids, jobs):
             if job is not None:
@@ -47,7 +47,7 @@ def work(rt) -> None:
         moved = move_due_jobs(rt)
         if rt.queue.count == 0 and not moved:
             return
-        SimpleWorker([rt.queue], connection=rt.redis).work(burst=True, with_scheduler=False,
+        SimpleWorker([rt.queue], connection=rt.redis, serializer=rt.queue.serializer).work(burst=True, with_scheduler=False,
                                                            logging_level="WARNING")
 
 

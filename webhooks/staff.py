@@ -53,6 +53,8 @@ def _mount_rq_dashboard(app) -> None:
     app.config["RQ_DASHBOARD_REDIS_URL"] = redis_url
     # Flask 3 no longer runs the dashboard's own first-request hook, so connect it here.
     setup_rq_connection(app)
+    # Our jobs are JSON-serialised (see Runtime.queue); the dashboard must read them the same way.
+    rq_dashboard.web.config.serializer = app.extensions["glowline"].queue.serializer
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=RQ_DASHBOARD_PREFIX)
 
     @app.before_request

@@ -40,6 +40,7 @@ import logging
 import time
 
 from rq import Worker
+from rq.serializers import JSONSerializer
 
 from glowline.config import Config
 from glowline.runtime import Runtime
@@ -63,6 +64,7 @@ class GlowlineWorker(Worker):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("worker_ttl", WORKER_TTL)
+        kwargs.setdefault("serializer", JSONSerializer)  # jobs carry ids only; see Runtime.queue
         super().__init__(*args, **kwargs)
         self._next_tick = 0.0
 
