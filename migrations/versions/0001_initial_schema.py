@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 12:50:52.248242
+Create Date: 2026-11-25 13:03:44.532863
 """
 from alembic import op
 import sqlalchemy as sa
