@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from glowline.config import Config
 from glowline.runtime import Runtime
 from webhooks.context import close_db
-
-log = logging.getLogger(__name__)
-
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app; ``test_config`` may carry a ready ``RUNTIME`` or a ``GLOWLINE_CONFIG``."""
@@ -38,27 +33,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.teardown_appcontext(close_db)
 
     if not config.verify_signatures:
-        log.warning("TWILIO SIGNATURE VERIFICATION IS OFF: local simulation only, never in production")
         app.logger.warning("TWILIO SIGNATURE VERIFICATION IS OFF: local simulation only, never in production")
 
-    from webhooks import health
+    from webhooks import api, health, sms, staff, status, voice
 
-    app.register_blueprint(health.bp)
-    for name in ("sms", "status", "voice", "api", "staff"):
-        _register_optional(app, name)
+    for surface in (health, sms, status, voice, api, staff):
+        if hasattr(surface, "init_app"):
+            surface.init_app(app)
+        app.register_blueprint(surface.bp)
     return app
 
-
-def _register_optional(app: Flask, name: str) -> None:
-    """Register ``webhooks.<name>.bp`` and its ``init_app`` hook if that surface exists."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f"webhooks.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"webhooks.{name}":
-            raise
-        return
-    if hasattr(module, "init_app"):
-        module.init_app(app)
-    app.register_blueprint(module.bp)

@@ -198,11 +198,13 @@ def token_create(clinic_id: int, name: str) -> None:
     click.echo("store it now: it is not shown again", err=True)
 
 
+def _register_commands() -> None:
+    """Commands that live in their own modules (they import this one for ``main``)."""
+    from webhooks.cli_plans import plan
+    from webhooks.simulator import text
 
-from webhooks.simulator import text  # noqa: E402  (the simulator registers itself last)
+    main.add_command(text)
+    main.add_command(plan)
 
-main.add_command(text)
 
-from webhooks.cli_plans import plan  # noqa: E402
-
-main.add_command(plan)
+_register_commands()
