@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from glowline.models import Channel, Intake, IntakeStatus, MessageKind, MessageStatus, OutboxMessage
+from glowline import outbox
+from glowline.models import Intake, IntakeStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +42,7 @@ def staff_notice_text(intake: Intake, now: datetime) -> str:
 
 
 def notify_staff(db: Session, rt, *, intake: Intake, now: datetime) -> list[OutboxMessage]:
-    """Queue the notice to each of the clinic's staff phones, from the clinic's number, due now."""
-    clinic = intake.clinic
-    if not clinic.staff_phones or not clinic.numbers:
-        log.warning("intake %s: clinic %s has no staff phone or number to notify", intake.id, clinic.id)
-        return []
-    body = staff_notice_text(intake, now)
-    rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,
-                          to_number=phone.number, from_number=clinic.numbers[0].number, body=body, due_at=now,
-                          status=MessageStatus.PENDING, created_at=now, updated_at=now)
-            for phone in clinic.staff_phones]
-    db.add_all(rows)
-    db.flush()
-    rt.dispatcher.schedule(db, rows)
+    """Queue the intake notice to each of the clinic's staff phones, due now."""
+    rows = outbox.notify_staff(db, rt, clinic=intake.clinic, body=staff_notice_text(intake, now), now=now)
     log.info("intake %s: %d staff notices queued", intake.id, len(rows))
     return rows

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from glowline.audit import AuditAction, record_message_action
 from glowline.exceptions import Conflict
-from glowline.models import OPEN_STATUSES, TERMINAL_STATUSES, Client, MessageEvent, MessageStatus, OutboxMessage
+from glowline.models import (OPEN_STATUSES, TERMINAL_STATUSES, Channel, Client, Clinic, MessageEvent, MessageKind,
+                             MessageStatus, OutboxMessage)
 
 log = logging.getLogger(__name__)
 
@@ -232,3 +233,18 @@ def queue_summary(db: Session, clinic_id: int, now: datetime) -> dict:
                       "error_code": m.error_code, "reason": m.last_error, "result": m.result,
                       "due_at": m.due_at.isoformat()} for m in failures],
     }
+
+
+def notify_staff(db: Session, rt, *, clinic: Clinic, body: str, now: datetime) -> list[OutboxMessage]:
+    """Queue one SMS to each of the clinic's staff phones, from its first number, due now (sent after commit)."""
+    if not clinic.staff_phones or not clinic.numbers:
+        log.warning("clinic %s has no staff phone or number to notify", clinic.id)
+        return []
+    rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,
+                          to_number=phone.number, from_number=clinic.numbers[0].number, body=body, due_at=now,
+                          status=MessageStatus.PENDING, created_at=now, updated_at=now)
+            for phone in clinic.staff_phones]
+    db.add_all(rows)
+    db.flush()
+    rt.dispatcher.schedule(db, rows)
+    return rows

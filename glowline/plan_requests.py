@@ -27,8 +27,8 @@ _MONTH = "(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s*(?P<year>\d{4}))?"
 _DATE_FORMS = [
-    re.compile(rf"^(?P<iso>(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}}))\b"),
-    re.compile(rf"^(?P<slash>(?P<sm>\d{{1,2}})/(?P<sd>\d{{1,2}})(?:/(?P<sy>\d{{4}}))?)\b"),
+    re.compile(r"^(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))\b"),
+    re.compile(r"^(?P<slash>(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?:/(?P<sy>\d{4}))?)\b"),
     re.compile(rf"^{_MONTH}\s*{_DAY}\b{_YEAR}"),
     re.compile(rf"^{_DAY}\s*{_MONTH}{_YEAR}"),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -10,7 +9,7 @@ from typing import Iterator
 from jsonschema.exceptions import best_match
 
 from glowline.exceptions import ConfigError, NotFound
-from glowline.schemas import error_path, load_schema_file
+from glowline.schemas import error_path, load_schema_file, read_json
 
 # A ConfigError message must stay on one line even when jsonschema quotes a whole object.
 _MAX_DETAIL = 160
@@ -96,12 +95,7 @@ class Catalog:
 def load_catalog(path: Path, schema_path: Path) -> Catalog:
     """Read and validate protocols.json; any problem raises a one-line ConfigError naming file and field."""
     compiled = load_schema_file(schema_path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path.name}: file not found at {path}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    document = read_json(path)
     error = best_match(compiled.validator.iter_errors(document))
     if error is not None:
         raise ConfigError(f"{path.name}: {error_path(error)}: {_one_line(error.message)}")

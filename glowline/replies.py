@@ -13,9 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from glowline import templates
-from glowline.models import (Channel, Client, Clinic, InboundMessage, MessageKind, MessageStatus, OutboxMessage,
-                             Plan, PlanStatus, SessionStatus, TreatmentSession)
+from glowline import outbox, templates
+from glowline.models import Client, Clinic, InboundMessage, Plan, PlanStatus, SessionStatus, TreatmentSession
 from glowline.normalize import words
 from glowline.timeline import zone
 
@@ -44,21 +43,6 @@ def _when(session: TreatmentSession, client: Client, clinic: Clinic) -> str:
     return f"{templates.format_date(local)} at {templates.format_time(local)}"
 
 
-def notify_staff(db: Session, rt, *, clinic: Clinic, body: str, now: datetime) -> list[OutboxMessage]:
-    """Queue a staff notice to each of the clinic's staff phones, due now (after commit)."""
-    if not clinic.staff_phones or not clinic.numbers:
-        log.warning("clinic %s has no staff phone or number to notify", clinic.id)
-        return []
-    rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,
-                          to_number=phone.number, from_number=clinic.numbers[0].number, body=body, due_at=now,
-                          status=MessageStatus.PENDING, created_at=now, updated_at=now)
-            for phone in clinic.staff_phones]
-    db.add_all(rows)
-    db.flush()
-    rt.dispatcher.schedule(db, rows)
-    return rows
-
-
 def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str | None, now: datetime,
                  inbound: InboundMessage | None = None) -> list[str] | None:
     """Act on a reply and return the texts to answer with; None means "for the clinic inbox" (staff notified).
@@ -73,7 +57,7 @@ def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str |
     if inbound is not None:
         inbound.needs_attention = True
     # Minimum necessary in a staff SMS: no name, number or message text; the inbox has them.
-    notify_staff(db, rt, clinic=clinic, now=now,
+    outbox.notify_staff(db, rt, clinic=clinic, now=now,
                  body=f"{clinic.name}: client #{client.id} sent a message that needs a reply. "
                       f"Read it in the inbox on the staff page.")
     log.info("client %s: reply for the inbox of clinic %s", client.id, clinic.id)
@@ -102,7 +86,7 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
         what = f"session {session.number} ({_when(session, client, clinic)})"
     else:
         what = "an appointment"
-    notify_staff(db, rt, clinic=clinic, now=now,
+    outbox.notify_staff(db, rt, clinic=clinic, now=now,
                  body=f"{clinic.name}: client #{client.id} asked to reschedule {what}. "
                       f"Please call them back; details on the staff page.")
     log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)

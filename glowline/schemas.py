@@ -94,14 +94,19 @@ class SchemaRegistry:
         return sorted(self._compiled)
 
 
-def load_schema_file(path: Path) -> CompiledSchema:
-    """Read one schema file and prebuild its validator; problems raise ConfigError naming the file."""
+def read_json(path: Path):
+    """Parse a JSON data file; a missing or malformed one raises a one-line ConfigError naming it."""
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path.name}: file not found at {path}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def load_schema_file(path: Path) -> CompiledSchema:
+    """Read one schema file and prebuild its validator; problems raise ConfigError naming the file."""
+    schema = read_json(path)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

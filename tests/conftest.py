@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime, time, timezone
-from pathlib import Path
 
 import pytest
 from redis import Redis

@@ -208,7 +208,7 @@ def test_unsigned_or_forged_requests_are_refused_and_change_nothing(client, db, 
     message = placed_reminder(db, voice_plan)
     forged = twilio_post(client, f"/twilio/voice/reminder/gather?message_id={message.id}&attempt=1",
                          call_form(message, Digits="1"), token="wrong-token")
-    unsigned = client.post(f"/twilio/voice/status", data=call_form(message, CallStatus="busy"))
+    unsigned = client.post("/twilio/voice/status", data=call_form(message, CallStatus="busy"))
     assert forged.status_code == 403 and unsigned.status_code == 403
     message = fresh(db, message)
     assert message.result is None and message.session.status is SessionStatus.SCHEDULED

@@ -13,7 +13,7 @@ from glowline.voice_calls import fallback_call
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, twilio_post
 from tests.test_voice_twiml import gather_of, parse_twiml, said
 from tests.twilio_server import Scripted
-from tests.worker_helpers import run_until, work
+from tests.worker_helpers import run_until
 
 CALLER = "+12125550111"
 
