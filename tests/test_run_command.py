@@ -68,15 +68,17 @@ def test_run_starts_web_worker_and_redis_then_stops_them_all(tmp_path):
 
 
 def test_bad_protocols_file_stops_start_up_with_one_line(tmp_path):
+    document = json.loads((Path(__file__).parent.parent / "protocols.json").read_text())
+    document["protocols"][0]["sessions"]["min"] = -1
     broken = tmp_path / "protocols.json"
-    broken.write_text(json.dumps({"version": "1", "protocols": [{"id": "x"}]}))
+    broken.write_text(json.dumps(document))
     env = dict(os.environ, GLOWLINE_VAR_DIR=str(tmp_path / "var"), PROTOCOLS_PATH=str(broken))
     result = subprocess.run([sys.executable, "-m", "webhooks", "run", "--port", str(free_port())], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
-    assert "protocols.json" in lines[0] and "protocols[0]" in lines[0]
+    assert "protocols.json" in lines[0] and "protocols[0].sessions.min" in lines[0]
 
 
 @pytest.mark.parametrize("env, named", [
