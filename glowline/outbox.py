@@ -182,11 +182,22 @@ def record_provider_status(db: Session, *, sid: str, status: str, error_code: in
     return StatusUpdate(duplicate=False, message_id=message_id, changed=changed)
 
 
+def retry_refusal(message: OutboxMessage, now: datetime) -> str | None:
+    """Why staff may not retry this row now, or None when they may."""
+    if message.status not in RETRYABLE_BY_STAFF:
+        return (f"only a failed, undelivered or skipped message can be retried; this one is "
+                f"{message.status.value}")
+    if message.not_after is not None and message.not_after <= now:
+        # A reminder after its session, or aftercare after its window, is worse than none.
+        return "too late to send: what it announces has already passed"
+    return None
+
+
 def retry_message(db: Session, rt, message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
     """Staff retry: a failed, undelivered or skipped row goes back to pending, due now, and is scheduled."""
-    if message.status not in RETRYABLE_BY_STAFF:
-        raise Conflict(f"only a failed, undelivered or skipped message can be retried; this one is "
-                       f"{message.status.value}")
+    refusal = retry_refusal(message, now)
+    if refusal is not None:
+        raise Conflict(refusal)
     client = db.get(Client, message.client_id) if message.client_id else None
     if client is not None and client.opted_out:
         raise Conflict("the client has opted out of messages; they must text START before anything is sent")
@@ -194,9 +205,6 @@ def retry_message(db: Session, rt, message: OutboxMessage, *, actor: str, now: d
     # so a late callback for that try cannot touch the new one.
     _set(db, message.id, RETRYABLE_BY_STAFF, status=S.PENDING, due_at=now, attempts=0, provider_sid=None,
          result=None, finished_at=None, claimed_at=None, sent_at=None, updated_at=now)
-    # Staff chose to send it now: a validity window that has passed would skip it again at once.
-    if message.not_after is not None and message.not_after < now:
-        message.not_after = None
     record_message_action(db, message, actor=actor, action=AuditAction.MESSAGE_RETRIED, now=now)
     rt.dispatcher.schedule(db, [message])
     return message

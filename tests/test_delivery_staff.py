@@ -76,3 +76,17 @@ def test_queue_summary_counts_and_explains_failures(runtime, db, clinic, clock, 
     assert summary["next_due_at"] == later.due_at.isoformat()
     assert summary["failures"][0]["id"] == failed.id and summary["failures"][0]["error_code"] == 21211
     assert "21211" in summary["failures"][0]["reason"]
+
+
+def test_retry_refuses_a_reminder_whose_session_has_passed(runtime, db, clinic, clock, fake_twilio):
+    fake_twilio.script("Messages", Scripted(400, 21211))
+    row = make_message(db, clinic, make_client(db), due_at=clock.now(), not_after=clock.now() + timedelta(hours=2))
+    schedule(runtime, db, [row])
+    work(runtime)
+    assert fresh(db, row).status is MessageStatus.FAILED
+    clock.advance(timedelta(hours=3))
+    with pytest.raises(Conflict, match="too late"):
+        retry_message(db, runtime, fresh(db, row), actor="staff:ana", now=clock.now())
+    db.rollback()
+    assert fresh(db, row).status is MessageStatus.FAILED
+    assert len(fake_twilio.attempts()) == 1

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from glowline import heartbeat
 from glowline.exceptions import Conflict, NotFound, ValidationError
 from glowline.models import (OPEN_STATUSES, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan)
-from glowline.outbox import cancel_message, queue_summary, retry_message
+from glowline.outbox import cancel_message, queue_summary, retry_message, retry_refusal
 from glowline.plan_requests import PLANNABLE, find_intake, intake_concern, start_plan
 from glowline.plans import cancel_plan, move_session
 from glowline.timeline import zone
@@ -96,6 +96,7 @@ def _plan(plan_id: int) -> Plan:
 def message_json(message: OutboxMessage, tz: str) -> dict:
     """One outbox row as the API and the staff pages show it; local time in the client's zone."""
     return {
+        "retryable": retry_refusal(message, runtime().clock.now()) is None,
         "id": message.id, "plan_id": message.plan_id,
         "session": message.session.number if message.session is not None else None,
         "kind": message.kind.value, "channel": message.channel.value, "status": message.status.value,
