@@ -87,11 +87,15 @@ def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str,
         note.mark(HandledAs.OPTED_OUT, attention=True)
         return []
 
-    if _is_staff_command(db, clinic, from_number, body):
+    if _is_staff_phone(db, clinic, from_number):
+        from glowline.plan_requests import USAGE
         from glowline.staff_sms import handle_staff_text
 
         note.mark(HandledAs.STAFF)
-        return [handle_staff_text(db, rt, clinic=clinic, from_number=from_number, body=body, now=now)]
+        if _is_staff_command(body):
+            return [handle_staff_text(db, rt, clinic=clinic, from_number=from_number, body=body, now=now)]
+        # A staff phone is not a client: an intake started for it would only confuse.
+        return [f"Staff commands: {USAGE}"]
 
     intake = engine.open_intake(db, clinic, client)
     if intake is not None:
@@ -146,10 +150,12 @@ class _Note:
             self.record.needs_attention = attention
 
 
-def _is_staff_command(db: Session, clinic: Clinic, from_number: str, body: str) -> bool:
+def _is_staff_command(body: str) -> bool:
     said = words(body).split()
-    if not said or said[0] not in STAFF_COMMANDS:
-        return False
+    return bool(said) and said[0] in STAFF_COMMANDS
+
+
+def _is_staff_phone(db: Session, clinic: Clinic, from_number: str) -> bool:
     return db.scalar(select(StaffPhone.id).where(StaffPhone.clinic_id == clinic.id,
                                                  StaffPhone.number == from_number)) is not None
 

@@ -146,3 +146,11 @@ def test_plan_text_from_a_non_staff_number_never_starts_a_plan(client, db, runti
     assert _plans(db) == [] and other.id != clinic.id
     db.refresh(intake)
     assert intake.status is IntakeStatus.COMPLETE
+
+
+def test_other_texts_from_a_staff_phone_get_the_commands_not_an_intake(client, db, runtime, clinic):
+    from glowline.models import Intake
+
+    reply = _sms(client, "hi, what do I type?", STAFF_NUMBER)
+    assert reply.startswith("Staff commands: PLAN <intake> <date> <time>")
+    assert db.scalars(select(Intake)).all() == []
