@@ -43,9 +43,7 @@ def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], 
         raise ValidationError("name: a clinic needs a name", field="name")
     if not numbers:
         raise ValidationError("number: a clinic needs at least one Twilio number", field="number")
-    offsets = sorted(set(reminder_offsets_hours or [48, 2]), reverse=True)
-    if any(h <= 0 or h > 24 * 14 for h in offsets):
-        raise ValidationError("reminders: offsets are hours before the session, 1 to 336", field="reminders")
+    offsets = _offsets(reminder_offsets_hours or [48, 2])
     e164_numbers = [to_e164(n, field="number") for n in numbers]
     taken = db.scalars(select(ClinicNumber.number).where(ClinicNumber.number.in_(e164_numbers))).all()
     if taken:
@@ -61,6 +59,43 @@ def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], 
     db.add(clinic)
     db.flush()
     return clinic
+
+
+def update_clinic(clinic: Clinic, *, quiet_start: str | None = None, quiet_end: str | None = None,
+                  reminder_offsets_hours: list[int] | None = None, templates: dict[str, str] | None = None,
+                  voice_fallback: bool | None = None, voice_retry_minutes: int | None = None,
+                  clear_voice_retry: bool = False) -> Clinic:
+    """Change a clinic's message settings; everything is checked before anything changes.
+
+    New settings apply to plans started afterwards; messages already written keep the
+    times and texts the client was shown.
+    """
+    from glowline.templates import validate_templates
+
+    start = parse_clock(quiet_start, "quiet_start") if quiet_start is not None else clinic.quiet_start
+    end = parse_clock(quiet_end, "quiet_end") if quiet_end is not None else clinic.quiet_end
+    if start == end:
+        raise ValidationError("quiet hours: start and end must differ", field="quiet_start")
+    offsets = _offsets(reminder_offsets_hours) if reminder_offsets_hours is not None else None
+    merged = {**(clinic.templates or {}), **(templates or {})}
+    validate_templates(merged)
+    if voice_retry_minutes is not None and not 5 <= voice_retry_minutes <= 24 * 60:
+        raise ValidationError("voice retry: minutes must be between 5 and 1440", field="voice_retry_minutes")
+    clinic.quiet_start, clinic.quiet_end, clinic.templates = start, end, merged
+    if offsets is not None:
+        clinic.reminder_offsets_hours = offsets
+    if voice_fallback is not None:
+        clinic.voice_fallback = voice_fallback
+    if voice_retry_minutes is not None or clear_voice_retry:
+        clinic.voice_retry_minutes = None if clear_voice_retry else voice_retry_minutes
+    return clinic
+
+
+def _offsets(hours: list[int]) -> list[int]:
+    offsets = sorted(set(hours), reverse=True)
+    if not offsets or any(h <= 0 or h > 24 * 14 for h in offsets):
+        raise ValidationError("reminders: offsets are hours before the session, 1 to 336", field="reminders")
+    return offsets
 
 
 def get_clinic(db: Session, clinic_id: int) -> Clinic:

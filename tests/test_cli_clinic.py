@@ -58,3 +58,38 @@ def test_staff_password_and_api_token_are_stored_hashed(config, db, clinic):
     stored = db.scalar(select(ApiToken))
     assert stored.token_hash == hash_token(plain)
     assert plain not in stored.token_hash
+
+
+def test_clinic_set_changes_message_settings_and_refuses_bad_templates(config, db, clinic):
+    env = _env(config)
+    changed = CliRunner().invoke(main, [
+        "clinic", "set", "--clinic", str(clinic.id), "--quiet-start", "21:00", "--reminders", "72,24,2",
+        "--template", "reminder={clinic}: see you {date} at {time}. Call {phone}.", "--voice-fallback",
+        "--voice-retry-minutes", "30"], env=env)
+    assert changed.exit_code == 0, changed.output
+    db.expire_all()
+    stored = db.get(Clinic, clinic.id)
+    assert stored.quiet_start.hour == 21 and stored.reminder_offsets_hours == [72, 24, 2]
+    assert stored.templates["reminder"].startswith("{clinic}: see you")
+    assert stored.voice_fallback and stored.voice_retry_minutes == 30
+
+    bad = CliRunner().invoke(main, ["clinic", "set", "--clinic", str(clinic.id), "--quiet-end", "07:00",
+                                    "--template", "reminder=Hi {nickname}"], env=env)
+    assert bad.exit_code == 2 and "nickname" in bad.output
+    db.expire_all()
+    stored = db.get(Clinic, clinic.id)
+    assert stored.quiet_end.hour == 8  # nothing changed
+    assert "{nickname}" not in stored.templates["reminder"]
+
+
+def test_preview_uses_a_clinics_own_reminders_and_creates_nothing(config, db, clinic):
+    from glowline.models import OutboxMessage, Plan
+
+    clinic.reminder_offsets_hours = [24]
+    db.commit()
+    result = CliRunner().invoke(main, ["preview", "--protocol", "acne-scarring", "--first", "2027-01-05 10:00",
+                                       "--sessions", "4", "--clinic", str(clinic.id)], env=_env(config))
+    assert result.exit_code == 0, result.output
+    assert "reminder-24h" in result.output and "reminder-48h" not in result.output
+    assert "Glow Clinic:" in result.output
+    assert db.scalar(select(Plan)) is None and db.scalar(select(OutboxMessage)) is None

@@ -106,17 +106,57 @@ def clinic() -> None:
 def clinic_add(name, numbers, staff, timezone, contact, quiet_start, quiet_end, reminders, session_minutes):
     """Add a clinic."""
     from glowline.clinics import add_clinic
-    from glowline.exceptions import ValidationError
 
-    try:
-        offsets = [int(h) for h in reminders.split(",") if h.strip()]
-    except ValueError:
-        raise ValidationError(f"reminders: expected hours like 48,2, got {reminders!r}") from None
+    offsets = _hours(reminders)
     with _session() as session:
         created = add_clinic(session, name=name, numbers=list(numbers), staff=list(staff), timezone=timezone,
                              contact_phone=contact, quiet_start=quiet_start, quiet_end=quiet_end,
                              reminder_offsets_hours=offsets, session_minutes=session_minutes)
         click.echo(f"clinic {created.id} added: {created.name} ({', '.join(n.number for n in created.numbers)})")
+
+
+def _hours(raw: str) -> list[int]:
+    from glowline.exceptions import ValidationError
+
+    try:
+        return [int(h) for h in raw.split(",") if h.strip()]
+    except ValueError:
+        raise ValidationError(f"reminders: expected hours like 48,2, got {raw!r}") from None
+
+
+@clinic.command("set")
+@click.option("--clinic", "clinic_id", required=True, type=int)
+@click.option("--quiet-start", help="Start of quiet hours, HH:MM in the client's zone.")
+@click.option("--quiet-end", help="End of quiet hours, HH:MM.")
+@click.option("--reminders", help="Hours before each session, e.g. 48,2.")
+@click.option("--template", "templates", multiple=True, metavar="KEY=TEXT",
+              help="Override a message text (repeatable); see glowline/templates.py for keys and placeholders.")
+@click.option("--voice-fallback/--no-voice-fallback", default=None,
+              help="Call instead when a reminder text cannot reach a landline.")
+@click.option("--voice-retry-minutes", type=int, help="Call once more this long after an unanswered call.")
+@click.option("--no-voice-retry", is_flag=True, help="Never call twice.")
+def clinic_set(clinic_id, quiet_start, quiet_end, reminders, templates, voice_fallback, voice_retry_minutes,
+               no_voice_retry):
+    """Change a clinic's message settings (applies to plans started afterwards)."""
+    from glowline.clinics import get_clinic, update_clinic
+    from glowline.exceptions import ValidationError
+
+    overrides = {}
+    for item in templates:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValidationError(f"--template: expected KEY=TEXT, got {item!r}")
+        overrides[key.strip()] = text
+    with _session() as session:
+        updated = update_clinic(get_clinic(session, clinic_id), quiet_start=quiet_start, quiet_end=quiet_end,
+                                reminder_offsets_hours=_hours(reminders) if reminders else None,
+                                templates=overrides, voice_fallback=voice_fallback,
+                                voice_retry_minutes=voice_retry_minutes, clear_voice_retry=no_voice_retry)
+        retry = f"{updated.voice_retry_minutes} min" if updated.voice_retry_minutes else "off"
+        click.echo(f"clinic {updated.id}: quiet {updated.quiet_start:%H:%M}-{updated.quiet_end:%H:%M}, "
+                   f"reminders {','.join(map(str, updated.reminder_offsets_hours))} h before, "
+                   f"templates overridden: {', '.join(sorted(updated.templates)) or 'none'}, "
+                   f"voice fallback {'on' if updated.voice_fallback else 'off'}, voice retry {retry}")
 
 
 @clinic.command("list")
@@ -141,7 +181,9 @@ def clinic_list() -> None:
 @click.option("--clinic-name", default="Your Clinic", show_default=True)
 @click.option("--clinic-phone", default="+12125550100", show_default=True)
 @click.option("--channel", type=click.Choice(["sms", "voice"]), default="sms", show_default=True)
-def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phone, channel) -> None:
+@click.option("--clinic", "clinic_id", type=int,
+              help="Use this clinic's name, zone, quiet hours, reminders and templates.")
+def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phone, channel, clinic_id) -> None:
     """Print a plan's full timeline without creating anything."""
     from datetime import datetime
 
@@ -155,8 +197,16 @@ def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phon
         wall = datetime.strptime(first, "%Y-%m-%d %H:%M")
     except ValueError:
         raise ValidationError(f'--first: expected "YYYY-MM-DD HH:MM", got {first!r}') from None
-    catalog = Runtime(load_config()).catalog
-    settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz))
+    runtime = Runtime(load_config())
+    if clinic_id is not None:
+        from glowline.clinics import get_clinic
+
+        with runtime.transaction() as session:
+            settings = MessageSettings.from_clinic(get_clinic(session, clinic_id))
+        tz = settings.timezone
+    else:
+        settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz))
+    catalog = runtime.catalog
     timeline = build_timeline(catalog.get(protocol_id), localize(wall, tz), settings,
                               sessions=sessions, interval_weeks=interval, channel=channel)
     click.echo(format_preview(timeline, tz))
