@@ -12,6 +12,7 @@ from glowline.models import AuditEvent, OutboxMessage
 
 
 class AuditAction(str, enum.Enum):
+    """Staff actions recorded in the audit log."""
     PLAN_STARTED = "plan_started"
     SESSION_MOVED = "session_moved"
     SESSION_CANCELLED = "session_cancelled"

@@ -9,12 +9,14 @@ from glowline.normalize import words
 
 
 class Keyword(str, enum.Enum):
+    """Compliance keywords recognised before anything else."""
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
 
 
 class Command(str, enum.Enum):
+    """Conversation commands (RESTART, BACK)."""
     RESTART = "restart"
     BACK = "back"
 

@@ -51,11 +51,13 @@ def _enum(cls):
 
 
 class Channel(str, enum.Enum):
+    """How a message reaches a client."""
     SMS = "sms"
     VOICE = "voice"
 
 
 class IntakeStatus(str, enum.Enum):
+    """Where an intake stands."""
     IN_PROGRESS = "in_progress"
     COMPLETE = "complete"
     NEEDS_HUMAN = "needs_human"
@@ -64,12 +66,14 @@ class IntakeStatus(str, enum.Enum):
 
 
 class PlanStatus(str, enum.Enum):
+    """Whether a plan still sends messages."""
     ACTIVE = "active"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
 
 
 class SessionStatus(str, enum.Enum):
+    """A treatment session's booking state."""
     SCHEDULED = "scheduled"
     CONFIRMED = "confirmed"
     CALLBACK_REQUESTED = "callback_requested"
@@ -77,6 +81,7 @@ class SessionStatus(str, enum.Enum):
 
 
 class MessageStatus(str, enum.Enum):
+    """An outbox row's delivery state; later states never go back."""
     PENDING = "pending"
     QUEUED = "queued"
     SENDING = "sending"
@@ -94,6 +99,7 @@ OPEN_STATUSES = frozenset({MessageStatus.PENDING, MessageStatus.QUEUED})
 
 
 class MessageKind(str, enum.Enum):
+    """What an outbox message is for."""
     REMINDER = "reminder"
     AFTERCARE = "aftercare"
     AFTERCARE_END = "aftercare_end"
@@ -104,6 +110,7 @@ class MessageKind(str, enum.Enum):
 
 
 class Clinic(Base):
+    """A clinic: its zone, quiet hours, reminder offsets, templates and voice settings."""
     __tablename__ = "clinics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +156,7 @@ class StaffPhone(Base):
 
 
 class StaffUser(Base):
+    """A staff login for the staff pages; password stored hashed."""
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,6 +167,7 @@ class StaffUser(Base):
 
 
 class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,6 +217,7 @@ class ConsentEvent(Base):
 
 
 class Intake(Base):
+    """One client's answers to the intake questionnaire at one clinic."""
     __tablename__ = "intakes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -254,6 +264,7 @@ class InboundMessage(Base):
 
 
 class Plan(Base):
+    """A treatment plan; ``version`` is bumped on every change so stale jobs do nothing."""
     __tablename__ = "plans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -277,6 +288,7 @@ class Plan(Base):
 
 
 class TreatmentSession(Base):
+    """One session of a plan, stored in UTC."""
     __tablename__ = "treatment_sessions"
     __table_args__ = (UniqueConstraint("plan_id", "number"),)
 

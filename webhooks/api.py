@@ -175,6 +175,7 @@ def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
 @bp.get("/protocols")
 @token_required
 def list_protocols():
+    """GET /api/protocols: the protocol catalog."""
     catalog = runtime().catalog
     return jsonify(version=catalog.version, protocols=[{
         "id": p.id, "name": p.name, "conditions": list(p.conditions),
@@ -185,6 +186,7 @@ def list_protocols():
 @bp.get("/intakes")
 @token_required
 def list_intakes():
+    """GET /api/intakes: this clinic's intakes, newest first."""
     query = select(Intake).where(Intake.clinic_id == g.clinic_id).order_by(Intake.id.desc()).limit(200)
     status = request.args.get("status")
     if status == "waiting":
@@ -201,12 +203,14 @@ def list_intakes():
 @bp.get("/intakes/<int:intake_id>")
 @token_required
 def show_intake(intake_id: int):
+    """GET /api/intakes/<id>: one intake with its answers."""
     return jsonify(intake_json(find_intake(db(), g.clinic_id, intake_id), full=True))
 
 
 @bp.post("/plans")
 @token_required
 def create_plan():
+    """POST /api/plans: start a plan from an intake; 201 with every scheduled message."""
     body = read_body("api_plan_create")
     rt, session = runtime(), db()
     plan = start_plan(session, rt, clinic=_clinic(), intake_id=body["intake_id"], protocol_id=body["protocol"],
@@ -223,12 +227,14 @@ def create_plan():
 @bp.get("/plans/<int:plan_id>")
 @token_required
 def show_plan(plan_id: int):
+    """GET /api/plans/<id>: a plan, its sessions and messages."""
     return jsonify(plan_json(_plan(plan_id)))
 
 
 @bp.patch("/plans/<int:plan_id>/sessions/<int:number>")
 @token_required
 def move_plan_session(plan_id: int, number: int):
+    """PATCH /api/plans/<id>/sessions/<n>: move one session (and optionally the later ones)."""
     plan = _plan(plan_id)
     body = read_body("api_session_move")
     rt, session = runtime(), db()
@@ -242,6 +248,7 @@ def move_plan_session(plan_id: int, number: int):
 @bp.post("/plans/<int:plan_id>/cancel")
 @token_required
 def cancel(plan_id: int):
+    """POST /api/plans/<id>/cancel: cancel a plan and its pending messages."""
     plan = _plan(plan_id)
     read_body("api_plan_cancel", empty_ok=True)
     cancel_plan(db(), plan, actor=g.actor, now=runtime().clock.now())
@@ -260,6 +267,7 @@ def _message(message_id: int) -> OutboxMessage:
 @bp.get("/messages")
 @token_required
 def list_messages():
+    """GET /api/messages: outbox rows filtered by status, plan or time."""
     args = request.args.to_dict()
     runtime().schemas["api_messages_query"].check(args)
     query = select(OutboxMessage).where(OutboxMessage.clinic_id == g.clinic_id)
@@ -279,6 +287,7 @@ def list_messages():
 @bp.post("/messages/<int:message_id>/retry")
 @token_required
 def retry(message_id: int):
+    """POST /api/messages/<id>/retry: retry a failed, undelivered or skipped message."""
     message = _message(message_id)
     retry_message(db(), runtime(), message, actor=g.actor, now=runtime().clock.now())
     db().commit()
@@ -289,6 +298,7 @@ def retry(message_id: int):
 @bp.post("/messages/<int:message_id>/cancel")
 @token_required
 def cancel_one(message_id: int):
+    """POST /api/messages/<id>/cancel: cancel a pending or queued message."""
     message = _message(message_id)
     cancel_message(db(), message, actor=g.actor, now=runtime().clock.now())
     db().commit()
@@ -299,11 +309,13 @@ def cancel_one(message_id: int):
 @bp.get("/queue")
 @token_required
 def queue():
+    """GET /api/queue: counts, next due, failures and worker/scheduler heartbeat."""
     return jsonify(queue_state(_clinic(), runtime().clock.now()))
 
 
 @bp.get("/openapi.json")
 def openapi():
+    """GET /api/openapi.json: the OpenAPI document for this API."""
     from webhooks.openapi_doc import build_document
 
     return jsonify(build_document(runtime().schemas))

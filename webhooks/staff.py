@@ -112,6 +112,7 @@ def _safe_next(target: str | None, default: str) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Show the login form and sign a staff user in."""
     error = None
     if request.method == "POST":
         user = check_login(request.form.get("username", "").strip(), request.form.get("password", ""))
@@ -124,6 +125,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Sign the staff user out."""
     log_out()
     flash("You are logged out.")
     return redirect(url_for("staff.login"))
@@ -132,6 +134,7 @@ def logout():
 @bp.get("/")
 @login_required
 def intakes():
+    """Intakes waiting for a plan, with their screening flags."""
     clinic = _clinic()
     waiting = db().scalars(select(Intake).where(Intake.clinic_id == clinic.id, Intake.status.in_(PLANNABLE))
                            .order_by(Intake.completed_at, Intake.id)).all()
@@ -169,6 +172,7 @@ def _first_session(values: dict, clinic: Clinic):
 @bp.route("/intakes/<int:intake_id>/plan", methods=["GET", "POST"])
 @login_required
 def new_plan(intake_id: int):
+    """The start-a-plan form for one intake, and starting it."""
     clinic = _clinic()
     try:
         intake = find_intake(db(), clinic.id, intake_id)
@@ -220,6 +224,7 @@ def preview():
 @bp.get("/plans/<int:plan_id>")
 @login_required
 def show_plan(plan_id: int):
+    """One plan: its timeline picture, messages and history."""
     clinic = _clinic()
     plan = _plan(plan_id)
     messages = plan_messages(plan)
@@ -236,6 +241,7 @@ def show_plan(plan_id: int):
 @bp.post("/plans/<int:plan_id>/cancel")
 @login_required
 def cancel(plan_id: int):
+    """Cancel a plan and its pending messages."""
     plan = _plan(plan_id)
     if plan.status is PlanStatus.ACTIVE:
         cancel_plan(db(), plan, actor=g.actor, now=runtime().clock.now())
@@ -247,6 +253,7 @@ def cancel(plan_id: int):
 @bp.get("/queue")
 @login_required
 def queue():
+    """The queue staff watch: due soon, in flight, done today, failed."""
     clinic = _clinic()
     hours = min(max(request.args.get("hours", 6, type=int) or 6, 1), 72)
     state = queue_state(clinic, runtime().clock.now(), hours=hours)
@@ -275,6 +282,7 @@ def _message_action(message_id: int, action, done: str):
 @bp.post("/messages/<int:message_id>/retry")
 @login_required
 def retry(message_id: int):
+    """Retry one failed, undelivered or skipped message."""
     return _message_action(message_id, lambda m: retry_message(db(), runtime(), m, actor=g.actor,
                                                                now=runtime().clock.now()), "will be sent again now")
 
@@ -282,6 +290,7 @@ def retry(message_id: int):
 @bp.post("/messages/<int:message_id>/cancel")
 @login_required
 def cancel_one(message_id: int):
+    """Cancel one pending or queued message."""
     return _message_action(message_id, lambda m: cancel_message(db(), m, actor=g.actor, now=runtime().clock.now()),
                            "cancelled")
 
