@@ -145,8 +145,10 @@ def _insert_event(db: Session, *, sid: str, status: str, error_code: int | None,
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(MessageEvent)
             .values(provider_sid=sid, status=status, error_code=error_code, message_id=message_id, received_at=now)
-            .on_conflict_do_nothing(index_elements=["provider_sid", "status"]))
-    return db.execute(stmt).rowcount == 1
+            .on_conflict_do_nothing(index_elements=["provider_sid", "status"])
+            .returning(MessageEvent.id))
+    # RETURNING, not rowcount: psycopg reports no usable rowcount for an ORM insert that did nothing.
+    return db.execute(stmt).scalar() is not None
 
 
 def _advance(db: Session, message_id: int, status: MessageStatus, error_code: int | None, now: datetime) -> bool:

@@ -88,6 +88,19 @@ class Runtime:
 
         return Dispatcher(self)
 
+    def close(self) -> None:
+        """Release pooled database connections and the Redis connection, if they were opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+        if "redis" in self.__dict__:
+            self.redis.close()
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def check(self) -> None:
         """Load every data file now so a broken one stops start-up with a clear message."""
         self.catalog

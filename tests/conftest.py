@@ -124,10 +124,7 @@ def runtime(config, clock, redis_conn):
     context.bind(rt)
     yield rt
     context.bind(None)
-    if "engine" in rt.__dict__:
-        rt.engine.dispose()
-    if "redis" in rt.__dict__:
-        rt.redis.close()
+    rt.close()
 
 
 @pytest.fixture

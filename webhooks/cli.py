@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -82,10 +83,13 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@contextmanager
 def _session():
+    """A committed-on-success session whose connections are released afterwards."""
     from glowline.runtime import Runtime
 
-    return Runtime(load_config()).transaction()
+    with Runtime(load_config()) as runtime, runtime.transaction() as session:
+        yield session
 
 
 @main.group()
@@ -197,19 +201,19 @@ def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phon
         wall = datetime.strptime(first, "%Y-%m-%d %H:%M")
     except ValueError:
         raise ValidationError(f'--first: expected "YYYY-MM-DD HH:MM", got {first!r}') from None
-    runtime = Runtime(load_config())
-    if clinic_id is not None:
-        from glowline.clinics import get_clinic
+    with Runtime(load_config()) as runtime:
+        if clinic_id is not None:
+            from glowline.clinics import get_clinic
 
-        with runtime.transaction() as session:
-            settings = MessageSettings.from_clinic(get_clinic(session, clinic_id))
-        tz = settings.timezone
-    else:
-        settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz))
-    catalog = runtime.catalog
-    timeline = build_timeline(catalog.get(protocol_id), localize(wall, tz), settings,
-                              sessions=sessions, interval_weeks=interval, channel=channel)
-    click.echo(format_preview(timeline, tz))
+            with runtime.transaction() as session:
+                settings = MessageSettings.from_clinic(get_clinic(session, clinic_id))
+            tz = settings.timezone
+        else:
+            settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz))
+        catalog = runtime.catalog
+        timeline = build_timeline(catalog.get(protocol_id), localize(wall, tz), settings,
+                                  sessions=sessions, interval_weeks=interval, channel=channel)
+        click.echo(format_preview(timeline, tz))
 
 
 @main.group()

@@ -35,8 +35,7 @@ def plan_start(intake_id: int, protocol_id: str | None, first: str, sessions: in
     from glowline.plan_requests import parse_local_datetime, start_plan
     from glowline.staff_sms import summarize
 
-    rt = _runtime()
-    with rt.transaction() as db:
+    with _runtime() as rt, rt.transaction() as db:
         intake = db.scalar(select(Intake).where(Intake.id == intake_id))
         if intake is None:
             raise NotFound(f"intake {intake_id} not found")
@@ -62,8 +61,7 @@ def plan_show(plan_id: int) -> None:
     from glowline.templates import format_moment
     from glowline.timeline import zone
 
-    rt = _runtime()
-    with rt.transaction() as db:
+    with _runtime() as rt, rt.transaction() as db:
         found = db.get(Plan, plan_id)
         if found is None:
             raise NotFound(f"plan {plan_id} not found")
