@@ -91,6 +91,7 @@ def test_sigkill_mid_batch_every_row_settles_and_only_the_in_flight_one_is_ambig
         work(rt)
     finally:
         context.bind(None)
+        rt.close()
 
     db.expire_all()
     final = list(db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
