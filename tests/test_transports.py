@@ -133,4 +133,4 @@ def test_without_credentials_messages_are_recorded_as_simulated_sent(config, clo
         assert fake_twilio.attempts() == []
     finally:
         context.bind(None)
-        local.engine.dispose()
+        local.close()
