@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from glowline import twilio_errors
 from glowline.audit import AuditAction, record_message_action
 from glowline.exceptions import Conflict
 from glowline.models import (OPEN_STATUSES, TERMINAL_STATUSES, Channel, Client, Clinic, MessageEvent, MessageKind,
@@ -158,7 +159,8 @@ def _advance(db: Session, message_id: int, status: MessageStatus, error_code: in
         values["finished_at"] = now
     if status in (S.UNDELIVERED, S.FAILED):
         values.update(error_code=error_code, result=status.value,
-                      last_error=f"carrier reported {status.value}" + (f" (error {error_code})" if error_code else ""))
+                      last_error=f"carrier reported {status.value}"
+                      + (f": {twilio_errors.describe(error_code)}" if error_code else ""))
     elif status is S.DELIVERED:
         values["result"] = "delivered"
     return _set(db, message_id, _lower_than(status), **values)

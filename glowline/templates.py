@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Mapping
 
 from glowline.exceptions import ValidationError
+from glowline.phone import pretty
 
 if TYPE_CHECKING:
     from glowline.timeline import MessageSettings
@@ -91,7 +92,8 @@ def render(key: str, settings: "MessageSettings", **values: object) -> str:
         raise ValidationError(f"unknown template {key!r}", field="key")
     text = settings.templates.get(key) or DEFAULTS[key]
     names = _check_placeholders(key, text)
-    context = {"clinic": settings.clinic_name, "phone": settings.clinic_phone}
+    # People read and dial "(212) 555-0123" more easily than "+12125550123"; HELP replies already do.
+    context = {"clinic": settings.clinic_name, "phone": pretty(settings.clinic_phone)}
     context.update({k: v for k, v in values.items() if v is not None})
     missing = sorted(names - context.keys())
     if missing:

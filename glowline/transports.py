@@ -16,6 +16,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from glowline import twilio_errors
 from glowline.config import DEFAULT_TWILIO_API, Config
 from glowline.exceptions import TransportError
 
@@ -46,7 +47,7 @@ def classify(exc: TwilioRestException) -> TransportError:
     if status is not None and status >= 500:
         return TransportError(f"Twilio server error {status}", retryable=True, code=code, status=status)
     # exc.msg may quote the number ("The 'To' number +1... is not valid"), so it is not repeated here.
-    return TransportError(f"Twilio refused the request: HTTP {status}, error {code}", retryable=False,
+    return TransportError(f"Twilio refused it: {twilio_errors.describe(code)}", retryable=False,
                           code=code, status=status)
 
 

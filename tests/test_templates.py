@@ -19,7 +19,7 @@ def settings(**templates):
 @pytest.mark.parametrize("key", sorted(DEFAULTS))
 def test_defaults_carry_clinic_phone_and_fit_one_to_a_few_segments(key):
     body = render(key, settings(), **VALUES)
-    assert "Glow Clinic" in body and "+12125550123" in body
+    assert "Glow Clinic" in body and "(212) 555-0123" in body
     assert len(body) <= 1600
     assert segments(body)[1] == "GSM-7"
 
@@ -43,7 +43,7 @@ def test_aftercare_says_what_for_how_long_and_until_when():
 
 def test_a_clinic_template_overrides_the_default():
     body = render("reminder", settings(reminder="{clinic} {date} {time}, call {phone}"), **VALUES)
-    assert body == "Glow Clinic Thu Dec 3 10:00 AM, call +12125550123"
+    assert body == "Glow Clinic Thu Dec 3 10:00 AM, call (212) 555-0123"
 
 
 @pytest.mark.parametrize("text", ["Hi {name}", "Hi {clinic.__class__}", "Hi {phone[0]}"])

@@ -134,3 +134,14 @@ def test_without_credentials_messages_are_recorded_as_simulated_sent(config, clo
     finally:
         context.bind(None)
         local.close()
+
+
+def test_staff_read_what_a_permanent_twilio_error_means(runtime, db, clinic, clock, fake_twilio):
+    fake_twilio.script("Messages", Scripted(400, 21614, "To number: +12125550111, is not a mobile number"))
+    row = make_message(db, clinic, make_client(db), due_at=clock.now())
+    schedule(runtime, db, [row])
+    advance(runtime, clock, timedelta(seconds=1))
+    row = fresh(db, row)
+    assert row.status is MessageStatus.FAILED and row.error_code == 21614
+    assert "not a mobile phone" in row.last_error and "21614" in row.last_error
+    assert "+1212" not in row.last_error  # Twilio's own message quotes the number; ours never does
