@@ -22,6 +22,8 @@ QUIET_MARGIN = timedelta(minutes=15)
 # A booking nudge comes at least this long before the session it asks about, so the
 # client has time to answer or reschedule.
 MIN_NUDGE_LEAD = timedelta(weeks=1)
+# ... and this long after the aftercare-end note, so two texts never arrive together.
+NUDGE_AFTER_AFTERCARE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -281,12 +283,14 @@ def _nudge_time(protocol: Protocol, session: PlannedSession, next_session: Plann
     far ahead of it as the window is wide (next start minus (max - min) weeks): that is the
     date from which its window is open whatever interval was chosen. "When the minimum has
     elapsed" would coincide with the session itself whenever the default (minimum) interval
-    is used, so it is useless. At least MIN_NUDGE_LEAD ahead, never before this session's
-    aftercare closes (one topic at a time), on the same local wall-clock time as the session.
+    is used, so it is useless. At least MIN_NUDGE_LEAD ahead, and a day after this session's
+    aftercare closes (one topic, and one text, at a time: with short intervals the window
+    would otherwise open the very moment the aftercare-end note goes out), on the same local
+    wall-clock time as the session.
     """
     lead = max(timedelta(weeks=protocol.interval_weeks.max - protocol.interval_weeks.min), MIN_NUDGE_LEAD)
     wall = next_session.starts_at.astimezone(zone(tz)).replace(tzinfo=None) - lead
-    due = max(localize(wall, tz), window_end)
+    due = max(localize(wall, tz), window_end + NUDGE_AFTER_AFTERCARE)
     due = shift_out_of_quiet_hours(due, tz, settings.quiet_start, settings.quiet_end, direction="later")
     confirm_at = next_session.starts_at - timedelta(hours=max(settings.reminder_offsets_hours))
     # Sessions moved close together: the confirming reminder asks the same question, so no nudge.

@@ -249,3 +249,15 @@ def test_property_shifts_leave_quiet_hours_in_the_right_direction(when, tz):
     assert earlier <= when <= later
     # Quiet hours last 12 hours, so no shift is longer than that (plus a DST hour and the margin).
     assert later - when <= timedelta(hours=13) and when - earlier <= timedelta(hours=13, minutes=15)
+
+
+@pytest.mark.parametrize("protocol_id, interval", [("pigmentation", 2), ("pigmentation", 4), ("skin-rejuvenation", 6)])
+def test_no_two_texts_of_a_plan_arrive_at_the_same_moment(protocol_id, interval):
+    protocol = CATALOG.get(protocol_id)
+    timeline = build_timeline(protocol, local(2027, 3, 2, 10), clinic(), sessions=protocol.sessions.min,
+                              interval_weeks=interval)
+    times = [m.due_at for m in timeline.messages]
+    assert len(times) == len(set(times))
+    nudges = [m for m in timeline.messages if m.kind == "booking_nudge"]
+    ends = {m.session_number: m.due_at for m in timeline.messages if m.kind == "aftercare_end"}
+    assert nudges and all(n.due_at - ends[n.session_number - 1] >= timedelta(days=1) for n in nudges)
