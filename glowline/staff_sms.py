@@ -60,5 +60,12 @@ def summarize(plan: Plan, clinic: Clinic, protocol_name: str) -> str:
                       f"{s.starts_at.astimezone(local):%Y} {format_time(s.starts_at.astimezone(local))}"
                       for s in plan.sessions)
     return (f"Plan {plan.id} started for intake {plan.intake_id}: {protocol_name}, "
-            f"{plan.session_count} sessions every {plan.interval_weeks} weeks. {dates}. "
-            "The client gets one text confirming the first session.")
+            f"{plan.session_count} sessions every {plan.interval_weeks} weeks. {dates}. " + client_gets(plan))
+
+
+def client_gets(plan: Plan) -> str:
+    """What the client will receive now; an opted-out client receives nothing, and staff must know."""
+    if plan.client.opted_out:
+        return ("The client has opted out of messages (texted STOP): nothing will be sent until they "
+                "text START, so please call them.")
+    return "The client gets one text confirming the first session."

@@ -154,3 +154,11 @@ def test_other_texts_from_a_staff_phone_get_the_commands_not_an_intake(client, d
     reply = _sms(client, "hi, what do I type?", STAFF_NUMBER)
     assert reply.startswith("Staff commands: PLAN <intake> <date> <time>")
     assert db.scalars(select(Intake)).all() == []
+
+
+def test_staff_are_told_when_the_client_has_opted_out(db, runtime, clinic):
+    intake = make_intake(db, clinic)
+    intake.client.opted_out_at = runtime.clock.now()
+    db.commit()
+    reply = _text(db, runtime, clinic, f"PLAN {intake.id} dec 3 10am")
+    assert reply.startswith("Plan ") and "opted out" in reply and "call them" in reply

@@ -125,6 +125,7 @@ def plan_json(plan: Plan) -> dict:
     clinic_tz = zone(plan.clinic.timezone)
     return {
         "id": plan.id, "intake_id": plan.intake_id, "protocol": plan.protocol_id,
+        "client_opted_out": plan.client.opted_out,
         "protocols_version": plan.protocols_version, "status": plan.status.value, "version": plan.version,
         "session_count": plan.session_count, "interval_weeks": plan.interval_weeks,
         "created_by": plan.created_by, "created_at": plan.created_at.isoformat(),

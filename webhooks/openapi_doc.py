@@ -22,6 +22,7 @@ _MESSAGE = {"type": "object", "properties": {
     "text": {"type": "string"}}}
 _PLAN = {"type": "object", "properties": {
     "id": {"type": "integer"}, "intake_id": {"type": ["integer", "null"]}, "protocol": {"type": "string"},
+    "client_opted_out": {"type": "boolean", "description": "true when nothing will reach the client until they text START"},
     "protocols_version": {"type": "string"}, "status": {"type": "string", "enum": ["active", "cancelled",
                                                                                     "completed"]},
     "version": {"type": "integer"}, "session_count": {"type": "integer"}, "interval_weeks": {"type": "integer"},

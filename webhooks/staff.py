@@ -15,6 +15,7 @@ from glowline.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus
 from glowline.outbox import cancel_message, retry_message
 from glowline.plan_requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
 from glowline.plans import cancel_plan
+from glowline.staff_sms import client_gets
 from glowline.timeline import MessageSettings, build_timeline, zone
 from glowline.timeline_svg import from_plan, from_timeline, render_svg
 from webhooks.api import client_zone, message_json, plan_messages, queue_state
@@ -191,7 +192,7 @@ def new_plan(intake_id: int):
             db().rollback()
             error = exc
         else:
-            flash(f"Plan {plan.id} started. The client gets one text confirming the first session.")
+            flash(f"Plan {plan.id} started. {client_gets(plan)}")
             return redirect(url_for("staff.show_plan", plan_id=plan.id))
     return render_template("plan_form.html", intake=intake, values=values, error=error,
                            protocols=list(runtime().catalog), concern=intake_concern(intake),
