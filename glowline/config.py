@@ -143,6 +143,22 @@ class Config:
         secret = env.get("SECRET_KEY") or ""
         if sid and len(secret) < 16:
             raise ConfigError("SECRET_KEY: set a random secret of at least 16 characters when Twilio is live")
+        public_base_url = env.get("PUBLIC_BASE_URL")
+        verify = _bool(env, "TWILIO_VERIFY_SIGNATURES", True)
+        if sid:
+            # Live Twilio: every real webhook is signed for the public URL and every callback
+            # URL is built from it, so a localhost default would fail them all silently.
+            if not public_base_url or not public_base_url.startswith("https://"):
+                raise ConfigError("PUBLIC_BASE_URL: set the https URL Twilio reaches when Twilio is live")
+            if not verify:
+                raise ConfigError("TWILIO_VERIFY_SIGNATURES: may be off only for local simulation, "
+                                  "never with Twilio credentials")
+        twilio_timeout = _float(env, "TWILIO_HTTP_TIMEOUT", 10.0)
+        job_timeout = _int(env, "JOB_TIMEOUT", 60, minimum=5)
+        if twilio_timeout * 2 > job_timeout:
+            # RQ would kill a send waiting on Twilio, leaving its outcome unknown.
+            raise ConfigError(f"TWILIO_HTTP_TIMEOUT: {twilio_timeout:g}s must be at most half of "
+                              f"JOB_TIMEOUT ({job_timeout}s)")
         protocols_path = Path(env.get("PROTOCOLS_PATH") or ROOT / "protocols.json")
         return cls(
             database_url=database_url,
@@ -150,13 +166,13 @@ class Config:
             twilio_account_sid=sid,
             twilio_auth_token=token,
             twilio_api_base_url=_http_url("TWILIO_API_BASE_URL", env.get("TWILIO_API_BASE_URL") or DEFAULT_TWILIO_API),
-            twilio_timeout=_float(env, "TWILIO_HTTP_TIMEOUT", 10.0),
-            public_base_url=_http_url("PUBLIC_BASE_URL", env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"),
+            twilio_timeout=twilio_timeout,
+            public_base_url=_http_url("PUBLIC_BASE_URL", public_base_url or "http://127.0.0.1:5000"),
             secret_key=secret or "dev-only-secret-change-me",
-            verify_signatures=_bool(env, "TWILIO_VERIFY_SIGNATURES", True),
+            verify_signatures=verify,
             schedule_horizon_hours=_int(env, "SCHEDULE_HORIZON_HOURS", 24, minimum=1),
             queue_name=env.get("RQ_QUEUE") or "glowline",
-            job_timeout=_int(env, "JOB_TIMEOUT", 60, minimum=5),
+            job_timeout=job_timeout,
             staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 60, minimum=1),
             var_dir=var_dir,
             protocols_path=protocols_path,

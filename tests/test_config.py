@@ -6,6 +6,16 @@ from glowline.config import Config
 from glowline.exceptions import ConfigError
 
 
+LIVE = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x" * 32, "SECRET_KEY": "s" * 32,
+        "PUBLIC_BASE_URL": "https://clinic.example.com"}
+
+
+def test_live_twilio_settings_are_accepted():
+    config = Config.from_env(LIVE)
+    assert config.twilio_enabled and config.verify_signatures
+    assert config.public_base_url == "https://clinic.example.com"
+
+
 def test_defaults_run_locally_without_twilio(tmp_path):
     config = Config.from_env({"GLOWLINE_VAR_DIR": str(tmp_path)})
     assert config.database_url == f"sqlite:///{tmp_path / 'glowline.sqlite3'}"
@@ -31,6 +41,11 @@ def test_postgres_url_gets_the_installed_driver():
     ({"TWILIO_ACCOUNT_SID": "bogus", "TWILIO_AUTH_TOKEN": "x"}, "TWILIO_ACCOUNT_SID"),
     ({"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x" * 32}, "SECRET_KEY"),
     ({"PUBLIC_BASE_URL": "clinic.example.com"}, "PUBLIC_BASE_URL"),
+    (dict(LIVE, PUBLIC_BASE_URL=""), "PUBLIC_BASE_URL"),
+    (dict(LIVE, PUBLIC_BASE_URL="http://clinic.example.com"), "PUBLIC_BASE_URL"),
+    (dict(LIVE, TWILIO_VERIFY_SIGNATURES="false"), "TWILIO_VERIFY_SIGNATURES"),
+    ({"TWILIO_HTTP_TIMEOUT": "40"}, "TWILIO_HTTP_TIMEOUT"),
+    ({"JOB_TIMEOUT": "10"}, "TWILIO_HTTP_TIMEOUT"),
     ({"SCHEDULE_HORIZON_HOURS": "soon"}, "SCHEDULE_HORIZON_HOURS"),
     ({"SCHEDULE_HORIZON_HOURS": "0"}, "SCHEDULE_HORIZON_HOURS"),
     ({"TWILIO_HTTP_TIMEOUT": "-1"}, "TWILIO_HTTP_TIMEOUT"),

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import time
 
-from rq import Worker
+from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
 from glowline.config import Config
@@ -86,6 +86,9 @@ def request_reconcile(connection, queues) -> bool:
     """Enqueue the reconcile job on each queue unless another worker did so this minute."""
     enqueued = False
     for queue in queues:
+        # `rq worker-pool` builds its queues with RQ's default (pickle) serializer whatever
+        # the worker's; the job must be JSON like every other, or our workers cannot read it.
+        queue = Queue(queue.name, connection=connection, serializer=JSONSerializer)
         try:
             if connection.set(tick_key(queue.name), "1", nx=True, ex=RECONCILE_EVERY - 5):
                 queue.enqueue(RECONCILE_JOB, at_front=True, result_ttl=300, failure_ttl=24 * 3600)
