@@ -35,6 +35,23 @@ def parse_clock(value: str, field: str) -> time:
         raise ValidationError(f"{field}: expected HH:MM, got {value!r}", field=field) from None
 
 
+# The strictest state rule the pipeline follows: nothing before 08:00 or after 20:00 in the
+# client's zone. A clinic may be quieter (start earlier in the evening, end later in the
+# morning), never louder.
+LATEST_QUIET_START = time(20, 0)
+EARLIEST_QUIET_END = time(8, 0)
+
+
+def check_quiet_hours(start: time, end: time) -> None:
+    """Refuse quiet hours that would let a text out after 20:00 or before 08:00."""
+    if not time(12, 0) <= start <= LATEST_QUIET_START:
+        raise ValidationError(f"quiet_start: must be between 12:00 and {LATEST_QUIET_START:%H:%M} "
+                              f"(no texts after 8 pm), got {start:%H:%M}", field="quiet_start")
+    if not EARLIEST_QUIET_END <= end <= time(12, 0):
+        raise ValidationError(f"quiet_end: must be between {EARLIEST_QUIET_END:%H:%M} and 12:00 "
+                              f"(no texts before 8 am), got {end:%H:%M}", field="quiet_end")
+
+
 def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], timezone: str,
                contact_phone: str | None = None, quiet_start: str = "20:00", quiet_end: str = "08:00",
                reminder_offsets_hours: list[int] | None = None, session_minutes: int = 60) -> Clinic:
@@ -48,10 +65,12 @@ def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], 
     taken = db.scalars(select(ClinicNumber.number).where(ClinicNumber.number.in_(e164_numbers))).all()
     if taken:
         raise Conflict(f"number: {taken[0]} already belongs to a clinic")
+    start, end = parse_clock(quiet_start, "quiet_start"), parse_clock(quiet_end, "quiet_end")
+    check_quiet_hours(start, end)
     clinic = Clinic(
         name=name.strip(), timezone=check_timezone(timezone),
         contact_phone=to_e164(contact_phone, field="contact") if contact_phone else e164_numbers[0],
-        quiet_start=parse_clock(quiet_start, "quiet_start"), quiet_end=parse_clock(quiet_end, "quiet_end"),
+        quiet_start=start, quiet_end=end,
         reminder_offsets_hours=offsets, session_minutes=session_minutes, templates={},
     )
     clinic.numbers = [ClinicNumber(number=n) for n in e164_numbers]
@@ -74,8 +93,7 @@ def update_clinic(clinic: Clinic, *, quiet_start: str | None = None, quiet_end: 
 
     start = parse_clock(quiet_start, "quiet_start") if quiet_start is not None else clinic.quiet_start
     end = parse_clock(quiet_end, "quiet_end") if quiet_end is not None else clinic.quiet_end
-    if start == end:
-        raise ValidationError("quiet hours: start and end must differ", field="quiet_start")
+    check_quiet_hours(start, end)
     offsets = _offsets(reminder_offsets_hours) if reminder_offsets_hours is not None else None
     merged = {**(clinic.templates or {}), **(templates or {})}
     validate_templates(merged)

@@ -1,5 +1,6 @@
 """The command line manages clinics, staff logins and API tokens."""
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
@@ -17,14 +18,14 @@ def _env(config):
 def test_clinic_add_stores_numbers_in_e164(config, db):
     result = CliRunner().invoke(main, [
         "clinic", "add", "--name", "Glow Clinic", "--number", "(212) 555-0100", "--staff", "+1 212 555 0199",
-        "--staff", "2125550198", "--timezone", "America/New_York", "--quiet-start", "21:00",
+        "--staff", "2125550198", "--timezone", "America/New_York", "--quiet-start", "19:30",
     ], env=_env(config))
     assert result.exit_code == 0, result.output
     clinic = db.scalar(select(Clinic))
     assert [n.number for n in clinic.numbers] == ["+12125550100"]
     assert sorted(s.number for s in clinic.staff_phones) == ["+12125550198", "+12125550199"]
     assert clinic.timezone == "America/New_York"
-    assert clinic.quiet_start.hour == 21
+    assert (clinic.quiet_start.hour, clinic.quiet_start.minute) == (19, 30)
 
 
 def test_clinic_add_refuses_bad_zone_and_changes_nothing(config, db):
@@ -63,17 +64,17 @@ def test_staff_password_and_api_token_are_stored_hashed(config, db, clinic):
 def test_clinic_set_changes_message_settings_and_refuses_bad_templates(config, db, clinic):
     env = _env(config)
     changed = CliRunner().invoke(main, [
-        "clinic", "set", "--clinic", str(clinic.id), "--quiet-start", "21:00", "--reminders", "72,24,2",
+        "clinic", "set", "--clinic", str(clinic.id), "--quiet-start", "19:30", "--reminders", "72,24,2",
         "--template", "reminder={clinic}: see you {date} at {time}. Call {phone}.", "--voice-fallback",
         "--voice-retry-minutes", "30"], env=env)
     assert changed.exit_code == 0, changed.output
     db.expire_all()
     stored = db.get(Clinic, clinic.id)
-    assert stored.quiet_start.hour == 21 and stored.reminder_offsets_hours == [72, 24, 2]
+    assert stored.quiet_start.hour == 19 and stored.reminder_offsets_hours == [72, 24, 2]
     assert stored.templates["reminder"].startswith("{clinic}: see you")
     assert stored.voice_fallback and stored.voice_retry_minutes == 30
 
-    bad = CliRunner().invoke(main, ["clinic", "set", "--clinic", str(clinic.id), "--quiet-end", "07:00",
+    bad = CliRunner().invoke(main, ["clinic", "set", "--clinic", str(clinic.id), "--quiet-end", "09:00",
                                     "--template", "reminder=Hi {nickname}"], env=env)
     assert bad.exit_code == 2 and "nickname" in bad.output
     db.expire_all()
@@ -93,3 +94,15 @@ def test_preview_uses_a_clinics_own_reminders_and_creates_nothing(config, db, cl
     assert "reminder-24h" in result.output and "reminder-48h" not in result.output
     assert "Glow Clinic:" in result.output
     assert db.scalar(select(Plan)) is None and db.scalar(select(OutboxMessage)) is None
+
+
+@pytest.mark.parametrize("flag, value, named", [
+    ("--quiet-start", "21:00", "quiet_start"),   # would text at 20:30
+    ("--quiet-end", "07:00", "quiet_end"),       # would text at 07:30
+    ("--quiet-start", "08:00", "quiet_start"),   # start == end: no quiet hours at all
+])
+def test_quiet_hours_may_be_stricter_never_looser_than_8pm_to_8am(config, db, flag, value, named):
+    result = CliRunner().invoke(main, ["clinic", "add", "--name", "Loud", "--number", "+12125550100",
+                                       "--timezone", "America/New_York", flag, value], env=_env(config))
+    assert result.exit_code == 2 and named in result.output, result.output
+    assert db.scalar(select(Clinic)) is None
