@@ -28,6 +28,19 @@ def test_unknown_extra_fields_are_accepted(client, runtime, clinic):
     assert response.status_code == 200
 
 
+def test_repeated_parameters_are_all_part_of_the_signature(client, runtime, clinic):
+    # Twilio signs every value of a repeated field (name+value pairs, sorted).
+    from twilio.request_validator import RequestValidator
+    from werkzeug.datastructures import MultiDict
+
+    from tests.conftest import AUTH_TOKEN
+
+    form = MultiDict(list(PARAMS.items()) + [("MediaUrl0", "https://a.example/1"), ("MediaUrl0", "https://a.example/2")])
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + "/twilio/sms", form)
+    assert client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature}).status_code == 200
+    assert stored(runtime) == (1, 1, 1)
+
+
 def test_missing_signature_is_403(client, runtime, clinic):
     response = client.post("/twilio/sms", data=PARAMS)
     assert response.status_code == 403

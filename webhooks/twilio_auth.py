@@ -41,8 +41,9 @@ def verify_twilio(view):
                 log.warning("twilio webhook %s refused: no signature", request.path)
                 abort(403)
             validator = RequestValidator(signing_token(config))
-            params = request.form.to_dict(flat=True) if request.form else {}
-            if not validator.validate(public_url(), params, signature):
+            # The MultiDict itself: Twilio signs every value of a repeated parameter, and
+            # to_dict() would keep only the first, failing genuine requests.
+            if not validator.validate(public_url(), request.form, signature):
                 log.warning("twilio webhook %s refused: bad signature", request.path)
                 abort(403)
         return view(*args, **kwargs)
