@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -59,7 +60,13 @@ def _network_error(exc: requests.RequestException) -> TransportError:
         return TransportError("no answer from Twilio in time; it may have accepted the request",
                               retryable=True, ambiguous=True)
     if isinstance(exc, requests.ConnectionError):
-        return TransportError(f"connection to Twilio failed ({type(exc).__name__})", retryable=True)
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return TransportError("could not connect to Twilio", retryable=True)
+        # The connection broke after the request went out (reset, closed without an
+        # answer): Twilio may have accepted it, so resending could text the client twice.
+        return TransportError(f"connection to Twilio broke mid-request ({type(exc).__name__}); it may have "
+                              "accepted it", retryable=True, ambiguous=True)
     return TransportError(f"request to Twilio failed ({type(exc).__name__})", retryable=True, ambiguous=True)
 
 

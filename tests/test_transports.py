@@ -90,6 +90,14 @@ def test_read_timeout_after_the_post_is_not_resent(runtime, db, clinic, clock, f
     assert len(fake_twilio.attempts()) == 1
 
 
+def test_connection_dropped_after_the_post_is_not_resent(runtime, db, clinic, clock, fake_twilio):
+    # The request reached Twilio, then the connection closed with no answer: maybe accepted.
+    fake_twilio.script("Messages", Scripted(201, drop_connection=True))
+    row = send_one(runtime, db, clinic, clock)
+    assert (row.status, row.result, row.attempts) == (MessageStatus.FAILED, OUTCOME_UNKNOWN, 1)
+    assert len(fake_twilio.attempts()) == 1
+
+
 def test_body_over_1600_characters_fails_before_reaching_twilio(runtime, db, clinic, clock, fake_twilio):
     row = send_one(runtime, db, clinic, clock, body="x" * 1601)
     assert (row.status, row.attempts, row.result) == (MessageStatus.FAILED, 0, "body_too_long")

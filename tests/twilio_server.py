@@ -38,6 +38,7 @@ class Scripted:
     message: str = ""
     delay: float = 0.0
     accept_then_hang: bool = False
+    drop_connection: bool = False
 
 
 @dataclass
@@ -120,6 +121,12 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             script = self.state.scripts[resource].popleft() if self.state.scripts[resource] else None
             self.state.requests.append(record)
+        if script and script.drop_connection:
+            # Read the request, then close without a word: the client cannot know what happened.
+            record.status = 0
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
         if not record.auth_ok or account != self.state.account_sid:
             record.status = 401
             return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
