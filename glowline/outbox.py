@@ -40,6 +40,13 @@ SMS_STATUSES: dict[str, MessageStatus] = {
     "canceled": S.UNDELIVERED,
 }
 
+# A call is "sent" while it rings or talks; a person answering is its delivery.
+CALL_STATUSES: dict[str, MessageStatus] = {
+    "queued": S.SENT, "initiated": S.SENT, "ringing": S.SENT, "in-progress": S.SENT,
+    "completed": S.DELIVERED, "busy": S.UNDELIVERED, "no-answer": S.UNDELIVERED, "failed": S.FAILED,
+    "canceled": S.FAILED,
+}
+
 OUTCOME_UNKNOWN = "outcome_unknown"
 OUTCOME_UNKNOWN_ERROR = ("outcome unknown: check Twilio (the send was attempted but not confirmed; "
                          "it may have gone out) before retrying")
@@ -72,13 +79,32 @@ def mark_sent(db: Session, message: OutboxMessage, *, sid: str, simulated: bool,
     """Record the provider's id after it accepted the message, then apply any status that beat us here."""
     _set(db, message.id, (S.SENDING,), status=S.SENT, provider_sid=sid, simulated=simulated, sent_at=now,
          last_error=None, error_code=None, updated_at=now)
+    _apply_early_events(db, message, sid=sid, now=now)
+
+
+def statuses_for(message: OutboxMessage) -> dict[str, MessageStatus]:
+    """How the provider's status words map onto the outbox for this row's channel."""
+    return CALL_STATUSES if message.channel is Channel.VOICE else SMS_STATUSES
+
+
+def _apply_early_events(db: Session, message: OutboxMessage, *, sid: str, now: datetime) -> int:
     early = db.scalars(select(MessageEvent).where(MessageEvent.provider_sid == sid,
-                                                  MessageEvent.message_id.is_(None))).all()
+                                                  MessageEvent.message_id.is_(None))
+                       .order_by(MessageEvent.id)).all()
     for event in early:
         event.message_id = message.id
-        mapped = SMS_STATUSES.get(event.status)
+        mapped = statuses_for(message).get(event.status)
         if mapped is not None:
             _advance(db, message.id, mapped, event.error_code, now)
+    return len(early)
+
+
+def attach_orphan_events(db: Session, *, now: datetime) -> int:
+    """Apply status callbacks stored before their row had its SID (a race with ``mark_sent``)."""
+    orphans = db.execute(select(OutboxMessage, MessageEvent.provider_sid)
+                         .join(MessageEvent, MessageEvent.provider_sid == OutboxMessage.provider_sid)
+                         .where(MessageEvent.message_id.is_(None)).distinct().limit(500)).all()
+    return sum(_apply_early_events(db, message, sid=sid, now=now) for message, sid in orphans)
 
 
 def mark_failed(db: Session, message: OutboxMessage, reason: str, *, now: datetime, code: int | None = None,

@@ -2,7 +2,8 @@
 
 Every minute it (1) schedules pending rows that came inside the horizon, (2) re-enqueues
 queued rows whose job Redis no longer has (flushed, restarted, evicted, or a job that
-died), and (3) settles rows stuck in ``sending`` after a crash. One run at a time, by a
+died), (3) settles rows stuck in ``sending`` after a crash, and (4) applies status callbacks
+that arrived while their row's SID was still being committed. One run at a time, by a
 non-blocking Redis lock: a second run that finds the lock taken simply does nothing.
 """
 
@@ -38,6 +39,7 @@ class ReconcileReport:
     scheduled: int = 0
     restored: int = 0
     settled: int = 0
+    late_statuses: int = 0
 
     def as_dict(self) -> dict:
         """JSON-ready counts."""
@@ -62,7 +64,9 @@ def reconcile(rt, *, stuck_after: timedelta) -> ReconcileReport | None:
         report.scheduled = schedule_pending(rt, now)
         report.restored = restore_missing(rt, now)
         report.settled = settle_stuck(rt, now, stuck_after)
-        if report.scheduled or report.restored or report.settled:
+        with rt.transaction() as db:
+            report.late_statuses = outbox.attach_orphan_events(db, now=now)
+        if report.scheduled or report.restored or report.settled or report.late_statuses:
             log.info("reconcile: %s", report.as_dict())
         return report
     finally:

@@ -56,11 +56,6 @@ _SPOKEN = (
 
 # Twilio CallStatus -> outbox status (forward-only, through glowline.outbox), and the result a
 # final status means when no keypress decided one. "canceled" is a call we never connected.
-CALL_STATUSES: dict[str, MessageStatus] = {
-    "queued": MessageStatus.SENT, "initiated": MessageStatus.SENT, "ringing": MessageStatus.SENT,
-    "in-progress": MessageStatus.SENT, "completed": MessageStatus.DELIVERED, "busy": MessageStatus.UNDELIVERED,
-    "no-answer": MessageStatus.UNDELIVERED, "failed": MessageStatus.FAILED, "canceled": MessageStatus.FAILED,
-}
 _FINAL_RESULTS = {"completed": CallResult.ANSWERED, "busy": CallResult.BUSY, "no-answer": CallResult.NO_ANSWER,
                   "failed": CallResult.FAILED, "canceled": CallResult.FAILED}
 _RESULT_VALUES = frozenset(r.value for r in CallResult)
@@ -255,7 +250,7 @@ def apply_call_status(db: Session, message: OutboxMessage, *, call_sid: str, cal
     """
     prior = message.result
     update = outbox.record_provider_status(db, sid=call_sid, status=call_status, error_code=error_code, now=now,
-                                           statuses=CALL_STATUSES)
+                                           statuses=outbox.CALL_STATUSES)
     final = _FINAL_RESULTS.get(call_status)
     if update.duplicate or update.message_id != message.id or final is None:
         return None

@@ -223,7 +223,7 @@ def test_voice_rows_place_a_call_that_fetches_its_twiml(runtime, db, clinic, per
     calls = fake_twilio.sent("Calls")
     assert len(calls) == 1 and fake_twilio.attempts("Messages") == []
     assert calls[0].form["Url"] == f"{PUBLIC_BASE_URL}/twilio/voice/reminder?message_id={row.id}"
-    assert calls[0].form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/voice/status"
+    assert calls[0].form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/voice/status?message_id={row.id}"
     row = fresh(db, row)
     assert (row.status, row.provider_sid) == (MessageStatus.SENT, calls[0].sid)
 

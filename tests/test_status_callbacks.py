@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -104,4 +105,31 @@ def test_malformed_callback_answers_200_and_changes_nothing(client, db, clinic, 
     assert twilio_post(client, "/twilio/status", {"MessageSid": "SMmalformed"}).status_code == 200
     assert twilio_post(client, "/twilio/status", {"MessageSid": "SMmalformed", "MessageStatus": "delivered",
                                                   "ErrorCode": "not-a-number"}).status_code == 200
+    assert status_of(db, row).status is MessageStatus.DELIVERED
+
+
+def test_callback_stored_just_after_the_sid_sweep_is_applied_by_the_reconciler(db, runtime, clinic, clock):
+    from glowline.reconcile import reconcile
+
+    row = sent_row(db, clinic, make_client(db), clock, "SMlate")
+    # The callback looked the SID up a moment before mark_sent committed, so it was kept
+    # unattached, and mark_sent's own sweep had already run.
+    db.add(MessageEvent(provider_sid="SMlate", status="delivered", message_id=None, received_at=clock.now()))
+    db.commit()
+    assert status_of(db, row).status is MessageStatus.SENT
+    report = reconcile(runtime, stuck_after=timedelta(minutes=5))
+    assert report.late_statuses == 1
+    assert status_of(db, row).status is MessageStatus.DELIVERED
+
+
+def test_an_early_call_status_is_read_as_a_call_status(client, db, clinic, clock):
+    from glowline.models import Channel
+
+    row = make_message(db, clinic, make_client(db), due_at=clock.now(), channel=Channel.VOICE)
+    assert claim(db, row.id, clock.now())
+    db.commit()
+    params = {"CallSid": "CAearly", "CallStatus": "completed", "AccountSid": "AC" + "0" * 32}
+    assert twilio_post(client, f"/twilio/voice/status?message_id={row.id}", params).status_code == 204
+    mark_sent(db, row, sid="CAearly", simulated=False, now=clock.now())
+    db.commit()
     assert status_of(db, row).status is MessageStatus.DELIVERED

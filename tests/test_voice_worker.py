@@ -43,7 +43,7 @@ def test_reminder_call_is_placed_once_with_our_twiml_and_status_callback(runtime
     assert len(calls) == 1
     placed = calls[0]
     assert placed.auth_ok and placed.form["To"] == CALLER and placed.form["From"] == CLINIC_NUMBER
-    assert placed.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/voice/status"
+    assert placed.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/voice/status?message_id={reminder.id}"
     assert reminder.status is MessageStatus.SENT and reminder.provider_sid == placed.sid
     assert not [m for m in fake_twilio.sent("Messages") if m.form["To"] == CALLER and "reminder" in m.form["Body"]]
 
@@ -61,7 +61,8 @@ def test_reminder_call_is_placed_once_with_our_twiml_and_status_callback(runtime
     assert "Glow Clinic" in said(root) and "Tuesday, December 8 at 10 AM" in said(root)
     action = gather_of(root).get("action").removeprefix(PUBLIC_BASE_URL)
     parse_twiml(twilio_post(client, action, {**form, "Digits": "1"}))
-    twilio_post(client, "/twilio/voice/status", {**form, "CallStatus": "completed", "CallDuration": "21"})
+    twilio_post(client, placed.form["StatusCallback"].removeprefix(PUBLIC_BASE_URL),
+                {**form, "CallStatus": "completed", "CallDuration": "21"})
     reminder = rows(db, plan, MessageKind.REMINDER)[0]
     assert (reminder.status, reminder.result) == (MessageStatus.DELIVERED, "confirmed")
     assert reminder.session.status is SessionStatus.CONFIRMED  # the confirmation lands on the plan
