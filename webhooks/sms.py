@@ -61,6 +61,31 @@ def _media_count(raw: str | None) -> int:
         return 0
 
 
+def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[str]:
+    """Route the text inside a savepoint; whatever goes wrong, the stored text is never lost.
+
+    Twilio does not retry a messaging webhook that answered 5xx, so an error must not
+    roll back the inbound row: it stays, marked for the clinic inbox, and the client
+    gets no reply rather than a wrong one.
+    """
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                return handle_text(session, rt, clinic=clinic, from_number=record.from_number, body=record.body,
+                                   channel="sms", now=now, record=record, engine=engine)
+        except IntegrityError:
+            # A concurrent write for the same client won a race; once more sees its rows.
+            if attempt == 1:
+                continue
+            log.exception("inbound sms %s conflicted twice; kept for the clinic inbox", record.id)
+        except Exception:  # noqa: BLE001 - a bug must not lose the text
+            log.exception("inbound sms %s could not be handled; kept for the clinic inbox", record.id)
+        break
+    record.handled_as = "error"
+    record.needs_attention = True
+    return []
+
+
 @bp.post("/twilio/sms")
 @verify_twilio
 def inbound_sms():
@@ -90,18 +115,7 @@ def inbound_sms():
         return _stored_reply(sid)
 
     engine = current_app.extensions.get("glowline_intake")
-    try:
-        with session.begin_nested():
-            replies = handle_text(session, rt, clinic=clinic, from_number=from_number, body=record.body,
-                                  channel="sms", now=now, record=record, engine=engine)
-    except IntegrityError:
-        # A conflicting concurrent write: answer 500 so Twilio retries; nothing was committed.
-        raise
-    except Exception:  # noqa: BLE001 - a bug must not lose the text: keep it for the clinic inbox
-        log.exception("inbound sms %s could not be handled; kept for the clinic inbox", record.id)
-        record.handled_as = "error"
-        record.needs_attention = True
-        replies = []
+    replies = _handle(session, rt, clinic, record, engine, now)
     record.reply = render_twiml(replies)
     try:
         session.commit()
