@@ -27,6 +27,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
+        """Aware datetime in, naive UTC to the database."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -34,6 +35,7 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
+        """Naive UTC from the database, aware UTC out."""
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)

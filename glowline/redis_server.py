@@ -93,3 +93,21 @@ class EmbeddedRedis:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def risky_settings(client: Redis) -> list[str]:
+    """What in a Redis server's configuration can lose jobs; empty when it looks safe or cannot be read.
+
+    Any eviction policy but noeviction silently deletes jobs under memory pressure; the
+    database still knows what is due, but a reminder may then go out up to a minute late.
+    """
+    from redis.exceptions import RedisError
+
+    try:
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+    except RedisError:  # managed services often refuse CONFIG: nothing to say
+        return []
+    warnings = []
+    if policy not in (None, "noeviction"):
+        warnings.append(f"Redis maxmemory-policy is {policy}: set noeviction, or jobs are silently evicted")
+    return warnings

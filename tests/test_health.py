@@ -55,3 +55,16 @@ def test_embedded_redis_keeps_jobs_across_a_restart(tmp_path):
         conn.close()
     finally:
         again.stop()
+
+
+def test_an_evicting_redis_is_called_out(redis_conn):
+    from glowline.redis_server import risky_settings
+
+    before = redis_conn.config_get("maxmemory-policy")["maxmemory-policy"]
+    try:
+        redis_conn.config_set("maxmemory-policy", "allkeys-lru")
+        assert any("allkeys-lru" in w and "noeviction" in w for w in risky_settings(redis_conn))
+        redis_conn.config_set("maxmemory-policy", "noeviction")
+        assert risky_settings(redis_conn) == []
+    finally:
+        redis_conn.config_set("maxmemory-policy", before)

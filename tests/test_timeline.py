@@ -217,7 +217,10 @@ def test_property_quiet_hours_order_and_wall_clock(plan):
     for message in timeline.messages:
         session = sessions[message.session_number]
         assert message.due_at.tzinfo is not None and message.due_at.utcoffset() == timedelta(0)
+        # The same instant, told in the client's own zone (aware datetimes compare by instant,
+        # so the zone is checked separately).
         assert message.local_time == message.due_at
+        assert message.local_time.tzinfo.key == client_tz
         assert not in_quiet_hours(message.due_at, client_tz, time(20), time(8)), message
         assert 0 < len(message.body) <= 1600 and message.segments >= 1
         if message.kind == "reminder":

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from glowline.config import Config
 from glowline.exceptions import ConfigError
-from glowline.redis_server import EmbeddedRedis
+from glowline.redis_server import EmbeddedRedis, risky_settings
 from glowline.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ def check_redis(url: str) -> None:
     client = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
     try:
         client.ping()
+        for warning in risky_settings(client):
+            click.echo(f"warning: {warning}", err=True)
     except RedisError as exc:
         raise ConfigError(f"REDIS_URL: cannot reach {url} ({exc.__class__.__name__})") from None
     finally:

@@ -43,6 +43,7 @@ from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
 from glowline.config import Config
+from glowline.redis_server import risky_settings
 from glowline.runtime import Runtime
 from workers import context
 
@@ -102,6 +103,8 @@ def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = Tr
     """Build the runtime once, bind it for jobs, and work the queue (with RQ's scheduler by default)."""
     runtime = Runtime(config)
     runtime.check()
+    for warning in risky_settings(runtime.redis):
+        log.warning(warning)
     context.bind(runtime)
     worker = GlowlineWorker([runtime.queue], connection=runtime.redis)
     log.info("worker %s on queue %s (scheduler: %s, burst: %s)", worker.name, config.queue_name,
