@@ -175,3 +175,21 @@ def twilio_post(client, path: str, params: dict, *, token: str = AUTH_TOKEN, sig
     params = {k: str(v) for k, v in params.items()}
     sig = signature if signature is not None else sign(PUBLIC_BASE_URL + path, params, token)
     return client.post(path, data=params, headers={"X-Twilio-Signature": sig})
+
+
+def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int = 7, schedule: bool = False,
+              protocol: str = "acne-scarring"):
+    """Commit a client and an acne-scarring plan whose first session is ``days`` from the clock."""
+    from datetime import timedelta
+
+    from glowline.models import Channel, Client
+    from glowline.plans import create_plan
+
+    person = Client(phone=phone, preferred_channel=channel or Channel.SMS)
+    db.add(person)
+    db.flush()
+    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get(protocol),
+                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=days),
+                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher if schedule else None)
+    db.commit()
+    return plan

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from glowline.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              OutboxMessage, SessionStatus)
-from glowline.plans import create_plan
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, twilio_post
+from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, make_plan, twilio_post
 from tests.test_voice_twiml import gather_of, parse_twiml, said
 
 CALLER = "+12125550111"
@@ -184,14 +181,7 @@ def test_unsigned_call_is_refused(client, db, clinic):
 
 @pytest.fixture
 def planned_caller(db, clinic, runtime, clock):
-    person = Client(phone=CALLER, preferred_channel=Channel.SMS)
-    db.add(person)
-    db.flush()
-    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("acne-scarring"),
-                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
-                       actor="test", now=clock.now())
-    db.commit()
-    return plan
+    return make_plan(db, runtime, clinic, clock, phone=CALLER)
 
 
 @pytest.mark.parametrize("key, status, attention", [("1", SessionStatus.CONFIRMED, False),

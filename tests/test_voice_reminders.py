@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from glowline.models import (Channel, Client, InboundMessage, MessageEvent, MessageKind, MessageStatus,
+from glowline.models import (Channel, InboundMessage, MessageEvent, MessageKind, MessageStatus,
                              OutboxMessage, SessionStatus)
-from glowline.plans import create_plan
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, twilio_post
+from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, make_plan, twilio_post
 from tests.test_voice_twiml import gather_of, parse_twiml, said
 
 CALLER = "+12125550111"
@@ -20,14 +19,7 @@ CALL_SID = "CA" + "1" * 32
 @pytest.fixture
 def voice_plan(db, clinic, runtime, clock):
     """A voice-preferring client's plan, its first session a week away (Tue Dec 8, 10 AM New York)."""
-    client = Client(phone=CALLER, preferred_channel=Channel.VOICE)
-    db.add(client)
-    db.flush()
-    plan = create_plan(db, clinic=clinic, client=client, protocol=runtime.catalog.get("acne-scarring"),
-                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
-                       actor="test", now=clock.now())
-    db.commit()
-    return plan
+    return make_plan(db, runtime, clinic, clock, phone=CALLER, channel=Channel.VOICE)
 
 
 def placed_reminder(db, plan, sid: str = CALL_SID) -> OutboxMessage:

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from glowline.models import Channel, Client, MessageKind, MessageStatus, OutboxMessage, SessionStatus
-from glowline.plans import create_plan
 from glowline.channels import channel_for
+from glowline.models import Channel, MessageKind, MessageStatus, OutboxMessage, SessionStatus
 from glowline.voice_calls import fallback_call
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, twilio_post
+from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, make_plan, twilio_post
 from tests.test_voice_twiml import gather_of, parse_twiml, said
 from tests.twilio_server import Scripted
 from tests.worker_helpers import run_until
@@ -26,13 +25,7 @@ def rows(db, plan, kind: MessageKind) -> list[OutboxMessage]:
 
 def test_reminder_call_is_placed_once_with_our_twiml_and_status_callback(runtime, db, clinic, clock, fake_twilio,
                                                                         client):
-    person = Client(phone=CALLER, preferred_channel=Channel.VOICE)
-    db.add(person)
-    db.flush()
-    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("acne-scarring"),
-                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
-                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher)
-    db.commit()
+    plan = make_plan(db, runtime, clinic, clock, phone=CALLER, channel=Channel.VOICE, schedule=True)
     reminder = rows(db, plan, MessageKind.REMINDER)[0]
     assert reminder.channel is Channel.VOICE
     run_until(runtime, clock, reminder.due_at + timedelta(minutes=1), reconcile=True)
@@ -70,14 +63,7 @@ def test_reminder_call_is_placed_once_with_our_twiml_and_status_callback(runtime
 
 def _sms_plan(runtime, db, clinic, clock):
     clinic.voice_fallback = True
-    person = Client(phone=CALLER, preferred_channel=Channel.SMS)
-    db.add(person)
-    db.flush()
-    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("acne-scarring"),
-                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=7),
-                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher)
-    db.commit()
-    return plan
+    return make_plan(db, runtime, clinic, clock, phone=CALLER, schedule=True)
 
 
 def _calls_for(fake_twilio, row) -> list:
