@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from glowline.clinics import add_clinic
 from glowline.config import ROOT, Config
-from glowline.models import Base, Channel, MessageKind, MessageStatus, OutboxMessage
+from glowline.models import Base, Channel, Intake, IntakeStatus, MessageKind, MessageStatus, OutboxMessage
 from glowline.redis_server import EmbeddedRedis
 from glowline.runtime import Runtime
 from webhooks import create_app
@@ -61,6 +61,9 @@ def bench_inbound(runtime: Runtime, clients: int) -> None:
             latencies.append(time.perf_counter() - t0)
             assert response.status_code == 200, response.status_code
     elapsed = time.perf_counter() - start
+    with runtime.transaction() as db:
+        complete = db.query(Intake).filter(Intake.status == IntakeStatus.COMPLETE).count()
+    assert complete == clients, f"only {complete} of {clients} intakes completed: the benchmark would mislead"
     q = statistics.quantiles(latencies, n=100)
     print(f"inbound: {clients} intakes, {len(latencies)} texts in {elapsed:.1f}s = {len(latencies) / elapsed:.0f} "
           f"texts/s; latency p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
