@@ -65,7 +65,12 @@ def record_intake_consent(db: Session, *, client: Client, clinic: Clinic, wordin
                           now: datetime) -> None:
     """Record the consent given in an intake: the exact words asked, when, how and for what."""
     method = f"{Channel(channel).value}_intake"
-    opt_in(db, client=client, clinic=clinic, wording=wording, method=method, now=now, scope=intake_scope(clinic))
+    scope = intake_scope(clinic)
+    if client.opted_out_at is not None:
+        # The opt-out is a property of the number, so a fresh "yes" lifts it everywhere: the
+        # record must say so rather than claim a one-clinic scope.
+        scope += "; lifts the number's earlier opt-out for every clinic number"
+    opt_in(db, client=client, clinic=clinic, wording=wording, method=method, now=now, scope=scope)
 
 
 def latest_consent(db: Session, client: Client) -> ConsentEvent | None:

@@ -157,3 +157,13 @@ def test_a_finished_intake_only_repeats_how_it_ended(engine, db, clinic, person,
     answers = dict(intake.answers)
     turn = engine.answer(db, intake=intake, reply="BACK", channel="sms", now=clock.now())
     assert turn.status == "complete" and intake.answers == answers
+
+
+def test_consent_that_lifts_a_number_wide_opt_out_says_so(engine, db, clinic, person, clock):
+    person.opted_out_at = clock.now()
+    intake = engine.start(db, clinic=clinic, client=person, channel="voice", now=clock.now()).intake
+    walk(engine, db, intake, ["yes"], clock, channel="voice")
+    db.commit()
+    assert person.opted_out_at is None
+    consent = db.scalars(select(ConsentEvent)).one()
+    assert consent.method == "voice_intake" and "every clinic number" in consent.scope
