@@ -92,7 +92,7 @@ def opt_in_reply(clinic: Clinic) -> str:
 
 def help_reply(clinic: Clinic) -> str:
     """The HELP/INFO answer: who we are, how to reach a person, how to stop."""
-    phone = clinic.contact_phone or (clinic.numbers[0].number if clinic.numbers else "")
+    phone = clinic.callback_number
     contact = f" Call us at {pretty(phone)}." if phone else ""
     return (f"{clinic.name}: treatment reminders and aftercare texts.{contact} "
             f"Msg & data rates may apply. Reply STOP to opt out.")

@@ -263,10 +263,8 @@ class IntakeEngine:
                     f"your first visit. Reply STOP to opt out.")
             return Turn([text], None, intake, TurnStatus.COMPLETE, list(events or []))
         if intake.status is IntakeStatus.NEEDS_HUMAN and any(f.startswith("declined") for f in intake.flags or []):
-            phone = intake.clinic.contact_phone or ""
             text = (f"No problem{name}, we won't send you automated messages. To book, call "
-                    f"{intake.clinic.name} at {compliance.pretty(phone)}." if phone else
-                    f"No problem{name}, we won't send you automated messages. {intake.clinic.name} will call you.")
+                    f"{intake.clinic.name} at {compliance.pretty(intake.clinic.callback_number)}.")
             return Turn([text], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
         text = f"Thanks{name}. Someone from {intake.clinic.name} will call you to finish up."
         return Turn([text], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))

@@ -128,8 +128,24 @@ class Clinic(Base):
     voice_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    numbers: Mapped[list["ClinicNumber"]] = relationship(back_populates="clinic", cascade="all, delete-orphan")
-    staff_phones: Mapped[list["StaffPhone"]] = relationship(back_populates="clinic", cascade="all, delete-orphan")
+    numbers: Mapped[list["ClinicNumber"]] = relationship(back_populates="clinic", cascade="all, delete-orphan",
+                                                         order_by="ClinicNumber.id")
+    staff_phones: Mapped[list["StaffPhone"]] = relationship(back_populates="clinic", cascade="all, delete-orphan",
+                                                            order_by="StaffPhone.id")
+
+    @property
+    def sending_number(self) -> str:
+        """The Twilio number the clinic's messages come from: its first one."""
+        return self.numbers[0].number
+
+    @property
+    def callback_number(self) -> str:
+        """The number clients are told to call: the contact phone, else the first Twilio number."""
+        return self.contact_phone or self.sending_number
+
+    def zone_for(self, client: "Client | None") -> str:
+        """The zone a client's times are told in: the client's own when known, else the clinic's."""
+        return (client.timezone if client is not None else None) or self.timezone
 
 
 class ClinicNumber(Base):

@@ -279,7 +279,7 @@ def notify_staff(db: Session, rt, *, clinic: Clinic, body: str, now: datetime) -
         log.warning("clinic %s has no staff phone or number to notify", clinic.id)
         return []
     rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,
-                          to_number=phone.number, from_number=clinic.numbers[0].number, body=body, due_at=now,
+                          to_number=phone.number, from_number=clinic.sending_number, body=body, due_at=now,
                           status=MessageStatus.PENDING, created_at=now, updated_at=now)
             for phone in clinic.staff_phones]
     db.add_all(rows)

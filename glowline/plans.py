@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from glowline import templates
 from glowline.channels import channel_for
 from glowline.exceptions import Conflict, NotFound, ValidationError
-from glowline.models import (OPEN_STATUSES, AuditEvent, Client, Clinic, ClinicNumber, Intake, IntakeStatus,
+from glowline.models import (OPEN_STATUSES, AuditEvent, Client, Clinic, Intake, IntakeStatus,
                              MessageKind, MessageStatus, OutboxMessage, Plan, PlanStatus, SessionStatus,
                              TreatmentSession)
 from glowline.protocols import Catalog, Protocol
@@ -36,18 +36,6 @@ def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{name} must be a timezone-aware date and time", field=name)
     return value
-
-
-def _sender(db: Session, clinic: Clinic) -> str:
-    number = db.scalars(select(ClinicNumber.number).where(ClinicNumber.clinic_id == clinic.id)
-                        .order_by(ClinicNumber.id).limit(1)).first()
-    if number is None:
-        raise Conflict(f"clinic {clinic.name!r} has no phone number to send from")
-    return number
-
-
-def _client_tz(clinic: Clinic, client: Client) -> str:
-    return client.timezone or clinic.timezone
 
 
 def _row(plan: Plan, session: TreatmentSession | None, message: PlannedMessage, *, sender: str,
@@ -75,7 +63,7 @@ def _row(plan: Plan, session: TreatmentSession | None, message: PlannedMessage, 
 def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings, *, sender: str,
                   now: datetime) -> OutboxMessage:
     """The plan confirmation, due now or, in quiet hours, when they end."""
-    tz = _client_tz(plan.clinic, plan.client)
+    tz = plan.clinic.zone_for(plan.client)
     local = first.starts_at.astimezone(zone(tz))
     body = templates.render("plan_confirmation", settings, date=templates.format_date(local),
                             time=templates.format_time(local), session_number=1,
@@ -115,10 +103,10 @@ def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protoc
     if intake is not None and (intake.clinic_id != clinic.id or intake.client_id != client.id):
         raise NotFound("intake not found for this clinic and client")
     settings = MessageSettings.from_clinic(clinic)
-    sender = _sender(db, clinic)
+    sender = clinic.sending_number
     timeline = build_timeline(protocol, first_session_at, settings, sessions=sessions,
                               interval_weeks=interval_weeks, channel=client.preferred_channel.value,
-                              client_timezone=_client_tz(clinic, client))
+                              client_timezone=clinic.zone_for(client))
     plan = Plan(clinic=clinic, client=client, intake_id=intake.id if intake is not None else None,
                 protocol_id=protocol.id, protocols_version=catalog_version, session_count=len(timeline.sessions),
                 interval_weeks=interval_weeks or protocol.interval_weeks.default, status=PlanStatus.ACTIVE,
@@ -189,7 +177,7 @@ def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, s
         raise ValidationError("the new time must be in the future", field="new_start")
     protocol = catalog.get(plan.protocol_id)
     settings = MessageSettings.from_clinic(plan.clinic)
-    client_tz = _client_tz(plan.clinic, plan.client)
+    client_tz = plan.clinic.zone_for(plan.client)
     channel = plan.client.preferred_channel.value
     ordered = list(plan.sessions)
     target = _session(plan, number)
@@ -221,7 +209,7 @@ def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, s
         for message in _open_messages(db, plan):
             if message.session_id == neighbour.id and message.kind is MessageKind.BOOKING_NUDGE:
                 _cancel(message, now)
-    sender = _sender(db, plan.clinic)
+    sender = plan.clinic.sending_number
     live = [s for s in ordered if s.status is not SessionStatus.CANCELLED]
     planned = {s.id: PlannedSession(s.number, s.starts_at, s.starts_at + timedelta(minutes=s.duration_minutes))
                for s in live}

@@ -34,12 +34,8 @@ def next_session(db: Session, *, clinic: Clinic, client: Client, now: datetime) 
         .order_by(TreatmentSession.starts_at).limit(1)).first()
 
 
-def _phone(clinic: Clinic) -> str:
-    return clinic.contact_phone or (clinic.numbers[0].number if clinic.numbers else "")
-
-
 def _when(session: TreatmentSession, client: Client, clinic: Clinic) -> str:
-    local = session.starts_at.astimezone(zone(client.timezone or clinic.timezone))
+    local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
     return f"{templates.format_date(local)} at {templates.format_time(local)}"
 
 
@@ -68,13 +64,13 @@ def _confirm(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> l
     session = next_session(db, clinic=clinic, client=client, now=now)
     if session is None:
         return [f"{clinic.name}: we could not find an upcoming appointment to confirm. "
-                f"Please call {_phone(clinic)}."]
+                f"Please call {clinic.callback_number}."]
     if session.status is not SessionStatus.CONFIRMED:
         session.status = SessionStatus.CONFIRMED
         session.confirmed_at = now
     log.info("client %s confirmed session %s", client.id, session.id)
     return [f"{clinic.name}: thank you, your appointment on {_when(session, client, clinic)} is confirmed. "
-            f"Need to change it? Reply R or call {_phone(clinic)}."]
+            f"Need to change it? Reply R or call {clinic.callback_number}."]
 
 
 def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
@@ -91,4 +87,4 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
                       f"Please call them back; details on the staff page.")
     log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)
     return [f"{clinic.name}: thanks, we will call you to find a new time. "
-            f"You can also call us on {_phone(clinic)}."]
+            f"You can also call us on {clinic.callback_number}."]

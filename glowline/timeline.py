@@ -42,7 +42,7 @@ class MessageSettings:
     @classmethod
     def from_clinic(cls, clinic) -> "MessageSettings":
         """Read the settings off a Clinic row; the call-back number falls back to its first Twilio number."""
-        phone = clinic.contact_phone or (clinic.numbers[0].number if clinic.numbers else None)
+        phone = clinic.contact_phone or (clinic.numbers and clinic.callback_number)
         if not phone:
             raise ValidationError(f"clinic {clinic.name!r} has no contact phone for its texts",
                                   field="contact_phone")

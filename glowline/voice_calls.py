@@ -93,12 +93,12 @@ def _session_words(message: OutboxMessage) -> str:
     session = message.session
     if session is None:
         return "upcoming appointment"
-    tz = (message.client.timezone if message.client else None) or message.clinic.timezone
+    tz = message.clinic.zone_for(message.client)
     return f"appointment on {spoken_moment(session.starts_at.astimezone(zone(tz)))}"
 
 
 def _callback_number(message: OutboxMessage) -> str:
-    return message.clinic.contact_phone or message.from_number
+    return message.clinic.callback_number
 
 
 # Outbox kinds a call can carry: each is about one appointment the client can confirm.
@@ -284,7 +284,7 @@ def follow_up_call(db: Session, message: OutboxMessage, *, due: datetime, now: d
     if message.retry_of_id is not None or not _still_wanted(message):
         return None
     clinic = message.clinic
-    tz = (message.client.timezone if message.client else None) or clinic.timezone
+    tz = clinic.zone_for(message.client)
     due = next_allowed_time(due, tz, clinic.quiet_start, clinic.quiet_end)
     if message.not_after is not None and due >= message.not_after:
         return None

@@ -109,8 +109,7 @@ def message_json(message: OutboxMessage, tz: str) -> dict:
 
 def client_zone(message_or_plan) -> str:
     """The zone texts are written in: the client's own, else the clinic's."""
-    client = message_or_plan.client
-    return (client.timezone if client is not None and client.timezone else None) or message_or_plan.clinic.timezone
+    return message_or_plan.clinic.zone_for(message_or_plan.client)
 
 
 def plan_messages(plan: Plan) -> list[OutboxMessage]:

@@ -65,7 +65,7 @@ def plan_show(plan_id: int) -> None:
         found = db.get(Plan, plan_id)
         if found is None:
             raise NotFound(f"plan {plan_id} not found")
-        tz = zone(found.client.timezone or found.clinic.timezone)
+        tz = zone(found.clinic.zone_for(found.client))
         click.echo(f"Plan {found.id} ({found.status.value}, version {found.version}): {found.protocol_id}, "
                    f"{found.session_count} sessions every {found.interval_weeks} weeks; clinic {found.clinic.name}")
         for s in found.sessions:

@@ -208,7 +208,7 @@ def preview():
     try:
         intake = find_intake(db(), clinic.id, int(body.get("intake_id") or 0))
         protocol = runtime().catalog.get(body.get("protocol") or "")
-        tz = intake.client.timezone or clinic.timezone
+        tz = clinic.zone_for(intake.client)
         timeline = build_timeline(protocol, _first_session(body, clinic), MessageSettings.from_clinic(clinic),
                                   sessions=_number(str(body.get("sessions") or ""), "sessions"),
                                   interval_weeks=_number(str(body.get("interval_weeks") or ""), "interval_weeks"),

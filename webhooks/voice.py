@@ -80,13 +80,13 @@ def _latest_intake(clinic: Clinic, client: Client) -> Intake | None:
 
 def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, step: int) -> str:
     """Tell a known caller their next appointment and offer confirm / call back."""
-    local = session.starts_at.astimezone(zone(client.timezone or clinic.timezone))
+    local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
     state = " It is confirmed." if session.status is SessionStatus.CONFIRMED else ""
     response = VoiceResponse()
     response.append(keypad_gather(_url("/gather", step=step, session_id=session.id),
                                   f"Hello, this is {clinic.name}. Your next appointment is on "
                                   f"{spoken_moment(local)}.{state} {SESSION_MENU}"))
-    response.say(f"To change it, please call us on {spoken_phone(clinic.contact_phone or '')}. Goodbye.")
+    response.say(f"To change it, please call us on {spoken_phone(clinic.callback_number)}. Goodbye.")
     response.hangup()
     return str(response)
 
@@ -174,7 +174,7 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
         return unavailable_twiml(clinic.name)
     choice = read_choice(answer.reply if answer.via == "dtmf" else None,
                          answer.reply if answer.via == "speech" else None)
-    phone = spoken_phone(clinic.contact_phone or "")
+    phone = spoken_phone(clinic.callback_number)
     if choice.result not in (CallResult.CONFIRMED, CallResult.CALLBACK_REQUESTED):
         row.handled_as = "session_reask"
         if step >= MAX_KEYPAD_ATTEMPTS:
@@ -184,7 +184,7 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
                                       f"Sorry, that is not one of the choices. {SESSION_MENU}"))
         response.hangup()
         return str(response)
-    local = target.starts_at.astimezone(zone(client.timezone or clinic.timezone))
+    local = target.starts_at.astimezone(zone(clinic.zone_for(client)))
     response, result = answer_session(target, choice.result, now=now,
                                       words=f"appointment on {spoken_moment(local)}", phone=phone)
     row.handled_as = result.value

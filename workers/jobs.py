@@ -100,7 +100,7 @@ def _quiet_until(message: OutboxMessage, now: datetime) -> datetime | None:
     if message.kind is MessageKind.STAFF_NOTICE:
         return None
     clinic = message.clinic
-    tz = (message.client.timezone if message.client is not None else None) or clinic.timezone
+    tz = clinic.zone_for(message.client)
     if not in_quiet_hours(now, tz, clinic.quiet_start, clinic.quiet_end):
         return None
     return next_allowed_time(now, tz, clinic.quiet_start, clinic.quiet_end)
