@@ -12,10 +12,11 @@ from typing import Iterable, Protocol as TypingProtocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from glowline import templates
+from glowline import audit, templates
+from glowline.audit import AuditAction
 from glowline.channels import channel_for
 from glowline.exceptions import Conflict, NotFound, ValidationError
-from glowline.models import (OPEN_STATUSES, AuditEvent, Client, Clinic, Intake, IntakeStatus,
+from glowline.models import (OPEN_STATUSES, Client, Clinic, Intake, IntakeStatus,
                              MessageKind, MessageStatus, OutboxMessage, Plan, PlanStatus, SessionStatus,
                              TreatmentSession)
 from glowline.protocols import Catalog, Protocol
@@ -78,10 +79,9 @@ def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings
     )
 
 
-def _audit(db: Session, plan: Plan, action: str, actor: str, now: datetime, **details) -> None:
-    # Ids, numbers and times only: no client data in the audit details.
-    db.add(AuditEvent(clinic_id=plan.clinic_id, actor=actor, action=action, plan_id=plan.id,
-                      details={"version": plan.version, **details}, created_at=now))
+def _audit(db: Session, plan: Plan, action: AuditAction, actor: str, now: datetime, **details) -> None:
+    audit.record(db, clinic_id=plan.clinic_id, actor=actor, action=action, now=now, plan_id=plan.id,
+                 version=plan.version, **details)
 
 
 def _schedule(db: Session, dispatcher: Dispatcher | None, rows: list[OutboxMessage]) -> None:
@@ -124,7 +124,7 @@ def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protoc
     db.add_all(rows)
     if intake is not None:
         intake.status = IntakeStatus.PLANNED
-    _audit(db, plan, "plan_started", actor, now, protocol_id=protocol.id, sessions=plan.session_count,
+    _audit(db, plan, AuditAction.PLAN_STARTED, actor, now, protocol_id=protocol.id, sessions=plan.session_count,
            interval_weeks=plan.interval_weeks)
     _schedule(db, dispatcher, rows)
     return plan
@@ -236,7 +236,7 @@ def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, s
             # The confirmation had not gone out yet and names the old date: send the new one instead.
             rows.append(_confirmation(plan, row, settings, sender=sender, now=now))
     db.add_all(rows)
-    _audit(db, plan, "session_moved", actor, now, session=number, shift_later=shift_later,
+    _audit(db, plan, AuditAction.SESSION_MOVED, actor, now, session=number, shift_later=shift_later,
            moved_sessions=[r.number for r in moved], old_start=old_start.isoformat(),
            new_start=target.starts_at.isoformat())
     _schedule(db, dispatcher, rows)
@@ -251,7 +251,7 @@ def cancel_session(db: Session, plan: Plan, number: int, *, actor: str, now: dat
         raise Conflict(f"session {number} is already cancelled")
     row.status = SessionStatus.CANCELLED
     _bump(db, plan, now, cancel={row.id})
-    _audit(db, plan, "session_cancelled", actor, now, session=number)
+    _audit(db, plan, AuditAction.SESSION_CANCELLED, actor, now, session=number)
     db.flush()
     return plan
 
@@ -267,6 +267,6 @@ def cancel_plan(db: Session, plan: Plan, *, actor: str, now: datetime) -> Plan:
         if row.starts_at > now and row.status is not SessionStatus.CANCELLED:
             row.status = SessionStatus.CANCELLED
     _bump(db, plan, now, cancel={row.id for row in plan.sessions} | {None})
-    _audit(db, plan, "plan_cancelled", actor, now)
+    _audit(db, plan, AuditAction.PLAN_CANCELLED, actor, now)
     db.flush()
     return plan

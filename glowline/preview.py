@@ -22,7 +22,7 @@ def format_preview(timeline: Timeline, tz: str) -> str:
     ]
     for session in timeline.sessions:
         start = session.starts_at.astimezone(local)
-        lines.append(f"  Session {session.number}: {format_moment(start)} {start:%Y} "
+        lines.append(f"  Session {session.number}: {format_moment(start, year=True)} "
                      f"({session.starts_at:%Y-%m-%d %H:%M} UTC)")
     lines.append("")
     rows = [(str(m.session_number), m.key, f"{m.local_time.astimezone(local):%a %Y-%m-%d %H:%M %Z}",

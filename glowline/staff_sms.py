@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from glowline.exceptions import Conflict, NotFound, ValidationError
 from glowline.models import Clinic, Plan, StaffPhone
 from glowline.plan_requests import USAGE, parse_plan_text, start_plan
-from glowline.templates import format_date, format_time
+from glowline.templates import format_moment
 from glowline.timeline import zone
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ def handle_staff_text(db: Session, rt, *, clinic: Clinic, from_number: str, body
 def summarize(plan: Plan, clinic: Clinic, protocol_name: str) -> str:
     """The reply after a plan starts: its protocol, each session's local date and time, what the client gets."""
     local = zone(clinic.timezone)
-    dates = "; ".join(f"{s.number}) {format_date(s.starts_at.astimezone(local))} "
-                      f"{s.starts_at.astimezone(local):%Y} {format_time(s.starts_at.astimezone(local))}"
+    dates = "; ".join(f"{s.number}) {format_moment(s.starts_at.astimezone(local), year=True)}"
                       for s in plan.sessions)
     return (f"Plan {plan.id} started for intake {plan.intake_id}: {protocol_name}, "
             f"{plan.session_count} sessions every {plan.interval_weeks} weeks. {dates}. " + client_gets(plan))

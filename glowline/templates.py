@@ -144,9 +144,10 @@ def format_time(when: datetime) -> str:
     return f"{hour}:{when.minute:02d} {'AM' if when.hour < 12 else 'PM'}"
 
 
-def format_moment(when: datetime) -> str:
-    """A local date and time: "Thu Dec 5, 11:00 AM"."""
-    return f"{format_date(when)}, {format_time(when)}"
+def format_moment(when: datetime, *, year: bool = False) -> str:
+    """A local date and time: "Thu Dec 5, 11:00 AM" (with ``year``: "Thu Dec 5 2026, 11:00 AM")."""
+    day = f"{format_date(when)} {when.year}" if year else format_date(when)
+    return f"{day}, {format_time(when)}"
 
 
 def format_duration(hours: int) -> str:

@@ -20,7 +20,7 @@ def test_plan_start_and_show(config, db, clinic):
     assert result.exit_code == 0, result.output
     plan = db.scalar(select(Plan))
     assert result.output.startswith(f"Plan {plan.id} started for intake {intake.id}: Acne scarring")
-    assert "1) Tue Dec 3 2030 10:00 AM" in result.output
+    assert "1) Tue Dec 3 2030, 10:00 AM" in result.output
     db.refresh(intake)
     assert intake.status is IntakeStatus.PLANNED and plan.created_by.startswith("cli ")
 

@@ -30,8 +30,8 @@ def test_plan_text_starts_a_plan_and_replies_with_its_dates(db, runtime, clinic)
     [plan] = _plans(db)
     assert reply.startswith(f"Plan {plan.id} started for intake {intake.id}")
     assert "5 sessions every 6 weeks" in reply
-    assert "1) Thu Dec 3 2026 10:00 AM" in reply
-    assert "5) Thu May 20 2027 10:00 AM" in reply
+    assert "1) Thu Dec 3 2026, 10:00 AM" in reply
+    assert "5) Thu May 20 2027, 10:00 AM" in reply
     assert plan.protocol_id == runtime.catalog.for_condition("acne scars").id
     assert plan.sessions[0].starts_at == datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)
     db.refresh(intake)

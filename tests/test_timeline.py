@@ -180,7 +180,7 @@ def test_quiet_end_in_a_dst_gap_moves_past_the_gap():
 def test_preview_lists_sessions_and_every_message():
     timeline = build_timeline(CATALOG.get("acne-scarring"), local(2026, 12, 3, 10), clinic())
     text = format_preview(timeline, NY)
-    assert "Session 4: Thu Apr 8, 10:00 AM 2027" in text
+    assert "Session 4: Thu Apr 8 2027, 10:00 AM" in text
     assert "booking-nudge" in text and "reminder-48h" in text
     assert text.count("aftercare-end") == 4
     assert "Tue 2026-12-01 10:00 EST  2026-12-01 15:00  sms" in text

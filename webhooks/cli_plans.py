@@ -69,7 +69,7 @@ def plan_show(plan_id: int) -> None:
         click.echo(f"Plan {found.id} ({found.status.value}, version {found.version}): {found.protocol_id}, "
                    f"{found.session_count} sessions every {found.interval_weeks} weeks; clinic {found.clinic.name}")
         for s in found.sessions:
-            click.echo(f"  session {s.number}: {format_moment(s.starts_at.astimezone(tz))} {s.starts_at:%Y}  "
+            click.echo(f"  session {s.number}: {format_moment(s.starts_at.astimezone(tz), year=True)}  "
                        f"{s.status.value}")
         rows = db.query(OutboxMessage).filter_by(plan_id=found.id).order_by(OutboxMessage.due_at, OutboxMessage.id)
         for m in rows:

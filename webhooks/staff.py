@@ -16,6 +16,7 @@ from glowline.outbox import cancel_message, retry_message
 from glowline.plan_requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
 from glowline.plans import cancel_plan
 from glowline.staff_sms import client_gets
+from glowline.templates import format_moment
 from glowline.timeline import MessageSettings, build_timeline, zone
 from glowline.timeline_svg import from_plan, from_timeline, render_svg
 from webhooks.api import client_zone, message_json, plan_messages, queue_state
@@ -218,7 +219,7 @@ def preview():
     local = zone(clinic.timezone)
     return jsonify(
         svg=render_svg(*from_timeline(timeline, tz), tz=tz, title=f"Preview: {protocol.name}"),
-        sessions=[f"{s.starts_at.astimezone(local):%a %b %-d %Y, %-I:%M %p}" for s in timeline.sessions],
+        sessions=[format_moment(s.starts_at.astimezone(local), year=True) for s in timeline.sessions],
         messages=len(timeline.messages) + 1, segments=sum(m.segments for m in timeline.messages))
 
 
