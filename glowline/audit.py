@@ -58,12 +58,6 @@ def events_for_plan(db: Session, clinic_id: int, plan_id: int) -> list[AuditEven
         .order_by(AuditEvent.created_at, AuditEvent.id)))
 
 
-def recent_events(db: Session, clinic_id: int, limit: int = 50) -> list[AuditEvent]:
-    """The clinic's latest events, newest first."""
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.clinic_id == clinic_id)
-                           .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)))
-
-
 def describe(event: AuditEvent) -> str:
     """One line a person reads: what was done, with the session or message it touched."""
     try:

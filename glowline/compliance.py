@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from glowline.models import Channel, Client, Clinic, ConsentEvent, MessageStatus, OPEN_STATUSES, OutboxMessage
@@ -71,12 +71,6 @@ def record_intake_consent(db: Session, *, client: Client, clinic: Clinic, wordin
         # record must say so rather than claim a one-clinic scope.
         scope += "; lifts the number's earlier opt-out for every clinic number"
     opt_in(db, client=client, clinic=clinic, wording=wording, method=method, now=now, scope=scope)
-
-
-def latest_consent(db: Session, client: Client) -> ConsentEvent | None:
-    """The client's most recent consent event."""
-    return db.scalar(select(ConsentEvent).where(ConsentEvent.client_id == client.id)
-                     .order_by(ConsentEvent.id.desc()).limit(1))
 
 
 def opt_out_reply(clinic: Clinic) -> str:

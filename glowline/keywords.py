@@ -23,8 +23,6 @@ class Command(str, enum.Enum):
 
 # The carrier/CTIA list; CANCEL is here, so appointment actions must use other words.
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
-OPT_IN_WORDS = frozenset({"start", "unstop"})
-HELP_WORDS = frozenset({"help", "info"})
 
 # Politeness around a keyword does not change what it means ("STOP please", "stop now!!").
 _FILLER = r"(?:please|pls|plz|now|thanks|thank you|thx|ok|okay|all)"

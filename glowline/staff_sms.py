@@ -19,11 +19,6 @@ log = logging.getLogger(__name__)
 NOT_STAFF_REPLY = "This number cannot start plans."
 
 
-def is_plan_command(body: str) -> bool:
-    """True when a staff text is a PLAN command (the router sends only those here)."""
-    return body.strip().upper().startswith("PLAN")
-
-
 def staff_actor(phone: StaffPhone) -> str:
     """How a staff phone appears in the audit log: its id and last digits, enough for the clinic to tell."""
     return f"staff phone {phone.id} (...{phone.number[-4:]})"

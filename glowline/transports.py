@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 OPTED_OUT = 21610  # "Attempt to send to unsubscribed recipient"
 RATE_LIMITED = 20429  # "Too many requests"
-INVALID_TO = 21211
 
 
 @dataclass(frozen=True)
