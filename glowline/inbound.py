@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from glowline import compliance
-from glowline.conversation import IntakeEngine, Turn, build_engine
+from glowline.conversation import IntakeEngine, Turn
 from glowline.intake_notice import notify_staff
 from glowline.keywords import Command, Keyword, command, detect
 from glowline.models import (Channel, Client, Clinic, InboundMessage, Intake, IntakeStatus, Plan, PlanStatus,
@@ -60,7 +60,7 @@ def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str,
     ``record`` (the stored inbound row) gets the client, what the text was and
     whether the clinic inbox should show it.
     """
-    engine = engine or build_engine(rt)
+    engine = engine or rt.intake_engine
     client = get_or_create_client(db, from_number, now)
     note = _Note(record, client)
 

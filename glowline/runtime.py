@@ -73,6 +73,13 @@ class Runtime:
         return SchemaRegistry.load(self.config.schemas_dir)
 
     @cached_property
+    def intake_engine(self):
+        """The intake conversation, built once from schemas/intake.schema.json and the catalog."""
+        from glowline.conversation import build_engine
+
+        return build_engine(self)
+
+    @cached_property
     def transport(self):
         """Twilio when credentials are set, else the local recording transport."""
         if self.transport_override is not None:
@@ -105,3 +112,4 @@ class Runtime:
         """Load every data file now so a broken one stops start-up with a clear message."""
         self.catalog
         self.schemas
+        self.intake_engine  # the questionnaire's concern choices must match the catalog

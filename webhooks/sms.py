@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from glowline.clinics import clinic_for_number
-from glowline.conversation import build_engine
 from glowline.inbound import handle_text
 from glowline.models import Channel, InboundMessage
 from webhooks.context import db, runtime
@@ -22,11 +21,6 @@ bp = Blueprint("sms", __name__)
 
 MAX_STORED_BODY = 4000
 MAX_SID = 80
-
-
-def init_app(app) -> None:
-    """Build the intake engine once at start, so a schema that disagrees with protocols.json stops start-up."""
-    app.extensions["glowline_intake"] = build_engine(app.extensions["glowline"])
 
 
 def render_twiml(replies: list[str]) -> str:
@@ -90,8 +84,6 @@ def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[st
 @verify_twilio
 def inbound_sms():
     """Answer one inbound text; the same MessageSid always gets the same reply and one state change."""
-    from flask import current_app
-
     rt = runtime()
     session = db()
     form = request.form
@@ -114,8 +106,7 @@ def inbound_sms():
         log.info("duplicate inbound sms replayed")
         return _stored_reply(sid)
 
-    engine = current_app.extensions.get("glowline_intake")
-    replies = _handle(session, rt, clinic, record, engine, now)
+    replies = _handle(session, rt, clinic, record, rt.intake_engine, now)
     record.reply = render_twiml(replies)
     try:
         session.commit()

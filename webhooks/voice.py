@@ -15,7 +15,6 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
 from glowline.clinics import clinic_for_number
-from glowline.conversation import build_engine
 from glowline.exceptions import ValidationError
 from glowline.inbound import finish_turn, get_or_create_client
 from glowline.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, SessionStatus, TreatmentSession
@@ -112,7 +111,7 @@ def incoming():
                              from_number=phone, handled_as="call_started", now=now)
     if replay is not None:
         return _twiml(replay)
-    engine = build_engine(rt)
+    engine = rt.intake_engine
     intake = engine.open_intake(session, clinic, client)
     upcoming = _upcoming_session(clinic, client, now) if intake is None else None
     latest = _latest_intake(clinic, client) if intake is None and upcoming is None else None
@@ -194,7 +193,7 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
 
 def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: datetime) -> str:
     rt, session = runtime(), db()
-    engine = build_engine(rt)
+    engine = rt.intake_engine
     intake = engine.open_intake(session, clinic, client)
     if intake is None:
         row.handled_as = "no_open_intake"
