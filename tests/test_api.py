@@ -78,6 +78,14 @@ def test_intakes_list_and_detail(api, db, clinic, intake):
     assert bad.status_code == 400 and bad.json["field"] == "status"
 
 
+def test_an_intake_lists_the_plan_started_from_it(api, db, clinic, intake):
+    other = make_intake(db, clinic, phone="+12125550144")
+    plan_id = _create(api, intake).json["id"]
+    listed = {i["id"]: i["plan_id"] for i in api("GET", "/api/intakes").json["intakes"]}
+    assert listed == {intake.id: plan_id, other.id: None}
+    assert api("GET", f"/api/intakes/{intake.id}").json["plan_id"] == plan_id
+
+
 def test_create_plan_returns_plan_sessions_and_every_message(api, db, intake, runtime):
     response = _create(api, intake, sessions=3, interval_weeks=6)
     assert response.status_code == 201, response.json

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from glowline import heartbeat
 from glowline.exceptions import Conflict, NotFound, ValidationError
@@ -135,9 +136,19 @@ def plan_json(plan: Plan) -> dict:
     }
 
 
-def intake_json(intake: Intake, *, full: bool = False) -> dict:
-    """An intake summary (``full`` adds the answers)."""
-    plan_id = db().scalar(select(Plan.id).where(Plan.intake_id == intake.id).order_by(Plan.id.desc()).limit(1))
+def latest_plan_ids(intake_ids: list[int]) -> dict[int, int]:
+    """Each intake's newest plan id, in one query."""
+    if not intake_ids:
+        return {}
+    rows = db().execute(select(Plan.intake_id, func.max(Plan.id)).where(Plan.intake_id.in_(intake_ids))
+                        .group_by(Plan.intake_id))
+    return dict(rows.all())
+
+
+def intake_json(intake: Intake, *, full: bool = False, plan_id: int | None = None) -> dict:
+    """An intake summary (``full`` adds the answers); ``plan_id`` is its newest plan, if any."""
+    if full:
+        plan_id = latest_plan_ids([intake.id]).get(intake.id)
     data = {"id": intake.id, "status": intake.status.value, "concern": intake_concern(intake),
             "flags": list(intake.flags or []), "channel": intake.channel.value, "client_phone": intake.client.phone,
             "created_at": intake.created_at.isoformat(),
@@ -197,7 +208,9 @@ def list_intakes():
         except ValueError:
             raise ValidationError(f"status: use waiting or one of {', '.join(s.value for s in IntakeStatus)}",
                                   field="status") from None
-    return jsonify(intakes=[intake_json(i) for i in db().scalars(query)])
+    intakes = db().scalars(query.options(selectinload(Intake.client))).all()
+    plans = latest_plan_ids([i.id for i in intakes])
+    return jsonify(intakes=[intake_json(i, plan_id=plans.get(i.id)) for i in intakes])
 
 
 @bp.get("/intakes/<int:intake_id>")
