@@ -171,10 +171,10 @@ def _require_active(plan: Plan) -> None:
 def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, shift_later: bool, actor: str,
                  now: datetime, catalog: Catalog, dispatcher: Dispatcher | None = None) -> Plan:
     """Move one session (and, with ``shift_later``, every later one by the plan interval) and redo their messages."""
-    _aware(new_start, "new_start")
+    _aware(new_start, "starts_at")
     _require_active(plan)
     if new_start <= now:
-        raise ValidationError("the new time must be in the future", field="new_start")
+        raise ValidationError("the new time must be in the future", field="starts_at")
     protocol = catalog.get(plan.protocol_id)
     settings = MessageSettings.from_clinic(plan.clinic)
     client_tz = plan.clinic.zone_for(plan.client)
@@ -188,12 +188,12 @@ def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, s
     previous = next((s for s in reversed(ordered[:index]) if s.status is not SessionStatus.CANCELLED), None)
     if previous is not None and new_start < previous.starts_at + timedelta(minutes=previous.duration_minutes):
         raise ValidationError(f"session {number} cannot start before session {previous.number} ends",
-                              field="new_start")
+                              field="starts_at")
     later = [s for s in ordered[index + 1:] if s.status is not SessionStatus.CANCELLED]
     moved = [target] + (later if shift_later else [])
     if not shift_later and later and new_start + timedelta(minutes=target.duration_minutes) > later[0].starts_at:
         raise ValidationError(f"session {number} must end before session {later[0].number} starts, "
-                              "or shift the later sessions too", field="new_start")
+                              "or shift the later sessions too", field="starts_at")
     starts = space_sessions(new_start, len(moved), plan.interval_weeks, settings.timezone)
     for row, start in zip(moved, starts):
         row.starts_at = start

@@ -20,14 +20,10 @@ from webhooks.context import db, runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-# The PATCH body says starts_at; the plan service names the same value new_start.
-_FIELD_NAMES = {"new_start": "starts_at"}
-
-
 def _error(message: str, status: int, field: str | None = None):
     body = {"error": message}
     if field is not None:
-        body["field"] = _FIELD_NAMES.get(field, field)
+        body["field"] = field
     return jsonify(body), status
 
 
