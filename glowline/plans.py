@@ -21,7 +21,7 @@ from glowline.models import (OPEN_STATUSES, Client, Clinic, Intake, IntakeStatus
                              TreatmentSession)
 from glowline.protocols import Catalog, Protocol
 from glowline.timeline import (MessageSettings, PlannedMessage, PlannedSession, build_timeline,
-                               next_allowed_time, session_messages, space_sessions, zone)
+                               next_allowed_time, require_aware, session_messages, space_sessions, zone)
 
 SKIPPED_PAST_DUE = "past_due_at_creation"
 
@@ -31,12 +31,6 @@ class Dispatcher(TypingProtocol):
 
     def schedule(self, db: Session, messages: Iterable[OutboxMessage]) -> None:
         """Schedule these outbox rows (after commit)."""
-
-
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(f"{name} must be a timezone-aware date and time", field=name)
-    return value
 
 
 def _row(plan: Plan, session: TreatmentSession | None, message: PlannedMessage, *, sender: str,
@@ -96,8 +90,8 @@ def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protoc
                 intake: Intake | None = None, actor: str, now: datetime,
                 dispatcher: Dispatcher | None = None) -> Plan:
     """Write a plan (version 1), its sessions, every message, the confirmation and an audit event."""
-    _aware(first_session_at, "first_session_at")
-    _aware(now, "now")
+    require_aware(first_session_at, "first_session_at")
+    require_aware(now, "now")
     if first_session_at <= now:
         raise ValidationError("the first session must be in the future", field="first_session_at")
     if intake is not None and (intake.clinic_id != clinic.id or intake.client_id != client.id):
@@ -171,7 +165,7 @@ def _require_active(plan: Plan) -> None:
 def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, shift_later: bool, actor: str,
                  now: datetime, catalog: Catalog, dispatcher: Dispatcher | None = None) -> Plan:
     """Move one session (and, with ``shift_later``, every later one by the plan interval) and redo their messages."""
-    _aware(new_start, "starts_at")
+    require_aware(new_start, "starts_at")
     _require_active(plan)
     if new_start <= now:
         raise ValidationError("the new time must be in the future", field="starts_at")

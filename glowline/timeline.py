@@ -111,7 +111,8 @@ def localize(wall: datetime, tz: str) -> datetime:
     return wall.replace(tzinfo=zone(tz), fold=0).astimezone(UTC)
 
 
-def _aware(value: datetime, name: str) -> datetime:
+def require_aware(value: datetime, name: str) -> datetime:
+    """``value`` in UTC, or ValidationError naming ``name`` when it has no time zone."""
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{name} must be a timezone-aware date and time", field=name)
     return value.astimezone(UTC)
@@ -119,7 +120,7 @@ def _aware(value: datetime, name: str) -> datetime:
 
 def in_quiet_hours(when_utc: datetime, tz: str, quiet_start: time, quiet_end: time) -> bool:
     """True when ``when_utc`` falls in [quiet_start, quiet_end) local time (the window may span midnight)."""
-    local = _aware(when_utc, "when").astimezone(zone(tz)).time()
+    local = require_aware(when_utc, "when").astimezone(zone(tz)).time()
     if quiet_start == quiet_end:
         return False
     if quiet_start < quiet_end:
@@ -129,7 +130,7 @@ def in_quiet_hours(when_utc: datetime, tz: str, quiet_start: time, quiet_end: ti
 
 def next_allowed_time(when_utc: datetime, tz: str, quiet_start: time, quiet_end: time) -> datetime:
     """``when_utc`` itself, or the end of the quiet hours it falls in (aware UTC)."""
-    when_utc = _aware(when_utc, "when")
+    when_utc = require_aware(when_utc, "when")
     if not in_quiet_hours(when_utc, tz, quiet_start, quiet_end):
         return when_utc
     local = when_utc.astimezone(zone(tz))
@@ -141,7 +142,7 @@ def next_allowed_time(when_utc: datetime, tz: str, quiet_start: time, quiet_end:
 
 def last_allowed_time(when_utc: datetime, tz: str, quiet_start: time, quiet_end: time) -> datetime:
     """``when_utc`` itself, or shortly (QUIET_MARGIN) before the quiet hours it falls in began."""
-    when_utc = _aware(when_utc, "when")
+    when_utc = require_aware(when_utc, "when")
     if not in_quiet_hours(when_utc, tz, quiet_start, quiet_end):
         return when_utc
     local = when_utc.astimezone(zone(tz))
@@ -163,7 +164,7 @@ def shift_out_of_quiet_hours(due_utc: datetime, tz: str, quiet_start: time, quie
 
 def space_sessions(first_start: datetime, count: int, interval_weeks: int, tz: str) -> list[datetime]:
     """Session starts ``interval_weeks`` apart in ``tz`` wall-clock time (10:00 stays 10:00 across DST)."""
-    first = _aware(first_start, "first_session_at")
+    first = require_aware(first_start, "first_session_at")
     wall = first.astimezone(zone(tz)).replace(tzinfo=None)
     return [first] + [localize(wall + timedelta(weeks=interval_weeks * i), tz) for i in range(1, count)]
 
@@ -191,7 +192,7 @@ def build_timeline(protocol: Protocol, first_session_at: datetime, settings: Mes
                    sessions: int | None = None, interval_weeks: int | None = None, channel: str = "sms",
                    client_timezone: str | None = None) -> Timeline:
     """Every session and message of a plan; counts or intervals outside the protocol raise ValidationError."""
-    first = _aware(first_session_at, "first_session_at")
+    first = require_aware(first_session_at, "first_session_at")
     count = _check_range(sessions, protocol.sessions, "sessions", protocol)
     interval = _check_range(interval_weeks, protocol.interval_weeks, "interval_weeks", protocol, " weeks")
     client_tz = client_timezone or settings.timezone
