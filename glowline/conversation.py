@@ -101,7 +101,7 @@ class IntakeEngine:
     def current(self, db: Session, *, intake: Intake, channel: str) -> Turn:
         """Say again whatever is open: the question, the read-back, or how the intake ended."""
         if intake.status is not IntakeStatus.IN_PROGRESS:
-            return self._ended(intake)
+            return self._ended(intake, channel)
         if intake.pending_confirmation:
             return self._confirming(intake, channel)
         return self._ask(intake, channel)
@@ -110,7 +110,7 @@ class IntakeEngine:
                confidence: float | None = None) -> Turn:
         """Take one reply to the open question and move the intake on (or re-ask)."""
         if intake.status is not IntakeStatus.IN_PROGRESS:
-            return self._ended(intake)
+            return self._ended(intake, channel)
         said = command(reply)
         if said is Command.RESTART:
             return self.restart(db, intake=intake, channel=channel, now=now)
@@ -142,7 +142,7 @@ class IntakeEngine:
     def back(self, db: Session, *, intake: Intake, channel: str, now: datetime) -> Turn:
         """Re-ask the question before the open one (its old answer is dropped)."""
         if intake.status is not IntakeStatus.IN_PROGRESS:
-            return self._ended(intake)
+            return self._ended(intake, channel)
         names = [q.field for q in self._questions]
         index = names.index(self._open_question(intake).field)
         target = names[max(index - 1, 0)]
@@ -216,22 +216,22 @@ class IntakeEngine:
         intake.misses = (intake.misses or 0) + 1
         intake.updated_at = now
         if intake.misses >= MAX_MISSES:
-            return self._hand_over(intake, now, f"needs a person: no answer to {question.field} "
+            return self._hand_over(intake, channel, now, f"needs a person: no answer to {question.field} "
                                                 f"after {MAX_MISSES} tries")
         hint = render_hint(question, channel, self._values(intake))
         return Turn([f"{prefix} {hint}"], question, intake, TurnStatus.ASKING, ["miss"])
 
     def _declined(self, db: Session, intake: Intake, question: Question, channel: str, now: datetime) -> Turn:
         # Without consent we may not send automated texts or calls, so a person takes over.
-        return self._hand_over(intake, now, "declined automated texts and calls; call to book")
+        return self._hand_over(intake, channel, now, "declined automated texts and calls; call to book")
 
-    def _hand_over(self, intake: Intake, now: datetime, flag: str) -> Turn:
+    def _hand_over(self, intake: Intake, channel: str, now: datetime, flag: str) -> Turn:
         intake.status = IntakeStatus.NEEDS_HUMAN
         intake.flags = [*(intake.flags or []), flag]
         intake.pending_confirmation = None
         intake.updated_at = now
         log.info("intake %s handed to a person", intake.id)
-        return self._ended(intake, events=["needs_human"])
+        return self._ended(intake, channel, events=["needs_human"])
 
     def _complete(self, db: Session, intake: Intake, channel: str, now: datetime) -> Turn:
         known = {k: v for k, v in (intake.answers or {}).items() if k in self._by_field}
@@ -244,7 +244,7 @@ class IntakeEngine:
                 intake.current_field = name
                 return self._ask(intake, channel, before=["Sorry, one more check."], events=["revalidate"])
         if errors:
-            return self._hand_over(intake, now, f"needs a person: answers do not validate ({errors[0][0]})")
+            return self._hand_over(intake, channel, now, f"needs a person: answers do not validate ({errors[0][0]})")
         intake.answers = known
         intake.flags = [*(intake.flags or []), *screening_flags(self._questions, known)]
         intake.status = IntakeStatus.COMPLETE
@@ -253,14 +253,17 @@ class IntakeEngine:
         if "reminder_channel" in known:
             intake.client.preferred_channel = Channel(known["reminder_channel"])
         log.info("intake %s complete", intake.id)
-        return self._ended(intake, events=["complete"])
+        return self._ended(intake, channel, events=["complete"])
 
-    def _ended(self, intake: Intake, events: list[str] | None = None) -> Turn:
+    def _ended(self, intake: Intake, channel: str, events: list[str] | None = None) -> Turn:
         values = self._values(intake)
         name = f", {values['first_name']}" if values.get("first_name") else ""
         if intake.status is IntakeStatus.COMPLETE or intake.status is IntakeStatus.PLANNED:
+            # A caller cannot "reply STOP"; they hear how to stop on the reminder calls instead.
             text = (f"Thank you{name}! {intake.clinic.name} has your answers and will text you soon to book "
-                    f"your first visit. Reply STOP to opt out.")
+                    f"your first visit. Reply STOP to opt out." if channel != "voice" else
+                    f"Thank you{name}! {intake.clinic.name} has your answers and will be in touch soon to book "
+                    f"your first visit.")
             return Turn([text], None, intake, TurnStatus.COMPLETE, list(events or []))
         if intake.status is IntakeStatus.NEEDS_HUMAN and any(f.startswith("declined") for f in intake.flags or []):
             text = (f"No problem{name}, we won't send you automated messages. To book, call "

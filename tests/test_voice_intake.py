@@ -96,7 +96,8 @@ def test_full_intake_by_phone_with_keys_speech_re_asks_and_a_read_back(client, d
     call.say("phone call")
     assert "Last one" in call.text
     call.say("weekday evenings", confidence=0.88)
-    assert call.ended and "Thank you, Maria" in call.text
+    assert call.ended and "Thank you, Maria" in call.text and "will be in touch" in call.text
+    assert "Reply STOP" not in call.text  # a caller cannot reply to a call
 
     intake = intake_of(db)
     assert intake.status is IntakeStatus.COMPLETE and intake.channel is Channel.VOICE
