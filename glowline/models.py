@@ -230,7 +230,7 @@ class ConsentEvent(Base):
     action: Mapped[str] = mapped_column(String(16))  # opt_in | opt_out
     wording: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(32))  # e.g. sms_keyword, sms_intake, voice_intake
-    scope: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 13:03:44.532863
+Create Date: 2026-11-25 14:03:35.989028
 """
 from alembic import op
 import sqlalchemy as sa
@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=16), nullable=False),
     sa.Column('wording', sa.Text(), nullable=False),
     sa.Column('method', sa.String(length=32), nullable=False),
-    sa.Column('scope', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.Text(), nullable=False),
     sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='SET NULL'),
