@@ -56,8 +56,8 @@ def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], 
                contact_phone: str | None = None, quiet_start: str = "20:00", quiet_end: str = "08:00",
                reminder_offsets_hours: list[int] | None = None, session_minutes: int = 60) -> Clinic:
     """Create a clinic; every number is checked and stored in E.164. Does not commit."""
-    if not name.strip():
-        raise ValidationError("name: a clinic needs a name", field="name")
+    if not name.strip() or len(name.strip()) > 120:
+        raise ValidationError("name: a clinic needs a name of at most 120 characters", field="name")
     if not numbers:
         raise ValidationError("number: a clinic needs at least one Twilio number", field="number")
     offsets = _offsets(reminder_offsets_hours or [48, 2])
@@ -131,6 +131,8 @@ def clinic_for_number(db: Session, number: str) -> Clinic | None:
 
 def add_staff_user(db: Session, clinic: Clinic, username: str, password: str) -> StaffUser:
     """Create a staff login with a hashed password. Does not commit."""
+    if not username.strip() or len(username) > 80:
+        raise ValidationError("username: 1 to 80 characters", field="username")
     if len(password) < 10:
         raise ValidationError("password: use at least 10 characters", field="password")
     if db.scalar(select(StaffUser).where(StaffUser.username == username)):
@@ -148,6 +150,8 @@ def hash_token(token: str) -> str:
 
 def create_api_token(db: Session, clinic: Clinic, name: str) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and only its hash is stored."""
+    if not name.strip() or len(name) > 80:
+        raise ValidationError("name: say what the token is for, in at most 80 characters", field="name")
     plain = "glw_" + secrets.token_urlsafe(32)
     token = ApiToken(clinic_id=clinic.id, name=name, token_hash=hash_token(plain))
     db.add(token)

@@ -106,3 +106,12 @@ def test_quiet_hours_may_be_stricter_never_looser_than_8pm_to_8am(config, db, fl
                                        "--timezone", "America/New_York", flag, value], env=_env(config))
     assert result.exit_code == 2 and named in result.output, result.output
     assert db.scalar(select(Clinic)) is None
+
+
+@pytest.mark.parametrize("args, named", [
+    (["clinic", "add", "--name", "x" * 121, "--number", "+12125550100", "--timezone", "America/New_York"], "name"),
+    (["token", "create", "--clinic", "1", "--name", "y" * 81], "name"),
+])
+def test_over_long_names_are_refused_with_a_clear_error(config, db, clinic, args, named):
+    result = CliRunner().invoke(main, args, env=_env(config))
+    assert result.exit_code == 2 and result.output.startswith(f"error: {named}:"), result.output
