@@ -249,8 +249,8 @@ def cancel_message(db: Session, message: OutboxMessage, *, actor: str, now: date
     return message
 
 
-def queue_summary(db: Session, clinic_id: int, now: datetime) -> dict:
-    """Counts by status, the next due time, overdue open rows and recent failures with reasons."""
+def queue_summary(db: Session, clinic_id: int, now: datetime, *, with_failures: bool = True) -> dict:
+    """Counts by status, the next due time, overdue open rows and (unless told not to) recent failures."""
     counts = {s.value: 0 for s in S}
     for status, count in db.execute(select(OutboxMessage.status, func.count()).where(
             OutboxMessage.clinic_id == clinic_id).group_by(OutboxMessage.status)):
@@ -261,7 +261,7 @@ def queue_summary(db: Session, clinic_id: int, now: datetime) -> dict:
                                                                               OutboxMessage.due_at < now))
     failures = db.scalars(select(OutboxMessage).where(
         OutboxMessage.clinic_id == clinic_id, OutboxMessage.status.in_([S.FAILED, S.UNDELIVERED]))
-        .order_by(OutboxMessage.updated_at.desc()).limit(20)).all()
+        .order_by(OutboxMessage.updated_at.desc()).limit(20)).all() if with_failures else []
     return {
         "counts": counts,
         "next_due_at": next_due.isoformat() if next_due else None,

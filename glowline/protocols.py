@@ -9,7 +9,7 @@ from typing import Iterator
 from jsonschema.exceptions import best_match
 
 from glowline.exceptions import ConfigError, NotFound
-from glowline.schemas import error_path, load_schema_file, read_json
+from glowline.schemas import CompiledSchema, error_path, load_schema_file, read_json
 
 # A ConfigError message must stay on one line even when jsonschema quotes a whole object.
 _MAX_DETAIL = 160
@@ -92,9 +92,12 @@ class Catalog:
         return len(self.protocols)
 
 
-def load_catalog(path: Path, schema_path: Path) -> Catalog:
-    """Read and validate protocols.json; any problem raises a one-line ConfigError naming file and field."""
-    compiled = load_schema_file(schema_path)
+def load_catalog(path: Path, schema: Path | CompiledSchema) -> Catalog:
+    """Read and validate protocols.json; any problem raises a one-line ConfigError naming file and field.
+
+    ``schema`` is the schema file, or the already compiled one from the runtime's registry.
+    """
+    compiled = schema if isinstance(schema, CompiledSchema) else load_schema_file(schema)
     document = read_json(path)
     error = best_match(compiled.validator.iter_errors(document))
     if error is not None:

@@ -63,7 +63,7 @@ class Runtime:
         """The protocol catalog, loaded and validated from protocols.json."""
         from glowline.protocols import load_catalog
 
-        return load_catalog(self.config.protocols_path, self.config.schemas_dir / "protocols.schema.json")
+        return load_catalog(self.config.protocols_path, self.schemas["protocols"])
 
     @cached_property
     def schemas(self):

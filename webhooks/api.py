@@ -157,7 +157,7 @@ def intake_json(intake: Intake, *, full: bool = False, plan_id: int | None = Non
 
 def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
     """What the queue page shows: counts, the next due rows, in flight, done today, failures, heartbeat."""
-    summary = queue_summary(db(), clinic.id, now)
+    summary = queue_summary(db(), clinic.id, now, with_failures=False)  # the page lists failures itself
     local_midnight = now.astimezone(zone(clinic.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def rows(*conditions, order=OutboxMessage.due_at, limit=50):
