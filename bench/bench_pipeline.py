@@ -20,9 +20,9 @@ from pathlib import Path
 from rq import SimpleWorker
 from twilio.request_validator import RequestValidator
 
-from glowline.clinics import add_clinic
+from glowline.clinics.service import add_clinic
 from glowline.config import ROOT, Config
-from glowline.models import Base, Channel, Intake, IntakeStatus, MessageKind, MessageStatus, OutboxMessage
+from glowline.store.models import Base, Channel, Intake, IntakeStatus, MessageKind, MessageStatus, OutboxMessage
 from glowline.redis_server import EmbeddedRedis
 from glowline.runtime import Runtime
 from webhooks import create_app

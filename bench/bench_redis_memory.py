@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from redis import Redis
 from rq import Queue
 
-from glowline.dispatch import enqueue_one
+from glowline.delivery.dispatch import enqueue_one
 from glowline.redis_server import EmbeddedRedis
 
 

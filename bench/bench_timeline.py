@@ -10,8 +10,8 @@ import tracemalloc
 from datetime import datetime
 
 from glowline.config import ROOT
-from glowline.protocols import load_catalog
-from glowline.timeline import MessageSettings, build_timeline, localize
+from glowline.catalog.protocols import load_catalog
+from glowline.plans.timeline import MessageSettings, build_timeline, localize
 
 
 def main(rounds: int = 300) -> None:

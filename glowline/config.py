@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from glowline.exceptions import ConfigError
@@ -76,7 +76,7 @@ def _redis_url(raw: str) -> str:
     if parts.scheme != "unix" and not parts.hostname:
         raise ConfigError(f"REDIS_URL: no host in {raw!r}")
     try:
-        parts.port
+        _ = parts.port  # urllib parses the port lazily and raises only when asked
     except ValueError:
         raise ConfigError(f"REDIS_URL: bad port in {raw!r}") from None
     return raw
@@ -122,12 +122,12 @@ class Config:
         """True when no REDIS_URL is set and the run command must start its own server."""
         return self.redis_url is None
 
-    def with_(self, **changes) -> "Config":
+    def with_(self, **changes) -> Config:
         """Return a copy with some settings changed (tests and the run command use it)."""
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Read the environment; a malformed setting raises ConfigError naming it."""
         env = os.environ if environ is None else environ
         var_dir = Path(env.get("GLOWLINE_VAR_DIR") or ROOT / "var")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 MAX_REPLY = 1600  # Twilio's longest body; anything longer is not a reply we try to read.
 

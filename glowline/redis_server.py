@@ -48,7 +48,7 @@ class EmbeddedRedis:
         """A redis:// URL that redis-py accepts (valkey:// is rejected)."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 15.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 15.0) -> EmbeddedRedis:
         """Launch the server and wait until it answers PING."""
         args = [server_binary(), "--bind", "127.0.0.1", "--port", str(self.port),
                 "--protected-mode", "yes", "--maxmemory-policy", "noeviction", "--save", ""]
@@ -72,7 +72,7 @@ class EmbeddedRedis:
                 except RedisConnectionError:
                     if time.monotonic() > deadline:
                         self.stop()
-                        raise ConfigError(f"embedded Redis: no answer on port {self.port} after {timeout:.0f}s")
+                        raise ConfigError(f"embedded Redis: no answer on port {self.port} after {timeout:.0f}s") from None
                     time.sleep(0.05)
         finally:
             client.close()
@@ -88,7 +88,7 @@ class EmbeddedRedis:
             self.process.kill()
             self.process.wait(timeout=5)
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from glowline.clock import SystemClock
 from glowline.config import Config
-from glowline.db import build_engine, build_sessionmaker, ensure_sqlite_dir, transaction
+from glowline.store.db import build_engine, build_sessionmaker, ensure_sqlite_dir, transaction
 
 
 @dataclass
@@ -61,21 +61,21 @@ class Runtime:
     @cached_property
     def catalog(self):
         """The protocol catalog, loaded and validated from protocols.json."""
-        from glowline.protocols import load_catalog
+        from glowline.catalog.protocols import load_catalog
 
         return load_catalog(self.config.protocols_path, self.schemas["protocols"])
 
     @cached_property
     def schemas(self):
         """The JSON Schemas in schemas/, each with a prebuilt validator."""
-        from glowline.schemas import SchemaRegistry
+        from glowline.catalog.schemas import SchemaRegistry
 
         return SchemaRegistry.load(self.config.schemas_dir)
 
     @cached_property
     def intake_engine(self):
         """The intake conversation, built once from schemas/intake.schema.json and the catalog."""
-        from glowline.conversation import build_engine
+        from glowline.intake.engine import build_engine
 
         return build_engine(self)
 
@@ -84,14 +84,14 @@ class Runtime:
         """Twilio when credentials are set, else the local recording transport."""
         if self.transport_override is not None:
             return self.transport_override
-        from glowline.transports import build_transport
+        from glowline.transports.transport import build_transport
 
         return build_transport(self.config)
 
     @cached_property
     def dispatcher(self):
         """Moves outbox rows into RQ after their transaction commits."""
-        from glowline.dispatch import Dispatcher
+        from glowline.delivery.dispatch import Dispatcher
 
         return Dispatcher(self)
 
@@ -102,7 +102,7 @@ class Runtime:
         if "redis" in self.__dict__:
             self.redis.close()
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -110,6 +110,6 @@ class Runtime:
 
     def check(self) -> None:
         """Load every data file now so a broken one stops start-up with a clear message."""
-        self.catalog
-        self.schemas
-        self.intake_engine  # the questionnaire's concern choices must match the catalog
+        _ = self.catalog
+        _ = self.schemas
+        _ = self.intake_engine  # the questionnaire's concern choices must match the catalog

@@ -21,7 +21,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
     from alembic import command
 
-    from glowline.db import ensure_sqlite_dir
+    from glowline.store.db import ensure_sqlite_dir
 
     ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url), revision)

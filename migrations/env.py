@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from glowline.db import build_engine
-from glowline.models import Base
+from glowline.store.db import build_engine
+from glowline.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from glowline.clock import ManualClock
 from glowline.config import ROOT, Config
-from glowline.models import Base, Clinic, ClinicNumber, StaffPhone
+from glowline.store.models import Base, Clinic, ClinicNumber, StaffPhone
 from glowline.redis_server import EmbeddedRedis
 from glowline.runtime import Runtime
 from tests.twilio_server import FakeTwilio
@@ -182,8 +182,8 @@ def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int
     """Commit a client and an acne-scarring plan whose first session is ``days`` from the clock."""
     from datetime import timedelta
 
-    from glowline.models import Channel, Client
-    from glowline.plans import create_plan
+    from glowline.store.models import Channel, Client
+    from glowline.plans.service import create_plan
 
     person = Client(phone=phone, preferred_channel=channel or Channel.SMS)
     db.add(person)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from glowline.clinics import create_api_token
-from glowline.models import AuditEvent, IntakeStatus, MessageStatus, OutboxMessage, Plan
+from glowline.clinics.service import create_api_token
+from glowline.store.models import AuditEvent, IntakeStatus, MessageStatus, OutboxMessage, Plan
 from tests.conftest import make_clinic
 from tests.test_staff_support import in_redis, make_intake
 
@@ -51,7 +51,7 @@ def test_missing_or_wrong_token_is_401(client, token, headers):
 
 
 def test_revoked_token_is_401(client, db, token, clinic):
-    from glowline.models import ApiToken
+    from glowline.store.models import ApiToken
 
     db.scalar(select(ApiToken)).revoked_at = db.scalar(select(ApiToken)).created_at
     db.commit()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from glowline.clinics import add_staff_user
+from glowline.clinics.service import add_staff_user
 from tests.test_staff_support import make_intake
 from tests.twilio_server import Scripted
 from tests.worker_helpers import work

@@ -5,9 +5,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from glowline.clinics import hash_token
-from glowline.models import ApiToken, Clinic, StaffUser
-from webhooks.cli import main
+from glowline.clinics.service import hash_token
+from glowline.store.models import ApiToken, Clinic, StaffUser
+from cli.main import main
 
 
 def _env(config):
@@ -39,7 +39,7 @@ def test_clinic_add_refuses_bad_zone_and_changes_nothing(config, db):
 def test_clinic_number_cannot_belong_to_two_clinics(config, db):
     args = ["clinic", "add", "--name", "A", "--number", "+12125550100", "--timezone", "America/Chicago"]
     assert CliRunner().invoke(main, args, env=_env(config)).exit_code == 0
-    second = CliRunner().invoke(main, args[:2] + ["--name", "B"] + args[4:], env=_env(config))
+    second = CliRunner().invoke(main, [*args[:2], "--name", "B", *args[4:]], env=_env(config))
     assert second.exit_code == 2
     assert "already belongs" in second.output
 
@@ -84,7 +84,7 @@ def test_clinic_set_changes_message_settings_and_refuses_bad_templates(config, d
 
 
 def test_preview_uses_a_clinics_own_reminders_and_creates_nothing(config, db, clinic):
-    from glowline.models import OutboxMessage, Plan
+    from glowline.store.models import OutboxMessage, Plan
 
     clinic.reminder_offsets_hours = [24]
     db.commit()

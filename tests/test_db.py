@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from glowline.db import on_commit
+from glowline.store.db import on_commit
 
 
 def test_callbacks_run_after_each_commit_and_never_after_rollback(runtime):

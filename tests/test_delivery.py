@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from glowline.models import (Channel, Client, MessageKind, MessageStatus, OutboxMessage, Plan,
+from glowline.store.models import (Channel, Client, MessageKind, MessageStatus, OutboxMessage, Plan,
                              SessionStatus)
-from glowline.plans import cancel_plan, create_plan, move_session
+from glowline.plans.service import cancel_plan, create_plan, move_session
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL
 from tests.worker_helpers import advance, run_until, work
 
@@ -39,7 +39,7 @@ def schedule(runtime, db, rows) -> None:
     """What every writer does: schedule, then commit (the enqueue waits for the commit).
 
     A fresh session per call, like a web request or a job: the test's long-lived ``db``
-    session would only run its first commit's callbacks (see glowline.db.on_commit).
+    session would only run its first commit's callbacks (see glowline.store.db.on_commit).
     """
     db.commit()
     with runtime.transaction() as session:

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from glowline.clock import ManualClock
 from glowline.config import ROOT
-from glowline.models import MessageStatus, OutboxMessage
-from glowline.outbox import OUTCOME_UNKNOWN
+from glowline.store.models import MessageStatus, OutboxMessage
+from glowline.delivery.outbox import OUTCOME_UNKNOWN
 from glowline.runtime import Runtime
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.test_delivery import make_client, make_message, schedule
@@ -69,7 +69,7 @@ def test_sigkill_mid_batch_every_row_settles_and_only_the_in_flight_one_is_ambig
         # between Twilio's acceptance and our commit.
         fake_twilio.script("Messages", *[Scripted(201, delay=0.05)] * 4,
                            Scripted(201, delay=60, accept_then_hang=True))
-        worker = subprocess.Popen([sys.executable, "-m", "webhooks", "worker", "--burst"], env=worker_env(config),
+        worker = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--burst"], env=worker_env(config),
                                   cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         try:
@@ -95,7 +95,8 @@ def test_sigkill_mid_batch_every_row_settles_and_only_the_in_flight_one_is_ambig
 
     db.expire_all()
     final = list(db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-    assert all(r.status in (MessageStatus.SENT, MessageStatus.FAILED) for r in final), [(r.id, r.status, r.result, r.attempts) for r in final]
+    assert all(r.status in (MessageStatus.SENT, MessageStatus.FAILED) for r in final), [
+        (r.id, r.status, r.result, r.attempts) for r in final]
     unknown = [r for r in final if r.result == OUTCOME_UNKNOWN]
     assert len(unknown) == 1 and unknown[0].status is MessageStatus.FAILED and unknown[0].provider_sid is None
     assert unknown[0].last_error.startswith("outcome unknown: check Twilio")

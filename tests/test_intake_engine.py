@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from glowline.config import ROOT
-from glowline.conversation import IntakeEngine, build_engine
+from glowline.intake.engine import IntakeEngine, build_engine
 from glowline.exceptions import ConfigError
-from glowline.models import Channel, Client, ConsentEvent, IntakeStatus
-from glowline.schemas import load_schema_file
+from glowline.store.models import Channel, Client, ConsentEvent, IntakeStatus
+from glowline.catalog.schemas import load_schema_file
 
 
 @pytest.fixture
@@ -50,10 +50,10 @@ def test_concern_choices_are_the_catalog_conditions(engine, runtime):
 def test_a_schema_that_disagrees_with_the_catalog_stops_start_up(runtime, tmp_path):
     schema = json.loads((ROOT / "schemas" / "intake.schema.json").read_text())
     broken = copy.deepcopy(schema)
-    broken["properties"]["concern"]["enum"] = broken["properties"]["concern"]["enum"][:-1] + ["tattoos"]
+    broken["properties"]["concern"]["enum"] = [*broken["properties"]["concern"]["enum"][:-1], "tattoos"]
     path = tmp_path / "intake.schema.json"
     path.write_text(json.dumps(broken))
-    with pytest.raises(ConfigError, match="concern.enum.*pigmentation"):
+    with pytest.raises(ConfigError, match=r"concern.enum.*pigmentation"):
         IntakeEngine(load_schema_file(path), runtime.catalog)
 
 
@@ -62,7 +62,7 @@ def test_a_question_without_a_prompt_stops_start_up(runtime, tmp_path):
     del schema["properties"]["keloid"]["x-prompt"]
     path = tmp_path / "intake.schema.json"
     path.write_text(json.dumps(schema))
-    with pytest.raises(ConfigError, match="properties.keloid.x-prompt"):
+    with pytest.raises(ConfigError, match=r"properties\.keloid\.x-prompt"):
         IntakeEngine(load_schema_file(path), runtime.catalog)
 
 

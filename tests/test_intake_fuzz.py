@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from glowline.models import InboundMessage, Intake, IntakeStatus
+from glowline.store.models import InboundMessage, Intake, IntakeStatus
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, sign
 
 _sids = itertools.count(1)

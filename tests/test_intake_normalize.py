@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from glowline.conversation import build_engine
-from glowline.intake_answers import interpret
+from glowline.intake.engine import build_engine
+from glowline.intake.answers import interpret
 from glowline.normalize import clean, parse_number, parse_yes_no
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glowline.keywords import Command, Keyword, command, detect
+from glowline.compliance.keywords import Command, Keyword, command, detect
 
 
 @pytest.mark.parametrize("body", [

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 import migrations
-from glowline.models import Base
+from glowline.store.models import Base
 
 
 def _diff(url: str) -> list:

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from glowline.config import ROOT
-from glowline.db import build_engine, build_sessionmaker
+from glowline.store.db import build_engine, build_sessionmaker
 from glowline.exceptions import Conflict, ValidationError
-from glowline.models import (AuditEvent, Client, Clinic, ClinicNumber, Intake, IntakeStatus, MessageKind,
+from glowline.store.models import (AuditEvent, Client, Clinic, ClinicNumber, Intake, IntakeStatus, MessageKind,
                              MessageStatus, OutboxMessage, PlanStatus, SessionStatus)
-from glowline.plans import cancel_plan, cancel_session, create_plan, move_session
-from glowline.protocols import load_catalog
+from glowline.plans.service import cancel_plan, cancel_session, create_plan, move_session
+from glowline.catalog.protocols import load_catalog
 
 CATALOG = load_catalog(ROOT / "protocols.json", ROOT / "schemas" / "protocols.schema.json")
 NY = ZoneInfo("America/New_York")
@@ -122,7 +122,7 @@ def test_first_session_in_the_past_or_out_of_range_is_refused(db, people):
 def test_move_session_redoes_its_messages_and_bumps_the_version(db, people):
     plan = start(db, people, sessions=3)
     db.commit()
-    s1, s2, s3 = plan.sessions
+    _s1, s2, s3 = plan.sessions
     old_s2 = outbox(db, plan, session_id=s2.id)
     s3_reminders = {(r.id, r.due_at) for r in outbox(db, plan, session_id=s3.id, kind=MessageKind.REMINDER)}
     s2.status = SessionStatus.CONFIRMED

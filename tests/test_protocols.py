@@ -8,7 +8,7 @@ import pytest
 
 from glowline.config import ROOT
 from glowline.exceptions import ConfigError, NotFound
-from glowline.protocols import load_catalog
+from glowline.catalog.protocols import load_catalog
 
 SCHEMA = ROOT / "schemas" / "protocols.schema.json"
 # The nine kinds of restriction in the sheet's After Care paragraph.

@@ -8,9 +8,9 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from glowline.models import MessageStatus, OutboxMessage
-from glowline.outbox import OUTCOME_UNKNOWN, claim
-from glowline.reconcile import lock_key, reconcile
+from glowline.store.models import MessageStatus, OutboxMessage
+from glowline.delivery.outbox import OUTCOME_UNKNOWN, claim
+from glowline.delivery.reconcile import lock_key, reconcile
 from tests.test_delivery import fresh, make_client, make_message, schedule
 from tests.worker_helpers import advance, work
 from workers.jobs import stuck_after
@@ -53,7 +53,7 @@ def test_job_that_failed_in_rq_is_re_enqueued(runtime, db, clinic, clock, fake_t
     row = make_message(db, clinic, make_client(db), due_at=clock.now() + timedelta(minutes=5))
     schedule(runtime, db, [row])
     # A job RQ gave up on (e.g. its worker died) leaves the row queued with no live job.
-    from glowline.dispatch import job_id
+    from glowline.delivery.dispatch import job_id
     from rq.job import Job
 
     job = Job.fetch(job_id(row.id, row.due_at), connection=runtime.redis, serializer=runtime.queue.serializer)

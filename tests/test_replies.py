@@ -8,7 +8,7 @@ from itertools import count
 import pytest
 from sqlalchemy import select
 
-from glowline.models import (Client, InboundMessage, MessageKind, MessageStatus, OutboxMessage, PlanStatus,
+from glowline.store.models import (Client, InboundMessage, MessageKind, MessageStatus, OutboxMessage, PlanStatus,
                              SessionStatus, TreatmentSession)
 from tests.conftest import CLINIC_NUMBER, STAFF_NUMBER, twilio_post
 from tests.test_delivery import CLIENT_NUMBER, make_client, start_plan

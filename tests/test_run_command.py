@@ -38,7 +38,7 @@ def test_run_starts_web_worker_and_redis_then_stops_them_all(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "DATABASE_", "TEST_"))}
     env.update(GLOWLINE_VAR_DIR=str(tmp_path / "var"), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
-    proc = subprocess.Popen([sys.executable, "-m", "webhooks", "run", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "run", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -73,7 +73,7 @@ def test_bad_protocols_file_stops_start_up_with_one_line(tmp_path):
     broken = tmp_path / "protocols.json"
     broken.write_text(json.dumps(document))
     env = dict(os.environ, GLOWLINE_VAR_DIR=str(tmp_path / "var"), PROTOCOLS_PATH=str(broken))
-    result = subprocess.run([sys.executable, "-m", "webhooks", "run", "--port", str(free_port())], env=env,
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--port", str(free_port())], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -87,7 +87,7 @@ def test_bad_protocols_file_stops_start_up_with_one_line(tmp_path):
 ])
 def test_bad_settings_stop_start_up_with_one_line(tmp_path, env, named):
     full = dict(os.environ, GLOWLINE_VAR_DIR=str(tmp_path / "var"), **env)
-    result = subprocess.run([sys.executable, "-m", "webhooks", "run", "--port", str(free_port())], env=full,
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--port", str(free_port())], env=full,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]

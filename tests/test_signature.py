@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from glowline.models import Client, InboundMessage, Intake
+from glowline.store.models import Client, InboundMessage, Intake
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, sign, twilio_post
 
 PARAMS = {"MessageSid": "SM" + "c" * 32, "AccountSid": "AC" + "0" * 32, "From": "+12125550142",
@@ -35,7 +35,7 @@ def test_repeated_parameters_are_all_part_of_the_signature(client, runtime, clin
 
     from tests.conftest import AUTH_TOKEN
 
-    form = MultiDict(list(PARAMS.items()) + [("MediaUrl0", "https://a.example/1"), ("MediaUrl0", "https://a.example/2")])
+    form = MultiDict([*list(PARAMS.items()), ("MediaUrl0", "https://a.example/1"), ("MediaUrl0", "https://a.example/2")])
     signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + "/twilio/sms", form)
     assert client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature}).status_code == 200
     assert stored(runtime) == (1, 1, 1)

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from glowline.models import Client, Intake, IntakeStatus
+from glowline.store.models import Client, Intake, IntakeStatus
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, PUBLIC_BASE_URL
-from webhooks.cli import main
-from webhooks.simulator import new_message_sid, replies_of, send_text
+from cli.main import main
+from cli.simulator import new_message_sid, replies_of, send_text
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import func, select
 
-from glowline.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
+from glowline.store.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              MessageStatus, OutboxMessage, Plan, PlanStatus)
 from tests.conftest import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, twilio_post
 from tests.worker_helpers import work
@@ -204,7 +204,7 @@ def test_opt_out_words_mid_intake(client, runtime, clinic, body):
 
 def finish_intake(client):
     for body in ("hi", "yes", "Ana", "2", "1", "no", "no", "no", "no", "no", "1", "mornings"):
-        status, reply = sms(client, body)
+        _status, reply = sms(client, body)
     assert "will text you soon to book" in reply
 
 

@@ -3,9 +3,9 @@
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from glowline.models import IntakeStatus, Plan
+from glowline.store.models import IntakeStatus, Plan
 from tests.test_staff_support import make_intake
-from webhooks.cli import main
+from cli.main import main
 
 
 def _env(config):

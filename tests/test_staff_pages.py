@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from glowline.clinics import add_staff_user
-from glowline.models import AuditEvent, MessageStatus, OutboxMessage, Plan
+from glowline.clinics.service import add_staff_user
+from glowline.store.models import AuditEvent, MessageStatus, OutboxMessage, Plan
 from tests.conftest import make_clinic
 from tests.test_staff_support import make_intake
 
@@ -152,7 +152,7 @@ def test_retry_and_cancel_from_the_queue_page_are_audited(logged_in, db, clinic,
 
 
 def test_another_clinics_plan_and_messages_are_404(logged_in, db, clinic, runtime):
-    from glowline.plan_requests import start_plan
+    from glowline.plans.requests import start_plan
 
     other = make_clinic(db, name="Other Clinic", number="+13105550100", staff=())
     theirs = make_intake(db, other, phone="+13105550142")

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from glowline.models import AuditEvent, IntakeStatus, MessageKind, MessageStatus, OutboxMessage, Plan
-from glowline.staff_sms import NOT_STAFF_REPLY, handle_staff_text
+from glowline.store.models import AuditEvent, IntakeStatus, MessageKind, MessageStatus, OutboxMessage, Plan
+from glowline.plans.staff_commands import NOT_STAFF_REPLY, handle_staff_text
 from tests.conftest import STAFF_NUMBER, make_clinic
 from tests.test_staff_support import in_redis, make_intake
 
@@ -149,7 +149,7 @@ def test_plan_text_from_a_non_staff_number_never_starts_a_plan(client, db, runti
 
 
 def test_other_texts_from_a_staff_phone_get_the_commands_not_an_intake(client, db, runtime, clinic):
-    from glowline.models import Intake
+    from glowline.store.models import Intake
 
     reply = _sms(client, "hi, what do I type?", STAFF_NUMBER)
     assert reply.startswith("Staff commands: PLAN <intake> <date> <time>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from glowline.models import Client, Intake, IntakeStatus
+from glowline.store.models import Client, Intake, IntakeStatus
 
 CLIENT_PHONE = "+12125550142"
 

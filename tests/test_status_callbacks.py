@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from glowline.models import MessageEvent, MessageStatus, OutboxMessage
-from glowline.outbox import mark_sent, claim
+from glowline.store.models import MessageEvent, MessageStatus, OutboxMessage
+from glowline.delivery.outbox import mark_sent, claim
 from tests.conftest import twilio_post
 from tests.test_delivery import make_client, make_message
 
@@ -109,7 +109,7 @@ def test_malformed_callback_answers_200_and_changes_nothing(client, db, clinic, 
 
 
 def test_callback_stored_just_after_the_sid_sweep_is_applied_by_the_reconciler(db, runtime, clinic, clock):
-    from glowline.reconcile import reconcile
+    from glowline.delivery.reconcile import reconcile
 
     row = sent_row(db, clinic, make_client(db), clock, "SMlate")
     # The callback looked the SID up a moment before mark_sent committed, so it was kept
@@ -123,7 +123,7 @@ def test_callback_stored_just_after_the_sid_sweep_is_applied_by_the_reconciler(d
 
 
 def test_an_early_call_status_is_read_as_a_call_status(client, db, clinic, clock):
-    from glowline.models import Channel
+    from glowline.store.models import Channel
 
     row = make_message(db, clinic, make_client(db), due_at=clock.now(), channel=Channel.VOICE)
     assert claim(db, row.id, clock.now())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from glowline.exceptions import ValidationError
-from glowline.templates import DEFAULTS, format_moment, render, segments, validate_templates
-from glowline.timeline import MessageSettings
+from glowline.messages.templates import DEFAULTS, format_moment, render, segments, validate_templates
+from glowline.plans.timeline import MessageSettings
 
 VALUES = dict(date="Thu Dec 3", time="10:00 AM", until="Sat Dec 5, 11:00 AM", restrictions="intense exercise",
               hours=48, duration="2 days", session_number=2, total_sessions=4)

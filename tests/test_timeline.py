@@ -10,10 +10,10 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from glowline.config import ROOT
 from glowline.exceptions import ValidationError
-from glowline.models import MessageKind
-from glowline.preview import format_preview
-from glowline.protocols import load_catalog
-from glowline.timeline import (MessageSettings, aftercare_ends, build_timeline, in_quiet_hours,
+from glowline.store.models import MessageKind
+from glowline.plans.preview import format_preview
+from glowline.catalog.protocols import load_catalog
+from glowline.plans.timeline import (MessageSettings, aftercare_ends, build_timeline, in_quiet_hours,
                                next_allowed_time, shift_out_of_quiet_hours)
 
 CATALOG = load_catalog(ROOT / "protocols.json", ROOT / "schemas" / "protocols.schema.json")
@@ -43,7 +43,7 @@ def test_default_plan_of_each_protocol(protocol_id, default_count, default_weeks
     timeline = build_timeline(CATALOG.get(protocol_id), local(2026, 12, 3, 10), clinic())
     assert len(timeline.sessions) == default_count
     gaps = {(b.starts_at.astimezone(ZoneInfo(NY)).date() - a.starts_at.astimezone(ZoneInfo(NY)).date()).days
-            for a, b in zip(timeline.sessions, timeline.sessions[1:])}
+            for a, b in zip(timeline.sessions, timeline.sessions[1:], strict=False)}
     assert gaps == {7 * default_weeks}
     kinds = [m.kind for m in timeline.messages]
     assert kinds.count("reminder") == 2 * default_count

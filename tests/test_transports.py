@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from glowline.exceptions import TransportError
-from glowline.models import ConsentEvent, MessageStatus
-from glowline.outbox import OUTCOME_UNKNOWN
+from glowline.store.models import ConsentEvent, MessageStatus
+from glowline.delivery.outbox import OUTCOME_UNKNOWN
 from glowline.runtime import Runtime
-from glowline.transports import LocalTransport, TwilioTransport, build_transport
+from glowline.transports.transport import LocalTransport, TwilioTransport, build_transport
 from tests.test_delivery import CLIENT_NUMBER, fresh, make_client, make_message, schedule
 from tests.twilio_server import Scripted
 from tests.worker_helpers import advance

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from glowline.models import (Channel, InboundMessage, MessageEvent, MessageKind, MessageStatus,
+from glowline.store.models import (Channel, InboundMessage, MessageEvent, MessageKind, MessageStatus,
                              OutboxMessage, SessionStatus)
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, make_plan, twilio_post
 from tests.test_voice_twiml import gather_of, parse_twiml, said

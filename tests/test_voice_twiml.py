@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from glowline.voice import parse_confidence, read_answer, spoken_moment, spoken_phone
-from glowline.voice_calls import CallResult, read_choice
+from glowline.voice.twiml import parse_confidence, read_answer, spoken_moment, spoken_phone
+from glowline.voice.calls import CallResult, read_choice
 
 # The verbs and nouns a <Response> may hold, as Twilio's voice TwiML classes emit them.
 TWILIO_VOICE_TAGS = {"Response", "Say", "Gather", "Hangup", "Redirect", "Pause", "Play", "Dial", "Record"}

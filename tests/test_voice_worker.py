@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from glowline.channels import channel_for
-from glowline.models import Channel, MessageKind, MessageStatus, OutboxMessage, SessionStatus
-from glowline.voice_calls import fallback_call
+from glowline.delivery.channels import channel_for
+from glowline.store.models import Channel, MessageKind, MessageStatus, OutboxMessage, SessionStatus
+from glowline.voice.calls import fallback_call
 from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, make_plan, twilio_post
 from tests.test_voice_twiml import gather_of, parse_twiml, said
 from tests.twilio_server import Scripted

@@ -67,7 +67,7 @@ class FakeTwilio:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeTwilio":
+    def start(self) -> FakeTwilio:
         self.thread.start()
         return self
 

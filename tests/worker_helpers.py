@@ -24,7 +24,7 @@ def move_due_jobs(rt) -> int:
         return 0
     jobs = Job.fetch_many(job_ids, connection=rt.redis, serializer=rt.queue.serializer)
     with rt.redis.pipeline() as pipe:
-        for job_id, job in zip(job_ids, jobs):
+        for job_id, job in zip(job_ids, jobs, strict=False):
             if job is not None:
                 rt.queue._enqueue_job(job, pipeline=pipe)
             registry.remove(job_id, pipeline=pipe)

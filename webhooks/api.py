@@ -8,13 +8,13 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from glowline import heartbeat
+from glowline.delivery import heartbeat
 from glowline.exceptions import Conflict, NotFound, ValidationError
-from glowline.models import (OPEN_STATUSES, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan)
-from glowline.outbox import cancel_message, queue_summary, retry_message, retry_refusal
-from glowline.plan_requests import PLANNABLE, find_intake, intake_concern, start_plan
-from glowline.plans import cancel_plan, move_session
-from glowline.timeline import zone
+from glowline.store.models import (OPEN_STATUSES, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan)
+from glowline.delivery.outbox import cancel_message, queue_summary, retry_message, retry_refusal
+from glowline.plans.requests import PLANNABLE, find_intake, intake_concern, start_plan
+from glowline.plans.service import cancel_plan, move_session
+from glowline.plans.timeline import zone
 from webhooks.auth import token_required
 from webhooks.context import db, runtime
 

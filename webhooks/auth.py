@@ -9,8 +9,8 @@ from flask import g, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from glowline.clinics import hash_token
-from glowline.models import ApiToken, StaffUser
+from glowline.clinics.service import hash_token
+from glowline.store.models import ApiToken, StaffUser
 from webhooks.context import db, runtime
 
 

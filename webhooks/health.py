@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from glowline import heartbeat
+from glowline.delivery import heartbeat
 from webhooks.context import runtime
 
 bp = Blueprint("health", __name__)

@@ -18,7 +18,8 @@ _MESSAGE = {"type": "object", "properties": {
     "attempts": {"type": "integer"}, "error": {"type": ["string", "null"]},
     "error_code": {"type": ["integer", "null"]}, "result": {"type": ["string", "null"]},
     "simulated": {"type": "boolean", "description": "true when the local transport recorded it instead of Twilio"},
-    "retryable": {"type": "boolean", "description": "true when staff may retry it now (failed, undelivered or skipped, and not past its useful time)"},
+    "retryable": {"type": "boolean", "description": "true when staff may retry it now "
+                  "(failed, undelivered or skipped, and not past its useful time)"},
     "text": {"type": "string"}}}
 _PLAN = {"type": "object", "properties": {
     "id": {"type": "integer"}, "intake_id": {"type": ["integer", "null"]}, "protocol": {"type": "string"},

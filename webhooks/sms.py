@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from glowline.clinics import clinic_for_number
-from glowline.inbound import handle_text
-from glowline.models import Channel, InboundMessage
+from glowline.clinics.service import clinic_for_number
+from glowline.intake.router import handle_text
+from glowline.store.models import Channel, InboundMessage
 from webhooks.context import db, runtime
 from webhooks.twilio_auth import verify_twilio
 
@@ -72,7 +72,7 @@ def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[st
             if attempt == 1:
                 continue
             log.exception("inbound sms %s conflicted twice; kept for the clinic inbox", record.id)
-        except Exception:  # noqa: BLE001 - a bug must not lose the text
+        except Exception:
             log.exception("inbound sms %s could not be handled; kept for the clinic inbox", record.id)
         break
     record.handled_as = "error"

@@ -9,16 +9,16 @@ from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, re
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 
-from glowline import audit
+from glowline.clinics import audit
 from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
-from glowline.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus
-from glowline.outbox import cancel_message, retry_message
-from glowline.plan_requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
-from glowline.plans import cancel_plan
-from glowline.staff_sms import client_gets
-from glowline.templates import format_moment
-from glowline.timeline import MessageSettings, build_timeline, zone
-from glowline.timeline_svg import from_plan, from_timeline, render_svg
+from glowline.store.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus
+from glowline.delivery.outbox import cancel_message, retry_message
+from glowline.plans.requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
+from glowline.plans.service import cancel_plan
+from glowline.plans.staff_commands import client_gets
+from glowline.messages.templates import format_moment
+from glowline.plans.timeline import MessageSettings, build_timeline, zone
+from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
 from webhooks.api import client_zone, message_json, plan_messages, queue_state
 from webhooks.auth import check_login, load_staff, log_in, log_out, login_required
 from webhooks.context import db, runtime

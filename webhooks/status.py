@@ -6,9 +6,9 @@ import logging
 
 from flask import Blueprint, request
 
-from glowline import voice_calls
-from glowline.models import OutboxMessage
-from glowline.outbox import record_provider_status
+from glowline.voice import calls as voice_calls
+from glowline.store.models import OutboxMessage
+from glowline.delivery.outbox import record_provider_status
 from webhooks.context import db, runtime
 from webhooks.twilio_auth import verify_twilio
 

@@ -14,15 +14,15 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
-from glowline.clinics import clinic_for_number
+from glowline.clinics.service import clinic_for_number
 from glowline.exceptions import ValidationError
-from glowline.inbound import finish_turn, get_or_create_client
-from glowline.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, SessionStatus, TreatmentSession
+from glowline.intake.router import finish_turn, get_or_create_client
+from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, SessionStatus, TreatmentSession
 from glowline.phone import to_e164
-from glowline.timeline import zone
-from glowline.voice import (claim_step, goodbye_twiml, read_answer, render_turn, spoken_moment, spoken_phone,
+from glowline.plans.timeline import zone
+from glowline.voice.twiml import (claim_step, goodbye_twiml, read_answer, render_turn, spoken_moment, spoken_phone,
                             step_sid)
-from glowline.voice_calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
+from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
 from webhooks.context import db, runtime

@@ -16,14 +16,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from glowline import outbox, voice_calls
-from glowline.db import on_commit
-from glowline.dispatch import enqueue_one
+from glowline.delivery import outbox
+from glowline.voice import calls as voice_calls
+from glowline.store.db import on_commit
+from glowline.delivery.dispatch import enqueue_one
 from glowline.exceptions import TransportError
-from glowline.models import (TERMINAL_STATUSES, Channel, Client, MessageKind, MessageStatus, OutboxMessage,
+from glowline.store.models import (TERMINAL_STATUSES, Channel, Client, MessageKind, MessageStatus, OutboxMessage,
                              PlanStatus, SessionStatus)
-from glowline.templates import MAX_BODY
-from glowline.timeline import in_quiet_hours, next_allowed_time
+from glowline.messages.templates import MAX_BODY
+from glowline.plans.timeline import in_quiet_hours, next_allowed_time
 from workers import context
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def send_message(message_id: int) -> str:
 
 def reconcile() -> dict:
     """The periodic job: put what is due into RQ, restore what Redis lost, settle stuck sends."""
-    from glowline.reconcile import reconcile as run
+    from glowline.delivery.reconcile import reconcile as run
 
     report = run(context.current(), stuck_after=stuck_after(context.current().config))
     return report.as_dict() if report is not None else {"skipped": "another reconcile holds the lock"}

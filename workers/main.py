@@ -94,7 +94,7 @@ def request_reconcile(connection, queues) -> bool:
             if connection.set(tick_key(queue.name), "1", nx=True, ex=RECONCILE_EVERY - 5):
                 queue.enqueue(RECONCILE_JOB, at_front=True, result_ttl=300, failure_ttl=24 * 3600)
                 enqueued = True
-        except Exception:  # noqa: BLE001 - Redis trouble must not stop the worker; next tick retries
+        except Exception:
             log.exception("could not enqueue the reconcile job")
     return enqueued
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-25 14:03:35.989028
 """
 from alembic import op
 import sqlalchemy as sa
-import glowline.models
+import glowline.store.models
 
 
 revision = '0001_initial'
@@ -22,8 +22,8 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('preferred_channel', sa.Enum('sms', 'voice', name='channel', native_enum=False, length=24), nullable=False),
-    sa.Column('opted_out_at', glowline.models.UTCDateTime(), nullable=True),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('opted_out_at', glowline.store.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('phone')
     )
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('templates', sa.JSON(), nullable=False),
     sa.Column('voice_retry_minutes', sa.Integer(), nullable=True),
     sa.Column('voice_fallback', sa.Boolean(), nullable=False),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('api_tokens',
@@ -47,9 +47,9 @@ def upgrade() -> None:
     sa.Column('clinic_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', glowline.models.UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', glowline.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', glowline.store.models.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', glowline.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -76,7 +76,7 @@ def upgrade() -> None:
     sa.Column('wording', sa.Text(), nullable=False),
     sa.Column('method', sa.String(length=32), nullable=False),
     sa.Column('scope', sa.Text(), nullable=False),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
@@ -96,7 +96,7 @@ def upgrade() -> None:
     sa.Column('handled_as', sa.String(length=32), nullable=True),
     sa.Column('needs_attention', sa.Boolean(), nullable=False),
     sa.Column('reply', sa.Text(), nullable=True),
-    sa.Column('received_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('received_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.Column('confidence', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
@@ -120,9 +120,9 @@ def upgrade() -> None:
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('channel', sa.Enum('sms', 'voice', name='channel', native_enum=False, length=24), nullable=False),
     sa.Column('schema_version', sa.String(length=32), nullable=True),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', glowline.models.UTCDateTime(), nullable=False),
-    sa.Column('completed_at', glowline.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', glowline.store.models.UTCDateTime(), nullable=False),
+    sa.Column('completed_at', glowline.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -148,7 +148,7 @@ def upgrade() -> None:
     sa.Column('clinic_id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=80), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
@@ -168,8 +168,8 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('active', 'cancelled', 'completed', name='planstatus', native_enum=False, length=24), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.String(length=120), nullable=False),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
-    sa.Column('cancelled_at', glowline.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
+    sa.Column('cancelled_at', glowline.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['intake_id'], ['intakes.id'], ondelete='SET NULL'),
@@ -185,13 +185,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('starts_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('starts_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.Column('duration_minutes', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('scheduled', 'confirmed', 'callback_requested', 'cancelled', name='sessionstatus', native_enum=False, length=24), nullable=False),
-    sa.Column('confirmed_at', glowline.models.UTCDateTime(), nullable=True),
-    sa.Column('callback_requested_at', glowline.models.UTCDateTime(), nullable=True),
+    sa.Column('confirmed_at', glowline.store.models.UTCDateTime(), nullable=True),
+    sa.Column('callback_requested_at', glowline.store.models.UTCDateTime(), nullable=True),
     sa.Column('call_result', sa.String(length=32), nullable=True),
-    sa.Column('call_result_at', glowline.models.UTCDateTime(), nullable=True),
+    sa.Column('call_result_at', glowline.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('plan_id', 'number')
@@ -211,8 +211,8 @@ def upgrade() -> None:
     sa.Column('to_number', sa.String(length=20), nullable=False),
     sa.Column('from_number', sa.String(length=20), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('due_at', glowline.models.UTCDateTime(), nullable=False),
-    sa.Column('not_after', glowline.models.UTCDateTime(), nullable=True),
+    sa.Column('due_at', glowline.store.models.UTCDateTime(), nullable=False),
+    sa.Column('not_after', glowline.store.models.UTCDateTime(), nullable=True),
     sa.Column('status', sa.Enum('pending', 'queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'skipped', name='messagestatus', native_enum=False, length=24), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -220,13 +220,13 @@ def upgrade() -> None:
     sa.Column('provider_sid', sa.String(length=64), nullable=True),
     sa.Column('simulated', sa.Boolean(), nullable=False),
     sa.Column('result', sa.String(length=32), nullable=True),
-    sa.Column('enqueued_at', glowline.models.UTCDateTime(), nullable=True),
-    sa.Column('claimed_at', glowline.models.UTCDateTime(), nullable=True),
-    sa.Column('sent_at', glowline.models.UTCDateTime(), nullable=True),
-    sa.Column('finished_at', glowline.models.UTCDateTime(), nullable=True),
+    sa.Column('enqueued_at', glowline.store.models.UTCDateTime(), nullable=True),
+    sa.Column('claimed_at', glowline.store.models.UTCDateTime(), nullable=True),
+    sa.Column('sent_at', glowline.store.models.UTCDateTime(), nullable=True),
+    sa.Column('finished_at', glowline.store.models.UTCDateTime(), nullable=True),
     sa.Column('retry_of_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ondelete='CASCADE'),
@@ -250,7 +250,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Integer(), nullable=True),
     sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('created_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_id'], ['outbox_messages.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ondelete='CASCADE'),
@@ -266,7 +266,7 @@ def upgrade() -> None:
     sa.Column('provider_sid', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('error_code', sa.Integer(), nullable=True),
-    sa.Column('received_at', glowline.models.UTCDateTime(), nullable=False),
+    sa.Column('received_at', glowline.store.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['message_id'], ['outbox_messages.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('provider_sid', 'status')

@@ -1,0 +1,264 @@
+"""The ``glowline`` command: serve, work, migrate, manage clinics, preview plans, simulate texts."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+import click
+
+from glowline.config import Config
+from glowline.exceptions import ConfigError, GlowlineError
+
+
+def load_config() -> Config:
+    """Read the configuration, turning a bad setting into one clear line and exit code 2."""
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class _Group(click.Group):
+    """Turns domain errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, GlowlineError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """Glowline: SMS and voice intake, reminders and aftercare for aesthetic clinics."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Run everything locally: migrate, embedded Redis, the web app and one worker with the scheduler."""
+    from cli.devrun import run_all
+
+    sys.exit(run_all(load_config(), host, port))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the web app (development server; use gunicorn wsgi:app in production)."""
+    from werkzeug.serving import run_simple
+
+    from webhooks import create_app
+
+    app = create_app({"GLOWLINE_CONFIG": load_config()})
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--no-scheduler", is_flag=True, help="Do not compete for the RQ scheduler lock.")
+def worker(burst: bool, no_scheduler: bool) -> None:
+    """Run one RQ worker (with the scheduler unless told not to)."""
+    from workers.main import run_worker
+
+    run_worker(load_config(), burst=burst, with_scheduler=not no_scheduler)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration."""
+    import migrations
+
+    config = load_config()
+    migrations.upgrade(config.database_url)
+    click.echo("database is up to date")
+
+
+@contextmanager
+def _session():
+    """A committed-on-success session whose connections are released afterwards."""
+    from glowline.runtime import Runtime
+
+    with Runtime(load_config()) as runtime, runtime.transaction() as session:
+        yield session
+
+
+@main.group()
+def clinic() -> None:
+    """Clinics, their numbers and staff phones."""
+
+
+@clinic.command("add")
+@click.option("--name", required=True)
+@click.option("--number", "numbers", multiple=True, required=True, help="Twilio number (repeatable).")
+@click.option("--staff", multiple=True, help="Staff phone number (repeatable).")
+@click.option("--timezone", required=True, help="IANA zone, e.g. America/New_York.")
+@click.option("--contact", help="Call-back number clients see (default: the first Twilio number).")
+@click.option("--quiet-start", default="20:00", show_default=True)
+@click.option("--quiet-end", default="08:00", show_default=True)
+@click.option("--reminders", default="48,2", show_default=True, help="Hours before each session.")
+@click.option("--session-minutes", default=60, show_default=True, type=int)
+def clinic_add(name, numbers, staff, timezone, contact, quiet_start, quiet_end, reminders, session_minutes):
+    """Add a clinic."""
+    from glowline.clinics.service import add_clinic
+
+    offsets = _hours(reminders)
+    with _session() as session:
+        created = add_clinic(session, name=name, numbers=list(numbers), staff=list(staff), timezone=timezone,
+                             contact_phone=contact, quiet_start=quiet_start, quiet_end=quiet_end,
+                             reminder_offsets_hours=offsets, session_minutes=session_minutes)
+        click.echo(f"clinic {created.id} added: {created.name} ({', '.join(n.number for n in created.numbers)})")
+
+
+def _hours(raw: str) -> list[int]:
+    from glowline.exceptions import ValidationError
+
+    try:
+        return [int(h) for h in raw.split(",") if h.strip()]
+    except ValueError:
+        raise ValidationError(f"reminders: expected hours like 48,2, got {raw!r}") from None
+
+
+@clinic.command("set")
+@click.option("--clinic", "clinic_id", required=True, type=int)
+@click.option("--quiet-start", help="Start of quiet hours, HH:MM in the client's zone.")
+@click.option("--quiet-end", help="End of quiet hours, HH:MM.")
+@click.option("--reminders", help="Hours before each session, e.g. 48,2.")
+@click.option("--template", "templates", multiple=True, metavar="KEY=TEXT",
+              help="Override a message text (repeatable); see glowline/templates.py for keys and placeholders.")
+@click.option("--voice-fallback/--no-voice-fallback", default=None,
+              help="Call instead when a reminder text cannot reach a landline.")
+@click.option("--voice-retry-minutes", type=int, help="Call once more this long after an unanswered call.")
+@click.option("--no-voice-retry", is_flag=True, help="Never call twice.")
+def clinic_set(clinic_id, quiet_start, quiet_end, reminders, templates, voice_fallback, voice_retry_minutes,
+               no_voice_retry):
+    """Change a clinic's message settings (applies to plans started afterwards)."""
+    from glowline.clinics.service import get_clinic, update_clinic
+    from glowline.exceptions import ValidationError
+
+    overrides = {}
+    for item in templates:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValidationError(f"--template: expected KEY=TEXT, got {item!r}")
+        overrides[key.strip()] = text
+    with _session() as session:
+        updated = update_clinic(get_clinic(session, clinic_id), quiet_start=quiet_start, quiet_end=quiet_end,
+                                reminder_offsets_hours=_hours(reminders) if reminders else None,
+                                templates=overrides, voice_fallback=voice_fallback,
+                                voice_retry_minutes=voice_retry_minutes, clear_voice_retry=no_voice_retry)
+        retry = f"{updated.voice_retry_minutes} min" if updated.voice_retry_minutes else "off"
+        click.echo(f"clinic {updated.id}: quiet {updated.quiet_start:%H:%M}-{updated.quiet_end:%H:%M}, "
+                   f"reminders {','.join(map(str, updated.reminder_offsets_hours))} h before, "
+                   f"templates overridden: {', '.join(sorted(updated.templates)) or 'none'}, "
+                   f"voice fallback {'on' if updated.voice_fallback else 'off'}, voice retry {retry}")
+
+
+@clinic.command("list")
+def clinic_list() -> None:
+    """List clinics."""
+    from sqlalchemy import select
+
+    from glowline.store.models import Clinic
+
+    with _session() as session:
+        for c in session.scalars(select(Clinic).order_by(Clinic.id)):
+            numbers = ", ".join(n.number for n in c.numbers)
+            click.echo(f"{c.id}\t{c.name}\t{c.timezone}\t{numbers}\tstaff: {len(c.staff_phones)}")
+
+
+@main.command()
+@click.option("--protocol", "protocol_id", required=True, help="Protocol id from protocols.json.")
+@click.option("--first", "first", required=True, help='First session, local time: "2026-12-03 10:00".')
+@click.option("--timezone", "tz", default="America/New_York", show_default=True)
+@click.option("--sessions", type=int, help="Number of sessions (within the protocol's range).")
+@click.option("--interval", type=int, help="Weeks between sessions (within the protocol's range).")
+@click.option("--clinic-name", default="Your Clinic", show_default=True)
+@click.option("--clinic-phone", default="+12125550100", show_default=True)
+@click.option("--channel", type=click.Choice(["sms", "voice"]), default="sms", show_default=True)
+@click.option("--clinic", "clinic_id", type=int,
+              help="Use this clinic's name, zone, quiet hours, reminders and templates.")
+def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phone, channel, clinic_id) -> None:
+    """Print a plan's full timeline without creating anything."""
+    from datetime import datetime
+
+    from glowline.clinics.service import check_timezone
+    from glowline.exceptions import ValidationError
+    from glowline.plans.preview import format_preview
+    from glowline.runtime import Runtime
+    from glowline.plans.timeline import MessageSettings, build_timeline, localize
+
+    try:
+        wall = datetime.strptime(first, "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise ValidationError(f'--first: expected "YYYY-MM-DD HH:MM", got {first!r}') from None
+    with Runtime(load_config()) as runtime:
+        if clinic_id is not None:
+            from glowline.clinics.service import get_clinic
+
+            with runtime.transaction() as session:
+                settings = MessageSettings.from_clinic(get_clinic(session, clinic_id))
+            tz = settings.timezone
+        else:
+            settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz))
+        catalog = runtime.catalog
+        timeline = build_timeline(catalog.get(protocol_id), localize(wall, tz), settings,
+                                  sessions=sessions, interval_weeks=interval, channel=channel)
+        click.echo(format_preview(timeline, tz))
+
+
+@main.group()
+def staff() -> None:
+    """Staff logins."""
+
+
+@staff.command("add")
+@click.option("--clinic", "clinic_id", required=True, type=int)
+@click.option("--username", required=True)
+@click.password_option()
+def staff_add(clinic_id: int, username: str, password: str) -> None:
+    """Add a staff user (password hashed)."""
+    from glowline.clinics.service import add_staff_user, get_clinic
+
+    with _session() as session:
+        user = add_staff_user(session, get_clinic(session, clinic_id), username, password)
+        click.echo(f"staff user {user.username} added to clinic {clinic_id}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--clinic", "clinic_id", required=True, type=int)
+@click.option("--name", required=True, help="What the token is for, e.g. booking-system.")
+def token_create(clinic_id: int, name: str) -> None:
+    """Create an API token; it is shown once and stored hashed."""
+    from glowline.clinics.service import create_api_token, get_clinic
+
+    with _session() as session:
+        _, plain = create_api_token(session, get_clinic(session, clinic_id), name)
+    click.echo(plain)
+    click.echo("store it now: it is not shown again", err=True)
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (they import this one for ``main``)."""
+    from cli.plans import plan
+    from cli.simulator import text
+
+    main.add_command(text)
+    main.add_command(plan)
+
+
+_register_commands()

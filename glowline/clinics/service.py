@@ -1,0 +1,159 @@
+"""Clinics, their numbers, staff users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from glowline.exceptions import Conflict, NotFound, ValidationError
+from glowline.store.models import ApiToken, Clinic, ClinicNumber, StaffPhone, StaffUser
+from glowline.phone import to_e164
+
+
+def check_timezone(name: str) -> str:
+    """Return ``name`` if it is an IANA time zone, else raise ValidationError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"timezone: {name!r} is not an IANA time zone such as America/New_York",
+                              field="timezone") from None
+    return name
+
+
+def parse_clock(value: str, field: str) -> time:
+    """Parse ``HH:MM`` (24-hour) into a time, or raise ValidationError naming the field."""
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValidationError(f"{field}: expected HH:MM, got {value!r}", field=field) from None
+
+
+# The strictest state rule the pipeline follows: nothing before 08:00 or after 20:00 in the
+# client's zone. A clinic may be quieter (start earlier in the evening, end later in the
+# morning), never louder.
+LATEST_QUIET_START = time(20, 0)
+EARLIEST_QUIET_END = time(8, 0)
+
+
+def check_quiet_hours(start: time, end: time) -> None:
+    """Refuse quiet hours that would let a text out after 20:00 or before 08:00."""
+    if not time(12, 0) <= start <= LATEST_QUIET_START:
+        raise ValidationError(f"quiet_start: must be between 12:00 and {LATEST_QUIET_START:%H:%M} "
+                              f"(no texts after 8 pm), got {start:%H:%M}", field="quiet_start")
+    if not EARLIEST_QUIET_END <= end <= time(12, 0):
+        raise ValidationError(f"quiet_end: must be between {EARLIEST_QUIET_END:%H:%M} and 12:00 "
+                              f"(no texts before 8 am), got {end:%H:%M}", field="quiet_end")
+
+
+def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], timezone: str,
+               contact_phone: str | None = None, quiet_start: str = "20:00", quiet_end: str = "08:00",
+               reminder_offsets_hours: list[int] | None = None, session_minutes: int = 60) -> Clinic:
+    """Create a clinic; every number is checked and stored in E.164. Does not commit."""
+    if not name.strip() or len(name.strip()) > 120:
+        raise ValidationError("name: a clinic needs a name of at most 120 characters", field="name")
+    if not numbers:
+        raise ValidationError("number: a clinic needs at least one Twilio number", field="number")
+    offsets = _offsets(reminder_offsets_hours or [48, 2])
+    e164_numbers = [to_e164(n, field="number") for n in numbers]
+    taken = db.scalars(select(ClinicNumber.number).where(ClinicNumber.number.in_(e164_numbers))).all()
+    if taken:
+        raise Conflict(f"number: {taken[0]} already belongs to a clinic")
+    start, end = parse_clock(quiet_start, "quiet_start"), parse_clock(quiet_end, "quiet_end")
+    check_quiet_hours(start, end)
+    clinic = Clinic(
+        name=name.strip(), timezone=check_timezone(timezone),
+        contact_phone=to_e164(contact_phone, field="contact") if contact_phone else e164_numbers[0],
+        quiet_start=start, quiet_end=end,
+        reminder_offsets_hours=offsets, session_minutes=session_minutes, templates={},
+    )
+    clinic.numbers = [ClinicNumber(number=n) for n in e164_numbers]
+    clinic.staff_phones = [StaffPhone(number=to_e164(s, field="staff")) for s in dict.fromkeys(staff)]
+    db.add(clinic)
+    db.flush()
+    return clinic
+
+
+def update_clinic(clinic: Clinic, *, quiet_start: str | None = None, quiet_end: str | None = None,
+                  reminder_offsets_hours: list[int] | None = None, templates: dict[str, str] | None = None,
+                  voice_fallback: bool | None = None, voice_retry_minutes: int | None = None,
+                  clear_voice_retry: bool = False) -> Clinic:
+    """Change a clinic's message settings; everything is checked before anything changes.
+
+    New settings apply to plans started afterwards; messages already written keep the
+    times and texts the client was shown.
+    """
+    from glowline.messages.templates import validate_templates
+
+    start = parse_clock(quiet_start, "quiet_start") if quiet_start is not None else clinic.quiet_start
+    end = parse_clock(quiet_end, "quiet_end") if quiet_end is not None else clinic.quiet_end
+    check_quiet_hours(start, end)
+    offsets = _offsets(reminder_offsets_hours) if reminder_offsets_hours is not None else None
+    merged = {**(clinic.templates or {}), **(templates or {})}
+    validate_templates(merged)
+    if voice_retry_minutes is not None and not 5 <= voice_retry_minutes <= 24 * 60:
+        raise ValidationError("voice retry: minutes must be between 5 and 1440", field="voice_retry_minutes")
+    clinic.quiet_start, clinic.quiet_end, clinic.templates = start, end, merged
+    if offsets is not None:
+        clinic.reminder_offsets_hours = offsets
+    if voice_fallback is not None:
+        clinic.voice_fallback = voice_fallback
+    if voice_retry_minutes is not None or clear_voice_retry:
+        clinic.voice_retry_minutes = None if clear_voice_retry else voice_retry_minutes
+    return clinic
+
+
+def _offsets(hours: list[int]) -> list[int]:
+    offsets = sorted(set(hours), reverse=True)
+    if not offsets or any(h <= 0 or h > 24 * 14 for h in offsets):
+        raise ValidationError("reminders: offsets are hours before the session, 1 to 336", field="reminders")
+    return offsets
+
+
+def get_clinic(db: Session, clinic_id: int) -> Clinic:
+    """The clinic with this id, or NotFound."""
+    clinic = db.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound(f"clinic {clinic_id} not found")
+    return clinic
+
+
+def clinic_for_number(db: Session, number: str) -> Clinic | None:
+    """The clinic that owns the Twilio number ``number`` (E.164), if any."""
+    return db.scalar(select(Clinic).join(ClinicNumber).where(ClinicNumber.number == number))
+
+
+def add_staff_user(db: Session, clinic: Clinic, username: str, password: str) -> StaffUser:
+    """Create a staff login with a hashed password. Does not commit."""
+    if not username.strip() or len(username) > 80:
+        raise ValidationError("username: 1 to 80 characters", field="username")
+    if len(password) < 10:
+        raise ValidationError("password: use at least 10 characters", field="password")
+    if db.scalar(select(StaffUser).where(StaffUser.username == username)):
+        raise Conflict(f"username: {username!r} is taken")
+    user = StaffUser(clinic_id=clinic.id, username=username, password_hash=generate_password_hash(password))
+    db.add(user)
+    db.flush()
+    return user
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an API token: its SHA-256 (tokens are long and random, so no salt)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(db: Session, clinic: Clinic, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and only its hash is stored."""
+    if not name.strip() or len(name) > 80:
+        raise ValidationError("name: say what the token is for, in at most 80 characters", field="name")
+    plain = "glw_" + secrets.token_urlsafe(32)
+    token = ApiToken(clinic_id=clinic.id, name=name, token_hash=hash_token(plain))
+    db.add(token)
+    db.flush()
+    return token, plain

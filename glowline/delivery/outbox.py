@@ -1,0 +1,289 @@
+"""The outbox state machine: claim a row, record what the provider said, and staff actions.
+
+    pending -> queued -> sending -> sent -> delivered | undelivered | failed
+    pending/queued -> cancelled | skipped;  sending -> failed (Twilio refused, or outcome unknown)
+
+Every transition is a conditional UPDATE (``WHERE status IN (...)``) so two workers, two
+callbacks or a worker and a staff member racing on one row cannot move it backwards.
+Nothing here commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from glowline.transports import errors as twilio_errors
+from glowline.clinics.audit import AuditAction, record_message_action
+from glowline.exceptions import Conflict
+from glowline.store.models import (OPEN_STATUSES, TERMINAL_STATUSES, Channel, Client, Clinic, MessageEvent, MessageKind,
+                             MessageStatus, OutboxMessage)
+
+log = logging.getLogger(__name__)
+
+S = MessageStatus
+RANK = {S.PENDING: 0, S.QUEUED: 1, S.SENDING: 2, S.SENT: 3,
+        S.DELIVERED: 4, S.UNDELIVERED: 4, S.FAILED: 4, S.CANCELLED: 4, S.SKIPPED: 4}
+CLAIMABLE = (S.PENDING, S.QUEUED)
+RETRYABLE_BY_STAFF = (S.FAILED, S.UNDELIVERED, S.SKIPPED)
+
+# Twilio MessageStatus -> our status. "read" is WhatsApp's delivered; "canceled" only
+# happens to messages Twilio itself scheduled, which for us means it never went out.
+SMS_STATUSES: dict[str, MessageStatus] = {
+    "accepted": S.QUEUED, "scheduled": S.QUEUED, "queued": S.QUEUED, "sending": S.SENDING, "sent": S.SENT,
+    "delivered": S.DELIVERED, "read": S.DELIVERED, "undelivered": S.UNDELIVERED, "failed": S.FAILED,
+    "canceled": S.UNDELIVERED,
+}
+
+# A call is "sent" while it rings or talks; a person answering is its delivery.
+CALL_STATUSES: dict[str, MessageStatus] = {
+    "queued": S.SENT, "initiated": S.SENT, "ringing": S.SENT, "in-progress": S.SENT,
+    "completed": S.DELIVERED, "busy": S.UNDELIVERED, "no-answer": S.UNDELIVERED, "failed": S.FAILED,
+    "canceled": S.FAILED,
+}
+
+OUTCOME_UNKNOWN = "outcome_unknown"
+OUTCOME_UNKNOWN_ERROR = ("outcome unknown: check Twilio (the send was attempted but not confirmed; "
+                         "it may have gone out) before retrying")
+
+
+def _lower_than(status: MessageStatus) -> list[MessageStatus]:
+    return [s for s, rank in RANK.items() if rank < RANK[status]]
+
+
+def _set(db: Session, message_id: int, allowed, **values) -> bool:
+    """UPDATE one row only if its status is still in ``allowed``; True when it changed."""
+    stmt = (update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status.in_(list(allowed)))
+            .values(**values).execution_options(synchronize_session=False))
+    # An UPDATE's result is a CursorResult; the ORM's Session.execute is typed as the generic Result.
+    changed = getattr(db.execute(stmt), "rowcount", 0) == 1
+    if changed:
+        # Later reads in this session must see the new values, not the identity map's copy.
+        message = db.get(OutboxMessage, message_id)
+        if message is not None:
+            db.refresh(message)
+    return changed
+
+
+def claim(db: Session, message_id: int, now: datetime) -> bool:
+    """Atomically move a pending/queued row to sending and count the attempt; False if someone else has it."""
+    return _set(db, message_id, CLAIMABLE, status=S.SENDING, attempts=OutboxMessage.attempts + 1,
+                claimed_at=now, updated_at=now)
+
+
+def mark_sent(db: Session, message: OutboxMessage, *, sid: str, simulated: bool, now: datetime) -> None:
+    """Record the provider's id after it accepted the message, then apply any status that beat us here."""
+    _set(db, message.id, (S.SENDING,), status=S.SENT, provider_sid=sid, simulated=simulated, sent_at=now,
+         last_error=None, error_code=None, updated_at=now)
+    _apply_early_events(db, message, sid=sid, now=now)
+
+
+def statuses_for(message: OutboxMessage) -> dict[str, MessageStatus]:
+    """How the provider's status words map onto the outbox for this row's channel."""
+    return CALL_STATUSES if message.channel is Channel.VOICE else SMS_STATUSES
+
+
+def _apply_early_events(db: Session, message: OutboxMessage, *, sid: str, now: datetime) -> int:
+    early = db.scalars(select(MessageEvent).where(MessageEvent.provider_sid == sid,
+                                                  MessageEvent.message_id.is_(None))
+                       .order_by(MessageEvent.id)).all()
+    for event in early:
+        event.message_id = message.id
+        mapped = statuses_for(message).get(event.status)
+        if mapped is not None:
+            _advance(db, message.id, mapped, event.error_code, now)
+    return len(early)
+
+
+def attach_orphan_events(db: Session, *, now: datetime) -> int:
+    """Apply status callbacks stored before their row had its SID (a race with ``mark_sent``)."""
+    orphans = db.execute(select(OutboxMessage, MessageEvent.provider_sid)
+                         .join(MessageEvent, MessageEvent.provider_sid == OutboxMessage.provider_sid)
+                         .where(MessageEvent.message_id.is_(None)).distinct().limit(500)).all()
+    return sum(_apply_early_events(db, message, sid=sid, now=now) for message, sid in orphans)
+
+
+def mark_failed(db: Session, message: OutboxMessage, reason: str, *, now: datetime, code: int | None = None,
+                result: str = "failed") -> None:
+    """Fail a row for good (from sending, or from pending/queued when it can never be sent)."""
+    _set(db, message.id, (S.PENDING, S.QUEUED, S.SENDING), status=S.FAILED, last_error=reason, error_code=code,
+         result=result, finished_at=now, updated_at=now)
+
+
+def mark_skipped(db: Session, message: OutboxMessage, reason: str, *, now: datetime) -> None:
+    """Skip a row that should no longer go out (stale plan, past its useful time, opted out...)."""
+    _set(db, message.id, (S.PENDING, S.QUEUED, S.SENDING), status=S.SKIPPED, result=reason, finished_at=now,
+         updated_at=now)
+
+
+def requeue(db: Session, message: OutboxMessage, *, due_at: datetime, now: datetime, reason: str | None = None,
+            code: int | None = None) -> bool:
+    """Put a row back in the queue for ``due_at`` (deferral or retry); the caller enqueues after commit."""
+    values = dict(status=S.QUEUED, due_at=due_at, enqueued_at=now, updated_at=now)
+    if reason is not None:
+        values.update(last_error=reason, error_code=code)
+    return _set(db, message.id, (S.PENDING, S.QUEUED, S.SENDING), **values)
+
+
+def mark_outcome_unknown(db: Session, message: OutboxMessage, *, now: datetime, code: int | None = None) -> bool:
+    """A send was attempted but never confirmed: stop, and ask staff to look in Twilio before retrying.
+
+    Sending again could text the client twice; not sending could lose a reminder. A person
+    with the Twilio console can tell which, so the row is failed with a clear reason.
+    """
+    changed = _set(db, message.id, (S.SENDING,), status=S.FAILED, last_error=OUTCOME_UNKNOWN_ERROR,
+                   error_code=code, result=OUTCOME_UNKNOWN, finished_at=now, updated_at=now)
+    if changed:
+        log.warning("outbox %s: outcome unknown after attempt %s; left for staff", message.id, message.attempts)
+    return changed
+
+
+def opt_out_by_carrier(db: Session, message: OutboxMessage, *, now: datetime) -> None:
+    """Twilio said 21610: the number unsubscribed at the carrier. Record consent and stop everything to it."""
+    from glowline.compliance import consent as compliance
+
+    client = db.get(Client, message.client_id) if message.client_id else None
+    if client is None:
+        client = db.scalar(select(Client).where(Client.phone == message.to_number))
+    if client is None:
+        return
+    compliance.opt_out(db, client=client, clinic=message.clinic,
+                       wording="carrier reported the recipient unsubscribed (Twilio error 21610)",
+                       method="carrier_21610", now=now)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What a provider status callback did: whether it was new, which row, and whether that row moved."""
+
+    duplicate: bool
+    message_id: int | None
+    changed: bool
+
+
+def _insert_event(db: Session, *, sid: str, status: str, error_code: int | None, message_id: int | None,
+                  now: datetime) -> bool:
+    """Insert (sid, status) once; False when it was already there. Atomic: no check-then-insert."""
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(MessageEvent)
+            .values(provider_sid=sid, status=status, error_code=error_code, message_id=message_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["provider_sid", "status"])
+            .returning(MessageEvent.id))
+    # RETURNING, not rowcount: psycopg reports no usable rowcount for an ORM insert that did nothing.
+    return db.execute(stmt).scalar() is not None
+
+
+def _advance(db: Session, message_id: int, status: MessageStatus, error_code: int | None, now: datetime) -> bool:
+    """Forward-only: move the row to ``status`` only from a lower rank; terminal rows never move."""
+    values: dict = dict(status=status, updated_at=now)
+    if status in TERMINAL_STATUSES:
+        values["finished_at"] = now
+    if status in (S.UNDELIVERED, S.FAILED):
+        values.update(error_code=error_code, result=status.value,
+                      last_error=f"carrier reported {status.value}"
+                      + (f": {twilio_errors.describe(error_code)}" if error_code else ""))
+    elif status is S.DELIVERED:
+        values["result"] = "delivered"
+    return _set(db, message_id, _lower_than(status), **values)
+
+
+def record_provider_status(db: Session, *, sid: str, status: str, error_code: int | None, now: datetime,
+                           statuses: dict[str, MessageStatus] = SMS_STATUSES) -> StatusUpdate:
+    """Apply one status callback: dedupe on (sid, status), then move the row forward if that is forward.
+
+    An unknown SID is kept as an event with no row: the callback can beat the commit of the
+    SID after Twilio's answer, and ``mark_sent`` applies it then.
+    """
+    status = (status or "").strip().lower()
+    message_id = db.scalar(select(OutboxMessage.id).where(OutboxMessage.provider_sid == sid))
+    if not _insert_event(db, sid=sid, status=status, error_code=error_code, message_id=message_id, now=now):
+        return StatusUpdate(duplicate=True, message_id=message_id, changed=False)
+    mapped = statuses.get(status)
+    if message_id is None or mapped is None:
+        if mapped is None:
+            log.info("provider status %r for %s is not one we track; recorded only", status, sid)
+        return StatusUpdate(duplicate=False, message_id=message_id, changed=False)
+    changed = _advance(db, message_id, mapped, error_code, now)
+    return StatusUpdate(duplicate=False, message_id=message_id, changed=changed)
+
+
+def retry_refusal(message: OutboxMessage, now: datetime) -> str | None:
+    """Why staff may not retry this row now, or None when they may."""
+    if message.status not in RETRYABLE_BY_STAFF:
+        return (f"only a failed, undelivered or skipped message can be retried; this one is "
+                f"{message.status.value}")
+    if message.not_after is not None and message.not_after <= now:
+        # A reminder after its session, or aftercare after its window, is worse than none.
+        return "too late to send: what it announces has already passed"
+    return None
+
+
+def retry_message(db: Session, rt, message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
+    """Staff retry: a failed, undelivered or skipped row goes back to pending, due now, and is scheduled."""
+    refusal = retry_refusal(message, now)
+    if refusal is not None:
+        raise Conflict(refusal)
+    client = db.get(Client, message.client_id) if message.client_id else None
+    if client is not None and client.opted_out:
+        raise Conflict("the client has opted out of messages; they must text START before anything is sent")
+    # A retried row gets a fresh attempt budget, and forgets the SID of the undelivered try
+    # so a late callback for that try cannot touch the new one.
+    _set(db, message.id, RETRYABLE_BY_STAFF, status=S.PENDING, due_at=now, attempts=0, provider_sid=None,
+         result=None, finished_at=None, claimed_at=None, sent_at=None, updated_at=now)
+    record_message_action(db, message, actor=actor, action=AuditAction.MESSAGE_RETRIED, now=now)
+    rt.dispatcher.schedule(db, [message])
+    return message
+
+
+def cancel_message(db: Session, message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
+    """Staff cancel: a pending or queued row is cancelled; a queued job then finds nothing to do."""
+    if not _set(db, message.id, OPEN_STATUSES, status=S.CANCELLED, result="cancelled_by_staff", finished_at=now,
+                updated_at=now):
+        raise Conflict(f"only a pending or queued message can be cancelled; this one is {message.status.value}")
+    record_message_action(db, message, actor=actor, action=AuditAction.MESSAGE_CANCELLED, now=now)
+    return message
+
+
+def queue_summary(db: Session, clinic_id: int, now: datetime, *, with_failures: bool = True) -> dict:
+    """Counts by status, the next due time, overdue open rows and (unless told not to) recent failures."""
+    counts = {s.value: 0 for s in S}
+    for status, count in db.execute(select(OutboxMessage.status, func.count()).where(
+            OutboxMessage.clinic_id == clinic_id).group_by(OutboxMessage.status)):
+        counts[MessageStatus(status).value] = count
+    open_rows = (OutboxMessage.clinic_id == clinic_id, OutboxMessage.status.in_(list(OPEN_STATUSES)))
+    next_due = db.scalar(select(func.min(OutboxMessage.due_at)).where(*open_rows))
+    overdue = db.scalar(select(func.count()).select_from(OutboxMessage).where(*open_rows,
+                                                                              OutboxMessage.due_at < now))
+    failures = db.scalars(select(OutboxMessage).where(
+        OutboxMessage.clinic_id == clinic_id, OutboxMessage.status.in_([S.FAILED, S.UNDELIVERED]))
+        .order_by(OutboxMessage.updated_at.desc()).limit(20)).all() if with_failures else []
+    return {
+        "counts": counts,
+        "next_due_at": next_due.isoformat() if next_due else None,
+        "overdue": overdue or 0,
+        "stuck_sending": counts[S.SENDING.value],
+        "failures": [{"id": m.id, "kind": m.kind.value, "status": m.status.value, "attempts": m.attempts,
+                      "error_code": m.error_code, "reason": m.last_error, "result": m.result,
+                      "due_at": m.due_at.isoformat()} for m in failures],
+    }
+
+
+def notify_staff(db: Session, rt, *, clinic: Clinic, body: str, now: datetime) -> list[OutboxMessage]:
+    """Queue one SMS to each of the clinic's staff phones, from its first number, due now (sent after commit)."""
+    if not clinic.staff_phones or not clinic.numbers:
+        log.warning("clinic %s has no staff phone or number to notify", clinic.id)
+        return []
+    rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,
+                          to_number=phone.number, from_number=clinic.sending_number, body=body, due_at=now,
+                          status=MessageStatus.PENDING, created_at=now, updated_at=now)
+            for phone in clinic.staff_phones]
+    db.add_all(rows)
+    db.flush()
+    rt.dispatcher.schedule(db, rows)
+    return rows

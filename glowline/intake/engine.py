@@ -1,0 +1,278 @@
+"""The intake conversation engine: one state machine for every channel; callers commit.
+
+The engine knows questions, answers and wording; it never knows TwiML. ``channel``
+("sms" or "voice") only changes how a question is worded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from glowline.compliance import consent as compliance
+from glowline.intake.answers import interpret
+from glowline.intake.questions import Choice, Question, fill, load_questions, render_hint, render_question
+from glowline.compliance.keywords import Command, command
+from glowline.store.models import Channel, Client, Clinic, Intake, IntakeStatus
+from glowline.normalize import clean, parse_yes_no
+from glowline.catalog.schemas import CompiledSchema, build_validator
+
+__all__ = ["LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "build_engine"]
+
+log = logging.getLogger(__name__)
+
+MAX_MISSES = 3
+LOW_CONFIDENCE = 0.5
+_CONFIRMABLE = ("text", "choice", "multi")
+
+
+class TurnStatus:
+    """The states a Turn reports (plain strings so any channel can compare them)."""
+
+    ASKING = "asking"
+    CONFIRMING = "confirming"
+    COMPLETE = "complete"
+    NEEDS_HUMAN = "needs_human"
+
+
+@dataclass
+class Turn:
+    """What to say next, which question is open, and where the intake stands."""
+
+    messages: list[str]
+    question: Question | None
+    intake: Intake | None
+    status: str
+    events: list[str] = field(default_factory=list)
+
+
+def build_engine(rt) -> IntakeEngine:
+    """The engine for a runtime: its intake schema and protocol catalog."""
+    return IntakeEngine(rt.schemas["intake"], rt.catalog)
+
+
+class IntakeEngine:
+    """Asks the schema's questions in order, parses forgivingly, validates strictly."""
+
+    def __init__(self, schema: CompiledSchema, catalog):
+        self.schema = schema
+        self.catalog = catalog
+        self._questions = load_questions(schema.schema, catalog)
+        self._by_field = {q.field: q for q in self._questions}
+        self._validators = {name: build_validator(sub) for name, sub in schema.schema["properties"].items()}
+        self.version = str(schema.schema.get("x-version") or "")
+
+    def questions(self) -> list[Question]:
+        """The questions in the order they are asked."""
+        return list(self._questions)
+
+    def question(self, name: str) -> Question:
+        """The question for one schema property."""
+        return self._by_field[name]
+
+    def open_intake(self, db: Session, clinic: Clinic, client: Client) -> Intake | None:
+        """The client's intake in progress at this clinic, if any."""
+        return db.scalar(select(Intake).where(Intake.clinic_id == clinic.id, Intake.client_id == client.id,
+                                              Intake.status == IntakeStatus.IN_PROGRESS)
+                         .order_by(Intake.id.desc()).limit(1))
+
+    def start(self, db: Session, *, clinic: Clinic, client: Client, channel: str, now: datetime) -> Turn:
+        """Begin a new intake (any open one is set aside): the welcome and the consent question."""
+        db.execute(update(Intake).where(Intake.clinic_id == clinic.id, Intake.client_id == client.id,
+                                        Intake.status == IntakeStatus.IN_PROGRESS)
+                   .values(status=IntakeStatus.RESTARTED, updated_at=now)
+                   .execution_options(synchronize_session="fetch"))
+        first = self._questions[0]
+        intake = Intake(clinic_id=clinic.id, client_id=client.id, status=IntakeStatus.IN_PROGRESS,
+                        current_field=first.field, answers={}, misses=0, flags=[], channel=Channel(channel),
+                        schema_version=self.version, created_at=now, updated_at=now)
+        intake.clinic, intake.client = clinic, client
+        db.add(intake)
+        db.flush()
+        log.info("intake %s started on %s", intake.id, Channel(channel).value)
+        key = "x-welcome-voice" if channel == "voice" and "x-welcome-voice" in self.schema.schema else "x-welcome"
+        welcome = fill(self.schema.schema.get(key) or "Hi from {clinic}!", self._values(intake))
+        return self._ask(intake, channel, before=[welcome], events=["started"])
+
+    def current(self, db: Session, *, intake: Intake, channel: str) -> Turn:
+        """Say again whatever is open: the question, the read-back, or how the intake ended."""
+        if intake.status is not IntakeStatus.IN_PROGRESS:
+            return self._ended(intake, channel)
+        if intake.pending_confirmation:
+            return self._confirming(intake, channel)
+        return self._ask(intake, channel)
+
+    def answer(self, db: Session, *, intake: Intake, reply: str, channel: str, now: datetime,
+               confidence: float | None = None) -> Turn:
+        """Take one reply to the open question and move the intake on (or re-ask)."""
+        if intake.status is not IntakeStatus.IN_PROGRESS:
+            return self._ended(intake, channel)
+        said = command(reply)
+        if said is Command.RESTART:
+            return self.restart(db, intake=intake, channel=channel, now=now)
+        if said is Command.BACK:
+            return self.back(db, intake=intake, channel=channel, now=now)
+        question = self._open_question(intake)
+        pending = intake.pending_confirmation
+        if pending and pending.get("field") == question.field:
+            verdict = parse_yes_no(reply, keypad=channel == "voice")
+            if verdict is True:
+                intake.pending_confirmation = None
+                return self._accept(db, intake, question, pending["value"], channel, now)
+            intake.pending_confirmation = None
+            if verdict is False:
+                return self._miss(db, intake, question, channel, now, prefix="Sorry about that.")
+        intake.pending_confirmation = None
+        result = interpret(question, reply, channel=channel)
+        if result.declined:
+            return self._declined(db, intake, question, channel, now)
+        if result.value is None or not self._validators[question.field].is_valid(
+                self._stored_value(intake, question, result.value, channel, now)):
+            return self._miss(db, intake, question, channel, now)
+        if confidence is not None and confidence < LOW_CONFIDENCE and question.kind in _CONFIRMABLE:
+            intake.pending_confirmation = {"field": question.field, "value": result.value, "heard": clean(reply)[:200]}
+            intake.updated_at = now
+            return self._confirming(intake, channel)
+        return self._accept(db, intake, question, result.value, channel, now)
+
+    def back(self, db: Session, *, intake: Intake, channel: str, now: datetime) -> Turn:
+        """Re-ask the question before the open one (its old answer is dropped)."""
+        if intake.status is not IntakeStatus.IN_PROGRESS:
+            return self._ended(intake, channel)
+        names = [q.field for q in self._questions]
+        index = names.index(self._open_question(intake).field)
+        target = names[max(index - 1, 0)]
+        intake.answers = {k: v for k, v in (intake.answers or {}).items() if k != target}
+        intake.current_field = target
+        intake.misses = 0
+        intake.pending_confirmation = None
+        intake.updated_at = now
+        return self._ask(intake, channel, events=["back"])
+
+    def restart(self, db: Session, *, intake: Intake, channel: str, now: datetime) -> Turn:
+        """Set this intake aside and start a fresh one from the welcome."""
+        intake.status = IntakeStatus.RESTARTED
+        intake.updated_at = now
+        turn = self.start(db, clinic=intake.clinic, client=intake.client, channel=channel, now=now)
+        turn.messages[0] = "OK, let's start over. " + turn.messages[0]
+        turn.events.insert(0, "restart")
+        return turn
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _open_question(self, intake: Intake) -> Question:
+        if intake.current_field in self._by_field:
+            return self._by_field[intake.current_field]
+        return self._next_question(intake) or self._questions[-1]
+
+    def _next_question(self, intake: Intake) -> Question | None:
+        answers = intake.answers or {}
+        return next((q for q in self._questions if q.field not in answers), None)
+
+    def _values(self, intake: Intake) -> dict:
+        answers = intake.answers or {}
+        return {"clinic": intake.clinic.name, "first_name": answers.get("first_name")}
+
+    def _ask(self, intake: Intake, channel: str, *, before: list[str] | None = None,
+             events: list[str] | None = None) -> Turn:
+        question = self._open_question(intake)
+        text = render_question(question, channel, self._values(intake))
+        return Turn([*(before or []), text], question, intake, TurnStatus.ASKING, list(events or []))
+
+    def _confirming(self, intake: Intake, channel: str) -> Turn:
+        pending = intake.pending_confirmation or {}
+        question = self._by_field[pending["field"]]
+        heard = question.label_of(pending["value"])
+        how = "Say yes or no." if channel == "voice" else "Reply YES or NO."
+        return Turn([f"I heard '{heard}'. Is that right? {how}"], question, intake, TurnStatus.CONFIRMING,
+                    ["confirming"])
+
+    def _stored_value(self, intake: Intake, question: Question, value, channel: str, now: datetime):
+        if question.kind != "consent":
+            return value
+        wording = render_question(question, channel, self._values(intake))
+        return {"agreed": True, "wording": wording, "at": now.isoformat(), "channel": Channel(channel).value}
+
+    def _accept(self, db: Session, intake: Intake, question: Question, value, channel: str, now: datetime) -> Turn:
+        stored = self._stored_value(intake, question, value, channel, now)
+        if question.kind == "consent":
+            compliance.record_intake_consent(db, client=intake.client, clinic=intake.clinic,
+                                             wording=stored["wording"], channel=channel, now=now)
+        intake.answers = {**(intake.answers or {}), question.field: stored}
+        intake.misses = 0
+        intake.updated_at = now
+        following = self._next_question(intake)
+        if following is None:
+            return self._complete(db, intake, channel, now)
+        intake.current_field = following.field
+        return self._ask(intake, channel, events=[f"answered:{question.field}"])
+
+    def _miss(self, db: Session, intake: Intake, question: Question, channel: str, now: datetime,
+              prefix: str = "Sorry, I didn't get that.") -> Turn:
+        intake.misses = (intake.misses or 0) + 1
+        intake.updated_at = now
+        if intake.misses >= MAX_MISSES:
+            return self._hand_over(intake, channel, now, f"needs a person: no answer to {question.field} "
+                                                f"after {MAX_MISSES} tries")
+        hint = render_hint(question, channel, self._values(intake))
+        return Turn([f"{prefix} {hint}"], question, intake, TurnStatus.ASKING, ["miss"])
+
+    def _declined(self, db: Session, intake: Intake, question: Question, channel: str, now: datetime) -> Turn:
+        # Without consent we may not send automated texts or calls, so a person takes over.
+        return self._hand_over(intake, channel, now, "declined automated texts and calls; call to book")
+
+    def _hand_over(self, intake: Intake, channel: str, now: datetime, flag: str) -> Turn:
+        intake.status = IntakeStatus.NEEDS_HUMAN
+        intake.flags = [*(intake.flags or []), flag]
+        intake.pending_confirmation = None
+        intake.updated_at = now
+        log.info("intake %s handed to a person", intake.id)
+        return self._ended(intake, channel, events=["needs_human"])
+
+    def _complete(self, db: Session, intake: Intake, channel: str, now: datetime) -> Turn:
+        known = {k: v for k, v in (intake.answers or {}).items() if k in self._by_field}
+        errors = self.schema.errors(known)
+        for path, _message in errors:
+            name = path.split(".")[0].split("[")[0]
+            if name in self._by_field:
+                # The questionnaire changed under this intake: ask that one again.
+                intake.answers = {k: v for k, v in known.items() if k != name}
+                intake.current_field = name
+                return self._ask(intake, channel, before=["Sorry, one more check."], events=["revalidate"])
+        if errors:
+            return self._hand_over(intake, channel, now, f"needs a person: answers do not validate ({errors[0][0]})")
+        intake.answers = known
+        intake.flags = [*(intake.flags or []), *screening_flags(self._questions, known)]
+        intake.status = IntakeStatus.COMPLETE
+        intake.current_field = None
+        intake.completed_at = now
+        if "reminder_channel" in known:
+            intake.client.preferred_channel = Channel(known["reminder_channel"])
+        log.info("intake %s complete", intake.id)
+        return self._ended(intake, channel, events=["complete"])
+
+    def _ended(self, intake: Intake, channel: str, events: list[str] | None = None) -> Turn:
+        values = self._values(intake)
+        name = f", {values['first_name']}" if values.get("first_name") else ""
+        if intake.status is IntakeStatus.COMPLETE or intake.status is IntakeStatus.PLANNED:
+            # A caller cannot "reply STOP"; they hear how to stop on the reminder calls instead.
+            text = (f"Thank you{name}! {intake.clinic.name} has your answers and will text you soon to book "
+                    f"your first visit. Reply STOP to opt out." if channel != "voice" else
+                    f"Thank you{name}! {intake.clinic.name} has your answers and will be in touch soon to book "
+                    f"your first visit.")
+            return Turn([text], None, intake, TurnStatus.COMPLETE, list(events or []))
+        if intake.status is IntakeStatus.NEEDS_HUMAN and any(f.startswith("declined") for f in intake.flags or []):
+            text = (f"No problem{name}, we won't send you automated messages. To book, call "
+                    f"{intake.clinic.name} at {compliance.pretty(intake.clinic.callback_number)}.")
+            return Turn([text], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
+        text = f"Thanks{name}. Someone from {intake.clinic.name} will call you to finish up."
+        return Turn([text], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
+
+
+def screening_flags(questions: list[Question], answers: dict) -> list[str]:
+    """A flag for each screening question answered yes: for the clinician, never a refusal."""
+    return [f"screening: {q.screening}" for q in questions if q.screening and answers.get(q.field) is True]

@@ -1,0 +1,41 @@
+"""What a clinic decides about its messages: who it is, quiet hours, reminder offsets, its own texts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+
+from glowline.exceptions import ValidationError
+
+
+@dataclass(frozen=True)
+class MessageSettings:
+    """What a clinic decides about its messages: who it is, quiet hours, reminder offsets, texts."""
+
+    clinic_name: str
+    clinic_phone: str
+    timezone: str
+    quiet_start: time = time(20, 0)
+    quiet_end: time = time(8, 0)
+    reminder_offsets_hours: tuple[int, ...] = (48, 2)
+    session_minutes: int = 60
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_clinic(cls, clinic) -> MessageSettings:
+        """Read the settings off a Clinic row; the call-back number falls back to its first Twilio number."""
+        phone = clinic.contact_phone or (clinic.numbers and clinic.callback_number)
+        if not phone:
+            raise ValidationError(f"clinic {clinic.name!r} has no contact phone for its texts",
+                                  field="contact_phone")
+        return cls(
+            clinic_name=clinic.name,
+            clinic_phone=phone,
+            timezone=clinic.timezone,
+            quiet_start=clinic.quiet_start or time(20, 0),
+            quiet_end=clinic.quiet_end or time(8, 0),
+            reminder_offsets_hours=tuple(clinic.reminder_offsets_hours or (48, 2)),
+            session_minutes=clinic.session_minutes or 60,
+            templates=dict(clinic.templates or {}),
+        )

@@ -1,0 +1,91 @@
+"""Client replies to reminders: C/Y confirms the next session, R asks for a call, anything else goes to the inbox.
+
+The SMS router calls ``handle_reply`` only for a client with an active plan and no intake in
+progress, after STOP-type words were handled. CANCEL is one of those words (US carriers
+treat it as an opt-out), so it can never mean "cancel my appointment" here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from glowline.delivery import outbox
+from glowline.messages import templates
+from glowline.store.models import Client, Clinic, InboundMessage, Plan, PlanStatus, SessionStatus, TreatmentSession
+from glowline.normalize import words
+from glowline.plans.timeline import zone
+
+log = logging.getLogger(__name__)
+
+CONFIRM_WORDS = frozenset({"c", "confirm", "confirmed", "y", "yes"})
+RESCHEDULE_WORDS = frozenset({"r", "reschedule"})
+UPCOMING = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
+
+
+def next_session(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> TreatmentSession | None:
+    """The client's next session at this clinic that has not started and is not cancelled."""
+    return db.scalars(
+        select(TreatmentSession).join(Plan)
+        .where(Plan.clinic_id == clinic.id, Plan.client_id == client.id, Plan.status == PlanStatus.ACTIVE,
+               TreatmentSession.status.in_(UPCOMING), TreatmentSession.starts_at > now)
+        .order_by(TreatmentSession.starts_at).limit(1)).first()
+
+
+def _when(session: TreatmentSession, client: Client, clinic: Clinic) -> str:
+    local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
+    return f"{templates.format_date(local)} at {templates.format_time(local)}"
+
+
+def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str | None, now: datetime,
+                 inbound: InboundMessage | None = None) -> list[str] | None:
+    """Act on a reply and return the texts to answer with; None means "for the clinic inbox" (staff notified).
+
+    Never commits. ``inbound``, when given, is marked for the inbox too.
+    """
+    said = words(body)
+    if said in CONFIRM_WORDS:
+        return _confirm(db, clinic=clinic, client=client, now=now)
+    if said in RESCHEDULE_WORDS:
+        return _reschedule(db, rt, clinic=clinic, client=client, now=now)
+    if inbound is not None:
+        inbound.needs_attention = True
+    # Minimum necessary in a staff SMS: no name, number or message text; the inbox has them.
+    outbox.notify_staff(db, rt, clinic=clinic, now=now,
+                 body=f"{clinic.name}: client #{client.id} sent a message that needs a reply. "
+                      f"Read it in the inbox on the staff page.")
+    log.info("client %s: reply for the inbox of clinic %s", client.id, clinic.id)
+    return None
+
+
+def _confirm(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
+    session = next_session(db, clinic=clinic, client=client, now=now)
+    if session is None:
+        return [f"{clinic.name}: we could not find an upcoming appointment to confirm. "
+                f"Please call {clinic.callback_number}."]
+    if session.status is not SessionStatus.CONFIRMED:
+        session.status = SessionStatus.CONFIRMED
+        session.confirmed_at = now
+    log.info("client %s confirmed session %s", client.id, session.id)
+    return [f"{clinic.name}: thank you, your appointment on {_when(session, client, clinic)} is confirmed. "
+            f"Need to change it? Reply R or call {clinic.callback_number}."]
+
+
+def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
+    session = next_session(db, clinic=clinic, client=client, now=now)
+    if session is not None:
+        session.status = SessionStatus.CALLBACK_REQUESTED
+        session.callback_requested_at = now
+        session.confirmed_at = None
+        what = f"session {session.number} ({_when(session, client, clinic)})"
+    else:
+        what = "an appointment"
+    outbox.notify_staff(db, rt, clinic=clinic, now=now,
+                 body=f"{clinic.name}: client #{client.id} asked to reschedule {what}. "
+                      f"Please call them back; details on the staff page.")
+    log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)
+    return [f"{clinic.name}: thanks, we will call you to find a new time. "
+            f"You can also call us on {clinic.callback_number}."]

@@ -1,0 +1,229 @@
+"""Plan requests: a staff member's "PLAN 42 dec 3 10am x5 every 6w" read into a checked request."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from glowline.exceptions import Conflict, NotFound, ValidationError
+from glowline.store.models import Clinic, Intake, IntakeStatus, Plan
+from glowline.plans.service import create_plan
+from glowline.catalog.protocols import Catalog, Protocol
+from glowline.plans.timeline import localize, zone
+
+# A year-less date this recently past is refused rather than read as next year.
+RECENT_PAST = timedelta(days=30)
+USAGE = "PLAN <intake> <date> <time> [xSESSIONS] [every Nw], e.g. PLAN 42 dec 3 10am x5 every 6w"
+
+_MONTHS = {name: number for number, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+     ("nov", "november"), ("dec", "december")], start=1) for name in names}
+_MONTH = "(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s*(?P<year>\d{4}))?"
+_DATE_FORMS = [
+    re.compile(r"^(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))\b"),
+    re.compile(r"^(?P<slash>(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?:/(?P<sy>\d{4}))?)\b"),
+    re.compile(rf"^{_MONTH}\s*{_DAY}\b{_YEAR}"),
+    re.compile(rf"^{_DAY}\s*{_MONTH}{_YEAR}"),
+]
+_TIME = re.compile(r"^(?:at\s+)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)?(?=\s|$)")
+_SESSIONS = re.compile(r"^(?:x\s*(?P<a>\d{1,2})|(?P<b>\d{1,2})\s*(?:sessions?|treatments?|x))(?=\s|$)")
+_INTERVAL = re.compile(r"^(?:every\s*)?(?P<weeks>\d{1,2})\s*(?:w|wk|wks|weeks?)(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a staff member asked for: an intake, the first session (aware UTC) and optional counts."""
+
+    intake_id: int
+    first_session_at: datetime
+    sessions: int | None = None
+    interval_weeks: int | None = None
+
+    def as_json(self) -> dict:
+        """The request as the plan_request schema describes it (times as ISO 8601 with offset)."""
+        data: dict = {"intake_id": self.intake_id, "first_session_at": self.first_session_at.isoformat()}
+        if self.sessions is not None:
+            data["sessions"] = self.sessions
+        if self.interval_weeks is not None:
+            data["interval_weeks"] = self.interval_weeks
+        return data
+
+
+def parse_plan_text(text: str, *, tz: str, now: datetime, schema=None) -> PlanRequest:
+    """Read ``PLAN <intake> <date> <time> [xN] [every Nw]``; any problem raises ValidationError naming the part."""
+    words = " ".join(text.replace(",", " , ").split()).replace(" , ", ", ")
+    match = re.match(r"^plan\b[\s:]*(?P<rest>.*)$", words, re.IGNORECASE)
+    if match is None:
+        raise ValidationError(f"start with PLAN. Write: {USAGE}", field="command")
+    rest = match["rest"].lower().strip(" ,")
+    id_match = re.match(r"^#?(?P<id>\d{1,9})\b[\s,]*", rest)
+    if id_match is None:
+        raise ValidationError(f"put the intake number first. Write: {USAGE}", field="intake_id")
+    intake_id = int(id_match["id"])
+    rest = rest[id_match.end():]
+    when, rest = _take_moment(rest, tz=tz, now=now)
+    sessions = interval = None
+    while rest:
+        rest = rest.strip(" ,")
+        if not rest:
+            break
+        if (found := _SESSIONS.match(rest)) is not None and sessions is None:
+            sessions = int(found["a"] or found["b"])
+        elif (found := _INTERVAL.match(rest)) is not None and interval is None:
+            interval = int(found["weeks"])
+        else:
+            raise ValidationError(f"did not understand {rest.split()[0]!r}. Write: {USAGE}", field="options")
+        rest = rest[found.end():]
+    request = PlanRequest(intake_id, when, sessions, interval)
+    if schema is not None:
+        schema.check(request.as_json())
+    return request
+
+
+def parse_local_datetime(text: str, *, tz: str, now: datetime) -> datetime:
+    """Read a date and time written in the clinic's zone ("2026-12-03 10:00", "dec 3 10am") as aware UTC."""
+    when, rest = _take_moment(" ".join(text.lower().split()), tz=tz, now=now)
+    if rest.strip():
+        raise ValidationError(f"did not understand {rest.strip()!r} after the date and time",
+                              field="first_session_at")
+    return when
+
+
+def _take_moment(rest: str, *, tz: str, now: datetime) -> tuple[datetime, str]:
+    """Consume a date then a time from the front of ``rest``; return aware UTC and what is left."""
+    rest = rest.replace("t", " ", 1) if re.match(r"^\d{4}-\d{1,2}-\d{1,2}t", rest) else rest
+    for form in _DATE_FORMS:
+        found = form.match(rest)
+        if found is not None:
+            break
+    else:
+        raise ValidationError(f"could not read a date at {(rest.split() or ['the end'])[0]!r}; "
+                              f"write it like dec 3 or 2026-12-03. {USAGE}", field="first_session_at")
+    year, month, day = _date_parts(found)
+    rest = rest[found.end():].strip(" ,")
+    clock = _TIME.match(rest)
+    if clock is None:
+        raise ValidationError(f"add the time of the first session, like 10am or 14:30. {USAGE}",
+                              field="first_session_at")
+    at = _clock(clock)
+    rest = rest[clock.end():]
+    local_now = now.astimezone(zone(tz))
+    if year is None:
+        # No year: the next such date that is still ahead, as people mean "dec 3" in November.
+        year = local_now.year
+        candidate = _combine(year, month, day, at, tz, strict=False)
+        if candidate is not None and now - RECENT_PAST < candidate <= now:
+            # "dec 1 9am" an hour after it is far likelier a slip than a plan a year out.
+            raise ValidationError(f"{candidate.astimezone(zone(tz)):%b %-d %-I:%M %p} has passed; add the year "
+                                  f"({year + 1}) if you mean next year", field="first_session_at")
+        if candidate is None or candidate <= now:
+            year += 1
+    when = _combine(year, month, day, at, tz, strict=True)
+    assert when is not None  # strict=True raises instead of returning None
+    if when <= now:
+        raise ValidationError(f"{when.astimezone(zone(tz)):%b %-d %Y %-I:%M %p} is in the past; "
+                              "give a future date", field="first_session_at")
+    return when, rest
+
+
+def _date_parts(found: re.Match) -> tuple[int | None, int, int]:
+    groups = found.groupdict()
+    if groups.get("iso"):
+        return int(groups["iy"]), int(groups["im"]), int(groups["id"])
+    if groups.get("slash"):
+        return (int(groups["sy"]) if groups["sy"] else None), int(groups["sm"]), int(groups["sd"])
+    return (int(groups["year"]) if groups.get("year") else None), _MONTHS[groups["month"]], int(groups["day"])
+
+
+def _clock(found: re.Match) -> time:
+    hour, minute = int(found["hour"]), int(found["minute"] or 0)
+    ampm = (found["ampm"] or "").replace(".", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise ValidationError(f"{hour}{ampm} is not a time; use 1-12 with am/pm", field="first_session_at")
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    elif found["minute"] is None:
+        # "10" alone could be morning or evening; asking is cheaper than a wrong appointment.
+        raise ValidationError(f"write the time as {hour}am, {hour}pm or {hour}:00", field="first_session_at")
+    if hour > 23 or minute > 59:
+        raise ValidationError(f"{found.group(0).strip()} is not a time of day", field="first_session_at")
+    return time(hour, minute)
+
+
+def _combine(year: int, month: int, day: int, at: time, tz: str, *, strict: bool) -> datetime | None:
+    try:
+        wall = datetime.combine(date(year, month, day), at)
+    except ValueError:
+        if not strict:
+            return None
+        raise ValidationError(f"{year}-{month:02d}-{day:02d} is not a date", field="first_session_at") from None
+    return localize(wall, tz)
+
+
+# Where the intake questionnaire keeps the client's concern (the first key present wins).
+CONCERN_KEYS = ("concern", "condition", "concerns")
+PLANNABLE = (IntakeStatus.COMPLETE, IntakeStatus.NEEDS_HUMAN)
+
+
+def intake_concern(intake: Intake) -> str | None:
+    """The condition the client named in the intake, if any."""
+    answers = intake.answers or {}
+    for key in CONCERN_KEYS:
+        value = answers.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def find_intake(db: Session, clinic_id: int, intake_id: int) -> Intake:
+    """The clinic's intake with this id; another clinic's intake is NotFound, so ids do not leak."""
+    intake = db.scalar(select(Intake).where(Intake.id == intake_id, Intake.clinic_id == clinic_id))
+    if intake is None:
+        raise NotFound(f"intake {intake_id} not found")
+    return intake
+
+
+def protocol_for_intake(catalog: Catalog, intake: Intake) -> Protocol:
+    """The protocol serving the intake's concern; an intake without one needs an explicit protocol."""
+    concern = intake_concern(intake)
+    if concern is None:
+        raise ValidationError(f"intake {intake.id} names no concern; choose a protocol", field="protocol")
+    return catalog.for_condition(concern)
+
+
+def start_plan(db: Session, rt, *, clinic: Clinic, intake_id: int, first_session_at: datetime,
+               sessions: int | None = None, interval_weeks: int | None = None, protocol_id: str | None = None,
+               actor: str, now: datetime, dispatch: bool = True) -> Plan:
+    """Start a plan for one of the clinic's finished intakes (the protocol from its concern unless given).
+
+    Does not commit; the dispatcher enqueues the first messages after the caller commits.
+    """
+    intake = find_intake(db, clinic.id, intake_id)
+    if intake.status is IntakeStatus.PLANNED:
+        existing = db.scalar(select(Plan.id).where(Plan.intake_id == intake.id, Plan.clinic_id == clinic.id)
+                             .order_by(Plan.id.desc()).limit(1))
+        raise Conflict(f"intake {intake.id} already has plan {existing}" if existing
+                       else f"intake {intake.id} already has a plan")
+    if intake.status not in PLANNABLE:
+        raise Conflict(f"intake {intake.id} is {intake.status.value.replace('_', ' ')}; "
+                       "only a finished intake can start a plan")
+    if protocol_id is not None:
+        try:
+            protocol = rt.catalog.get(protocol_id)
+        except NotFound as exc:
+            raise ValidationError(str(exc), field="protocol") from None
+    else:
+        protocol = protocol_for_intake(rt.catalog, intake)
+    return create_plan(db, clinic=clinic, client=intake.client, protocol=protocol,
+                       catalog_version=rt.catalog.version, first_session_at=first_session_at, sessions=sessions,
+                       interval_weeks=interval_weeks, intake=intake, actor=actor, now=now,
+                       dispatcher=rt.dispatcher if dispatch else None)

@@ -1,0 +1,81 @@
+"""Database engine and sessions, built from the configuration on demand."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def build_engine(database_url: str) -> Engine:
+    """Create an engine; SQLite gets foreign keys, a busy timeout and WAL."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(database_url, pool_pre_ping=True)
+
+
+def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session, commit on success, roll back on error, always close."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def ensure_sqlite_dir(database_url: str) -> None:
+    """Create the folder of a SQLite file so the first start does not fail."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def on_commit(session: Session, callback) -> None:
+    """Run ``callback()`` once, right after ``session`` next commits; drop it on rollback.
+
+    Jobs must never be enqueued for rows a rollback erases, nor before the
+    worker could see the rows, so side effects wait for the commit.
+    """
+    if not session.info.get("on_commit_hooked"):
+        # Listeners stay for the session's life: a once-listener cannot be re-added
+        # with the same function, which would silently drop the second commit's callbacks.
+        event.listen(session, "after_commit", _run_on_commit)
+        event.listen(session, "after_soft_rollback", _drop_on_commit)
+        session.info["on_commit_hooked"] = True
+    session.info.setdefault("on_commit", []).append(callback)
+
+
+def _run_on_commit(session: Session) -> None:
+    callbacks = session.info.pop("on_commit", [])
+    for callback in callbacks:
+        callback()
+
+
+def _drop_on_commit(session: Session, _previous_transaction=None) -> None:
+    session.info.pop("on_commit", None)

@@ -1,0 +1,401 @@
+"""The store: SQLAlchemy models for clinics, clients, intakes, plans and the outbox."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+from datetime import datetime, time, timezone
+
+from sqlalchemy import (JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, Time,
+                        TypeDecorator, UniqueConstraint, Index)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the database's only time zone)."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, refuses naive input.
+
+    SQLite has no time zones and PostgreSQL's ``timestamp`` would read a naive
+    value as server-local; keeping UTC explicit on both avoids a silent
+    one-hour shift on DST servers.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Aware datetime in, naive UTC to the database."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass timezone-aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        """Naive UTC from the database, aware UTC out."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True)
+
+
+class Channel(str, enum.Enum):
+    """How a message reaches a client."""
+    SMS = "sms"
+    VOICE = "voice"
+
+
+class IntakeStatus(str, enum.Enum):
+    """Where an intake stands."""
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+    NEEDS_HUMAN = "needs_human"
+    PLANNED = "planned"
+    RESTARTED = "restarted"
+
+
+class PlanStatus(str, enum.Enum):
+    """Whether a plan still sends messages."""
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class SessionStatus(str, enum.Enum):
+    """A treatment session's booking state."""
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    CALLBACK_REQUESTED = "callback_requested"
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(str, enum.Enum):
+    """An outbox row's delivery state; later states never go back."""
+    PENDING = "pending"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+TERMINAL_STATUSES = frozenset({MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED,
+                               MessageStatus.CANCELLED, MessageStatus.SKIPPED})
+OPEN_STATUSES = frozenset({MessageStatus.PENDING, MessageStatus.QUEUED})
+
+
+class MessageKind(str, enum.Enum):
+    """What an outbox message is for."""
+    REMINDER = "reminder"
+    AFTERCARE = "aftercare"
+    AFTERCARE_END = "aftercare_end"
+    BOOKING_NUDGE = "booking_nudge"
+    PLAN_CONFIRMATION = "plan_confirmation"
+    STAFF_NOTICE = "staff_notice"
+    CLIENT_NOTICE = "client_notice"
+
+
+class Clinic(Base):
+    """A clinic: its zone, quiet hours, reminder offsets, templates and voice settings."""
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    quiet_start: Mapped[time] = mapped_column(Time, default=time(20, 0))
+    quiet_end: Mapped[time] = mapped_column(Time, default=time(8, 0))
+    reminder_offsets_hours: Mapped[list] = mapped_column(JSON, default=lambda: [48, 2])
+    session_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    templates: Mapped[dict] = mapped_column(JSON, default=dict)
+    voice_retry_minutes: Mapped[int | None] = mapped_column(Integer)
+    voice_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    numbers: Mapped[list[ClinicNumber]] = relationship(back_populates="clinic", cascade="all, delete-orphan",
+                                                         order_by="ClinicNumber.id")
+    staff_phones: Mapped[list[StaffPhone]] = relationship(back_populates="clinic", cascade="all, delete-orphan",
+                                                            order_by="StaffPhone.id")
+
+    @property
+    def sending_number(self) -> str:
+        """The Twilio number the clinic's messages come from: its first one."""
+        return self.numbers[0].number
+
+    @property
+    def callback_number(self) -> str:
+        """The number clients are told to call: the contact phone, else the first Twilio number."""
+        return self.contact_phone or self.sending_number
+
+    def zone_for(self, client: Client | None) -> str:
+        """The zone a client's times are told in: the client's own when known, else the clinic's."""
+        return (client.timezone if client is not None else None) or self.timezone
+
+
+class ClinicNumber(Base):
+    """A Twilio number that belongs to a clinic; inbound ``To`` selects the clinic."""
+
+    __tablename__ = "clinic_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="numbers")
+
+
+class StaffPhone(Base):
+    """A staff member's phone: gets intake notices and may start plans by SMS."""
+
+    __tablename__ = "staff_phones"
+    __table_args__ = (UniqueConstraint("clinic_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+
+    clinic: Mapped[Clinic] = relationship(back_populates="staff_phones")
+
+
+class StaffUser(Base):
+    """A staff login for the staff pages; password stored hashed."""
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Client(Base):
+    """A person texting or called by a clinic, keyed by E.164 phone number.
+
+    One row per number across the installation: an opt-out is a property of
+    the number and stops every clinic's messages to it.
+    """
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    preferred_channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.SMS)
+    opted_out_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def opted_out(self) -> bool:
+        """True while the number has opted out of all messages."""
+        return self.opted_out_at is not None
+
+
+class ConsentEvent(Base):
+    """The consent record: who, when, the exact words shown, how, and the scope."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16))  # opt_in | opt_out
+    wording: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(32))  # e.g. sms_keyword, sms_intake, voice_intake
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Intake(Base):
+    """One client's answers to the intake questionnaire at one clinic."""
+    __tablename__ = "intakes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    status: Mapped[IntakeStatus] = mapped_column(_enum(IntakeStatus), default=IntakeStatus.IN_PROGRESS, index=True)
+    current_field: Mapped[str | None] = mapped_column(String(64))
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    misses: Mapped[int] = mapped_column(Integer, default=0)
+    pending_confirmation: Mapped[dict | None] = mapped_column(JSON)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.SMS)
+    schema_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None]
+
+    clinic: Mapped[Clinic] = relationship()
+    client: Mapped[Client] = relationship()
+
+
+class InboundMessage(Base):
+    """Every inbound text or call step, once: the unique ``sid`` makes replays harmless.
+
+    ``reply`` keeps the TwiML we answered with so a duplicate gets the same answer.
+    """
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(80), unique=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.SMS)
+    from_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text, default="")
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    handled_as: Mapped[str | None] = mapped_column(String(32))
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    reply: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Twilio's speech-recognition confidence (0..1) for a spoken answer; None for keypad and texts.
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class Plan(Base):
+    """A treatment plan; ``version`` is bumped on every change so stale jobs do nothing."""
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    intake_id: Mapped[int | None] = mapped_column(ForeignKey("intakes.id", ondelete="SET NULL"), index=True)
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    protocols_version: Mapped[str] = mapped_column(String(32))
+    session_count: Mapped[int] = mapped_column(Integer)
+    interval_weeks: Mapped[int] = mapped_column(Integer)
+    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus), default=PlanStatus.ACTIVE, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+    clinic: Mapped[Clinic] = relationship()
+    client: Mapped[Client] = relationship()
+    sessions: Mapped[list[TreatmentSession]] = relationship(
+        back_populates="plan", order_by="TreatmentSession.number", cascade="all, delete-orphan")
+
+
+class TreatmentSession(Base):
+    """One session of a plan, stored in UTC."""
+    __tablename__ = "treatment_sessions"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus), default=SessionStatus.SCHEDULED)
+    confirmed_at: Mapped[datetime | None]
+    callback_requested_at: Mapped[datetime | None]
+    # The latest reminder call's outcome (confirmed, no_answer, busy, ...), for staff pages.
+    call_result: Mapped[str | None] = mapped_column(String(32))
+    call_result_at: Mapped[datetime | None]
+
+    plan: Mapped[Plan] = relationship(back_populates="sessions")
+
+
+class OutboxMessage(Base):
+    """One message the pipeline owes someone: the database record of what is due.
+
+    Redis only ever holds the next ``SCHEDULE_HORIZON_HOURS`` of these as jobs.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id", ondelete="CASCADE"))
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.SMS)
+    to_number: Mapped[str] = mapped_column(String(20))
+    from_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    not_after: Mapped[datetime | None]
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[str | None] = mapped_column(String(32))
+    enqueued_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # A later voice call owed because this one failed (no answer, busy, or an SMS to a landline).
+    # Unique: a duplicate status callback can never create a second follow-up.
+    retry_of_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"),
+                                                    unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+    client: Mapped[Client | None] = relationship()
+    plan: Mapped[Plan | None] = relationship()
+    session: Mapped[TreatmentSession | None] = relationship()
+
+
+class MessageEvent(Base):
+    """The message log: each status a provider reported, once per (sid, status)."""
+
+    __tablename__ = "message_events"
+    __table_args__ = (UniqueConstraint("provider_sid", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
+    provider_sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """A staff action, who did it and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

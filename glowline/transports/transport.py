@@ -1,0 +1,151 @@
+"""Transports: how a message leaves the building (Twilio's REST API, or a local recorder).
+
+Both transports log only what they did and the provider's codes; never a body or a number.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from glowline.transports import errors as twilio_errors
+from glowline.config import DEFAULT_TWILIO_API, Config
+from glowline.exceptions import TransportError
+
+log = logging.getLogger(__name__)
+
+OPTED_OUT = 21610  # "Attempt to send to unsubscribed recipient"
+RATE_LIMITED = 20429  # "Too many requests"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider answered: its id for the message or call, its status, and whether it was simulated."""
+
+    sid: str
+    status: str
+    simulated: bool = False
+
+
+def classify(exc: TwilioRestException) -> TransportError:
+    """Turn a Twilio REST error into a TransportError that says whether to retry."""
+    status, code = exc.status, exc.code
+    if code == OPTED_OUT:
+        return TransportError("recipient has opted out (21610)", retryable=False, code=code, status=status,
+                              opted_out=True)
+    if status == 429 or code == RATE_LIMITED:
+        return TransportError(f"rate limited by Twilio ({code or status})", retryable=True, code=code, status=status)
+    if status is not None and status >= 500:
+        return TransportError(f"Twilio server error {status}", retryable=True, code=code, status=status)
+    # exc.msg may quote the number ("The 'To' number +1... is not valid"), so it is not repeated here.
+    return TransportError(f"Twilio refused it: {twilio_errors.describe(code)}", retryable=False,
+                          code=code, status=status)
+
+
+def _network_error(exc: requests.RequestException) -> TransportError:
+    """Connection failures are safe to retry; a read timeout after the POST may have been accepted."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return TransportError("could not connect to Twilio (timeout)", retryable=True)
+    if isinstance(exc, requests.ReadTimeout):
+        return TransportError("no answer from Twilio in time; it may have accepted the request",
+                              retryable=True, ambiguous=True)
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return TransportError("could not connect to Twilio", retryable=True)
+        # The connection broke after the request went out (reset, closed without an
+        # answer): Twilio may have accepted it, so resending could text the client twice.
+        return TransportError(f"connection to Twilio broke mid-request ({type(exc).__name__}); it may have "
+                              "accepted it", retryable=True, ambiguous=True)
+    return TransportError(f"request to Twilio failed ({type(exc).__name__})", retryable=True, ambiguous=True)
+
+
+class TwilioTransport:
+    """Sends through the official SDK with a finite HTTP timeout."""
+
+    simulated = False
+
+    def __init__(self, config: Config):
+        # The SDK's HTTP client waits forever by default; a hung request would outlive the job.
+        http_client = TwilioHttpClient(timeout=config.twilio_timeout)
+        self.client = Client(config.twilio_account_sid, config.twilio_auth_token, http_client=http_client)
+        if config.twilio_api_base_url != DEFAULT_TWILIO_API:
+            self.client.api.base_url = config.twilio_api_base_url
+
+    def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
+        """Create one message; raise TransportError on any failure."""
+        try:
+            message = self.client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+        except TwilioRestException as exc:
+            raise classify(exc) from None
+        except requests.RequestException as exc:
+            raise _network_error(exc) from None
+        log.info("twilio accepted message %s (%s)", message.sid, message.status)
+        return SendResult(sid=message.sid, status=str(message.status or "queued"))
+
+    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> SendResult:
+        """Start one call whose TwiML Twilio fetches from ``url``; raise TransportError on any failure."""
+        try:
+            # Without machine detection Twilio never sends AnsweredBy, and a voicemail
+            # would record the keypad menu instead of the short message meant for it.
+            call = self.client.calls.create(to=to, from_=from_, url=url, status_callback=status_callback,
+                                            machine_detection="Enable")
+        except TwilioRestException as exc:
+            raise classify(exc) from None
+        except requests.RequestException as exc:
+            raise _network_error(exc) from None
+        log.info("twilio accepted call %s (%s)", call.sid, call.status)
+        return SendResult(sid=call.sid, status=str(call.status or "queued"))
+
+
+@dataclass(frozen=True)
+class LocalRecord:
+    """One message or call the local transport pretended to send."""
+
+    sid: str
+    kind: str
+    status_callback: str
+
+
+class LocalTransport:
+    """No Twilio credentials: record the message as simulated-sent so the app shows it, send nothing."""
+
+    simulated = True
+
+    def __init__(self):
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.records: list[LocalRecord] = []
+
+    def _record(self, prefix: str, kind: str, status_callback: str) -> SendResult:
+        with self._lock:
+            # The counter keeps sids unique inside a process; the random part across processes.
+            sid = f"{prefix}LOCAL{next(self._ids):06d}{uuid.uuid4().hex[:20]}"
+            self.records.append(LocalRecord(sid, kind, status_callback))
+        log.info("local transport recorded %s %s (simulated)", kind, sid)
+        return SendResult(sid=sid, status="sent", simulated=True)
+
+    def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
+        """Record a text as sent (simulated)."""
+        return self._record("SM", "sms", status_callback)
+
+    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> SendResult:
+        """Record a call as placed (simulated)."""
+        return self._record("CA", "call", status_callback)
+
+
+def build_transport(config: Config) -> TwilioTransport | LocalTransport:
+    """Twilio when credentials are configured, else the local recording transport."""
+    if config.twilio_enabled:
+        return TwilioTransport(config)
+    log.warning("no Twilio credentials: messages are recorded as simulated, nothing is sent")
+    return LocalTransport()
