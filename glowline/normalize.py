@@ -90,7 +90,8 @@ def parse_numbers(text: str | None) -> list[int] | None:
         return None
     found: list[int] = []
     for token in said.split():
-        if token.isdigit() and len(token) <= 3:
+        # Only ASCII digits: str.isdigit() is also true for '᧚' or '²', which int() refuses.
+        if token.isascii() and token.isdigit() and len(token) <= 3:
             found.append(int(token))
         elif token in _NUMBER_WORDS:
             found.append(_NUMBER_WORDS[token])
