@@ -1,0 +1,147 @@
+"""The inbound router's handlers, one per kind of message, each small and asking its own room to act.
+
+Each returns the replies when the message is its own, or ``NOT_MINE``. They never commit.
+Their order is the router's (``glowline.intake.router.HANDLERS``): a handler may rely on
+every handler above it having passed (e.g. nothing below ``opted_out`` sees an opted-out client).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from glowline.compliance import consent as compliance
+from glowline.compliance.keywords import Command, Keyword, command, detect
+from glowline.intake.engine import Turn
+from glowline.intake.inbound import NOT_MINE, HandledAs, Inbound, Outcome
+from glowline.intake.notice import notify_staff
+from glowline.normalize import words
+from glowline.plans.replies import handle_reply
+from glowline.plans.requests import USAGE
+from glowline.plans.staff_commands import handle_staff_text
+from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, StaffPhone
+
+STAFF_COMMANDS = frozenset({"plan"})
+
+
+def keywords(msg: Inbound) -> Outcome:
+    """STOP-type words, HELP, and START from an opted-out client: answered before anything else."""
+    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    if keyword is Keyword.OPT_OUT:
+        changed = compliance.opt_out(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
+                                     method=f"{msg.channel}_keyword", now=msg.now)
+        msg.mark(HandledAs.OPT_OUT if changed else HandledAs.OPT_OUT_REPEAT)
+        return [compliance.opt_out_reply(msg.clinic)] if changed else []
+    if keyword is Keyword.HELP:
+        # HELP is answered even after STOP: carriers require it and it is not marketing.
+        msg.mark(HandledAs.HELP)
+        return [compliance.help_reply(msg.clinic)]
+    if keyword is Keyword.OPT_IN and msg.client.opted_out:
+        return _opt_in(msg)
+    return NOT_MINE
+
+
+def _opt_in(msg: Inbound) -> list[str]:
+    compliance.opt_in(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
+                      method=f"{msg.channel}_keyword", now=msg.now)
+    msg.mark(HandledAs.OPT_IN)
+    replies = [compliance.opt_in_reply(msg.clinic)]
+    intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)
+    if intake is not None:
+        # The intake paused by the opt-out resumes at its open question.
+        replies += msg.engine.current(msg.db, intake=intake, channel=msg.channel).messages
+    return replies
+
+
+def opted_out(msg: Inbound) -> Outcome:
+    """Nothing but keyword answers may go to an opted-out number; the clinic still sees the text."""
+    if not msg.client.opted_out:
+        return NOT_MINE
+    msg.mark(HandledAs.OPTED_OUT, attention=True)
+    return []
+
+
+def staff(msg: Inbound) -> Outcome:
+    """A text from one of the clinic's staff phones: a PLAN command, or the command list."""
+    if not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
+        return NOT_MINE
+    msg.mark(HandledAs.STAFF)
+    if _is_staff_command(msg.body):
+        return [handle_staff_text(msg.db, msg.rt, clinic=msg.clinic, from_number=msg.from_number, body=msg.body,
+                                  now=msg.now)]
+    # A staff phone is not a client: an intake started for it would only confuse.
+    return [f"Staff commands: {USAGE}"]
+
+
+def intake(msg: Inbound) -> Outcome:
+    """An answer to the open intake question (a text-less message is re-asked)."""
+    open_intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)
+    if open_intake is None:
+        return NOT_MINE
+    msg.mark(HandledAs.INTAKE)
+    if not (msg.body or "").strip():
+        turn = msg.engine.current(msg.db, intake=open_intake, channel=msg.channel)
+        return ["Sorry, we can only read text here.", *turn.messages]
+    turn = msg.engine.answer(msg.db, intake=open_intake, reply=msg.body, channel=msg.channel, now=msg.now)
+    return finish_turn(msg.db, msg.rt, turn, now=msg.now)
+
+
+def plan_reply(msg: Inbound) -> Outcome:
+    """A reply from a client with an active plan: confirm, reschedule, or for the clinic inbox."""
+    if not _has_active_plan(msg.db, msg.clinic, msg.client):
+        return NOT_MINE
+    msg.mark(HandledAs.PLAN_REPLY)
+    answer = handle_reply(msg.db, msg.rt, clinic=msg.clinic, client=msg.client, body=msg.body, now=msg.now,
+                          inbound=msg.record)
+    if answer is None:
+        msg.mark(HandledAs.INBOX, attention=True)
+        return [f"Thanks, we got your message. {msg.clinic.name} will get back to you soon."]
+    return list(answer)
+
+
+def inbox(msg: Inbound) -> Outcome:
+    """A client whose answers are in and with staff: the text waits in the inbox (RESTART starts over)."""
+    waiting = _latest_intake(msg.db, msg.clinic, msg.client)
+    if (waiting is None or waiting.status not in (IntakeStatus.COMPLETE, IntakeStatus.NEEDS_HUMAN)
+            or command(msg.body) is Command.RESTART):
+        return NOT_MINE
+    # Answers are in and staff are on it: a new questionnaire would only confuse.
+    msg.mark(HandledAs.INBOX, attention=True)
+    return [f"Thanks, we got your message. {msg.clinic.name} will get back to you soon. "
+            f"Reply RESTART to answer the questions again."]
+
+
+def start(msg: Inbound) -> Outcome:
+    """Anyone else starts the intake; the last handler, so it always handles."""
+    msg.mark(HandledAs.INTAKE_START)
+    turn = msg.engine.start(msg.db, clinic=msg.clinic, client=msg.client, channel=msg.channel, now=msg.now)
+    return finish_turn(msg.db, msg.rt, turn, now=msg.now)
+
+
+def finish_turn(db: Session, rt, turn: Turn, *, now: datetime) -> list[str]:
+    """The turn's texts; an intake that just completed or needs a person also notifies staff."""
+    if turn.intake is not None and ({"complete", "needs_human"} & set(turn.events)):
+        notify_staff(db, rt, intake=turn.intake, now=now)
+    return list(turn.messages)
+
+
+def _is_staff_command(body: str) -> bool:
+    said = words(body).split()
+    return bool(said) and said[0] in STAFF_COMMANDS
+
+
+def _is_staff_phone(db: Session, clinic: Clinic, from_number: str) -> bool:
+    return db.scalar(select(StaffPhone.id).where(StaffPhone.clinic_id == clinic.id,
+                                                 StaffPhone.number == from_number)) is not None
+
+
+def _has_active_plan(db: Session, clinic: Clinic, client: Client) -> bool:
+    return db.scalar(select(Plan.id).where(Plan.clinic_id == clinic.id, Plan.client_id == client.id,
+                                           Plan.status == PlanStatus.ACTIVE).limit(1)) is not None
+
+
+def _latest_intake(db: Session, clinic: Clinic, client: Client) -> Intake | None:
+    return db.scalar(select(Intake).where(Intake.clinic_id == clinic.id, Intake.client_id == client.id)
+                     .order_by(Intake.id.desc()).limit(1))
