@@ -64,25 +64,25 @@ def test_two_hundred_messages_in_random_order_with_duplicates_end_in_their_termi
 
 
 def test_late_sent_after_delivered_changes_nothing(client, db, clinic, clock):
-    row = sent_row(db, clinic, make_client(db), clock, "SMdelivered")
-    assert post_status(client, "SMdelivered", "delivered").status_code == 200
-    assert post_status(client, "SMdelivered", "sent").status_code == 200
-    assert post_status(client, "SMdelivered", "undelivered", "30005").status_code == 200
+    row = sent_row(db, clinic, make_client(db), clock, "SM" + "de" * 16)
+    assert post_status(client, "SM" + "de" * 16, "delivered").status_code == 200
+    assert post_status(client, "SM" + "de" * 16, "sent").status_code == 200
+    assert post_status(client, "SM" + "de" * 16, "undelivered", "30005").status_code == 200
     row = status_of(db, row)
     assert row.status is MessageStatus.DELIVERED and row.error_code is None
 
 
 def test_unknown_sid_and_unknown_fields_answer_200_and_touch_no_row(client, db, clinic, clock):
-    row = sent_row(db, clinic, make_client(db), clock, "SMknown")
-    response = twilio_post(client, "/twilio/status", {"MessageSid": "SMnobody", "MessageStatus": "delivered",
+    row = sent_row(db, clinic, make_client(db), clock, "SM" + "0a" * 16)
+    response = twilio_post(client, "/twilio/status", {"MessageSid": "SM" + "0b" * 16, "MessageStatus": "delivered",
                                                        "SomeNewTwilioField": "x", "RawDlrDoneDate": "2612011500"})
     assert response.status_code == 200
     assert status_of(db, row).status is MessageStatus.SENT
 
 
 def test_forged_or_missing_signature_is_refused_and_stores_nothing(client, db, clinic, clock):
-    row = sent_row(db, clinic, make_client(db), clock, "SMforged")
-    params = {"MessageSid": "SMforged", "MessageStatus": "delivered"}
+    row = sent_row(db, clinic, make_client(db), clock, "SM" + "0f" * 16)
+    params = {"MessageSid": "SM" + "0f" * 16, "MessageStatus": "delivered"}
     assert twilio_post(client, "/twilio/status", params, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
     assert client.post("/twilio/status", data=params).status_code == 403
     assert status_of(db, row).status is MessageStatus.SENT
@@ -94,27 +94,31 @@ def test_callback_that_beats_the_sid_commit_is_applied_when_the_sid_is_recorded(
     assert claim(db, row.id, clock.now())
     db.commit()
     # Twilio answered and already reported delivery before the worker committed the SID.
-    assert post_status(client, "SMrace", "delivered").status_code == 200
-    mark_sent(db, row, sid="SMrace", simulated=False, now=clock.now())
+    assert post_status(client, "SM" + "ac" * 16, "delivered").status_code == 200
+    mark_sent(db, row, sid="SM" + "ac" * 16, simulated=False, now=clock.now())
     db.commit()
     assert status_of(db, row).status is MessageStatus.DELIVERED
 
 
-def test_malformed_callback_answers_200_and_changes_nothing(client, db, clinic, clock):
-    row = sent_row(db, clinic, make_client(db), clock, "SMmalformed")
-    assert twilio_post(client, "/twilio/status", {"MessageSid": "SMmalformed"}).status_code == 200
-    assert twilio_post(client, "/twilio/status", {"MessageSid": "SMmalformed", "MessageStatus": "delivered",
-                                                  "ErrorCode": "not-a-number"}).status_code == 200
+def test_malformed_callback_answers_400_and_changes_nothing(client, db, clinic, clock):
+    # Twilio always sends MessageStatus and a numeric ErrorCode: anything else breaks the inbound contract.
+    sid = "SM" + "ee" * 16
+    row = sent_row(db, clinic, make_client(db), clock, sid)
+    assert twilio_post(client, "/twilio/status", {"MessageSid": sid}).status_code == 400
+    assert twilio_post(client, "/twilio/status", {"MessageSid": sid, "MessageStatus": "delivered",
+                                                  "ErrorCode": "not-a-number"}).status_code == 400
+    assert status_of(db, row).status is MessageStatus.SENT
+    assert post_status(client, sid, "delivered").status_code == 200
     assert status_of(db, row).status is MessageStatus.DELIVERED
 
 
 def test_callback_stored_just_after_the_sid_sweep_is_applied_by_the_reconciler(db, runtime, clinic, clock):
     from glowline.delivery.reconcile import reconcile
 
-    row = sent_row(db, clinic, make_client(db), clock, "SMlate")
+    row = sent_row(db, clinic, make_client(db), clock, "SM" + "1a" * 16)
     # The callback looked the SID up a moment before mark_sent committed, so it was kept
     # unattached, and mark_sent's own sweep had already run.
-    db.add(MessageEvent(provider_sid="SMlate", status="delivered", message_id=None, received_at=clock.now()))
+    db.add(MessageEvent(provider_sid="SM" + "1a" * 16, status="delivered", message_id=None, received_at=clock.now()))
     db.commit()
     assert status_of(db, row).status is MessageStatus.SENT
     report = reconcile(runtime, stuck_after=timedelta(minutes=5))
@@ -128,8 +132,8 @@ def test_an_early_call_status_is_read_as_a_call_status(client, db, clinic, clock
     row = make_message(db, clinic, make_client(db), due_at=clock.now(), channel=Channel.VOICE)
     assert claim(db, row.id, clock.now())
     db.commit()
-    params = {"CallSid": "CAearly", "CallStatus": "completed", "AccountSid": "AC" + "0" * 32}
+    params = {"CallSid": "CA" + "ea" * 16, "CallStatus": "completed", "AccountSid": "AC" + "0" * 32}
     assert twilio_post(client, f"/twilio/voice/status?message_id={row.id}", params).status_code == 204
-    mark_sent(db, row, sid="CAearly", simulated=False, now=clock.now())
+    mark_sent(db, row, sid="CA" + "ea" * 16, simulated=False, now=clock.now())
     db.commit()
     assert status_of(db, row).status is MessageStatus.DELIVERED

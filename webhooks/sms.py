@@ -13,6 +13,7 @@ from glowline.clinics.service import clinic_for_number
 from glowline.intake.router import handle_text
 from glowline.store.models import Channel, InboundMessage
 from webhooks.context import db, runtime
+from webhooks.contract import SMS, inbound
 from webhooks.twilio_auth import verify_twilio
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[st
 
 @bp.post("/twilio/sms")
 @verify_twilio
+@inbound(SMS)
 def inbound_sms():
     """Answer one inbound text; the same MessageSid always gets the same reply and one state change."""
     rt = runtime()

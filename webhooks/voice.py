@@ -26,6 +26,7 @@ from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_sessio
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
 from webhooks.context import db, runtime
+from webhooks.contract import CALL, CALL_GATHER, CALL_STATUS, REMINDER_CALL, inbound
 from webhooks.twilio_auth import verify_twilio
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, st
 
 @bp.post("")
 @verify_twilio
+@inbound(CALL)
 def incoming():
     """An incoming call: an open intake resumes, a client with a session hears it, a new caller starts the intake.
 
@@ -140,6 +142,7 @@ def incoming():
 
 @bp.post("/gather")
 @verify_twilio
+@inbound(CALL_GATHER)
 def gather():
     """One answer on an incoming call: to the session question, or to the open intake question."""
     form = request.form
@@ -208,6 +211,7 @@ def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: 
 
 @bp.post("/reminder")
 @verify_twilio
+@inbound(REMINDER_CALL)
 def reminder():
     """The TwiML of an outbound reminder call (``?message_id=N``), fetched when it is answered."""
     form = request.form
@@ -235,6 +239,7 @@ def reminder():
 
 @bp.post("/reminder/gather")
 @verify_twilio
+@inbound(REMINDER_CALL)
 def reminder_gather():
     """The keypad (or spoken) answer to a reminder call: 1 confirm, 2 call back, 9 stop."""
     form = request.form
@@ -264,6 +269,7 @@ def reminder_gather():
 
 @bp.post("/status")
 @verify_twilio
+@inbound(CALL_STATUS)
 def status():
     """A call status callback: the outbox row moves forward, the result lands, one retry may be owed."""
     form = request.form
