@@ -14,6 +14,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from glowline import redaction
 from glowline.clock import SystemClock
 from glowline.config import Config
 from glowline.store.db import build_engine, build_sessionmaker, ensure_sqlite_dir, transaction
@@ -26,6 +27,10 @@ class Runtime:
     config: Config
     clock: object = field(default_factory=SystemClock)
     transport_override: object | None = None
+
+    def __post_init__(self) -> None:
+        # Both the web app and the workers hold a Runtime: from here on no log line carries patient data.
+        redaction.install()
 
     @cached_property
     def engine(self) -> Engine:

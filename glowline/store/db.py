@@ -11,9 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def build_engine(database_url: str) -> Engine:
-    """Create an engine; SQLite gets foreign keys, a busy timeout and WAL."""
+    """Create an engine; SQLite gets foreign keys, a busy timeout and WAL.
+
+    ``hide_parameters``: a failed statement's error message would otherwise carry its
+    values (a client's number, a text's body) into every log that prints it.
+    """
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -23,7 +28,7 @@ def build_engine(database_url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True)
+    return create_engine(database_url, pool_pre_ping=True, hide_parameters=True)
 
 
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -1,0 +1,63 @@
+"""No patient data in any log line, even when the database fails under a request."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+
+from glowline.redaction import scrub
+from tests.conftest import CLINIC_NUMBER, twilio_post
+
+CANARY_PHONE = "+15055550177"
+CANARY_NAME = "Quillonette"
+CANARY_BODY = f"I am {CANARY_NAME}, I had a reaction to isotretinoin-canary-7731"
+CANARIES = (CANARY_PHONE, CANARY_PHONE[2:], "505-555-0177", CANARY_NAME, "canary-7731")
+
+
+@contextmanager
+def table_gone(database_url: str, table: str):
+    """Make ``table`` unavailable to the app (renamed away), then put it back."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+        engine.dispose()
+
+
+def leaked(output: str) -> list[str]:
+    return [c for c in CANARIES if c in output]
+
+
+def test_a_database_failure_under_an_inbound_text_logs_no_number_and_no_body(runtime, clinic, config, caplog,
+                                                                             capfd):
+    from webhooks import create_app
+
+    # PROPAGATE_EXCEPTIONS off: the production path, where Flask logs the exception itself.
+    app = create_app({"RUNTIME": runtime, "TESTING": True, "PROPAGATE_EXCEPTIONS": False})
+    params = {"MessageSid": "SM" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": CANARY_PHONE,
+              "To": CLINIC_NUMBER, "Body": CANARY_BODY, "NumMedia": "0"}
+    with caplog.at_level(logging.DEBUG), table_gone(config.database_url, "inbound_messages"):
+        response = twilio_post(app.test_client(), "/twilio/sms", params)
+    output = caplog.text + "".join(capfd.readouterr())
+    assert response.status_code != 200 or "inbound" in output  # the failure did happen and was logged
+    assert any(r.exc_info or r.exc_text for r in caplog.records), "the failure must be logged with its traceback"
+    assert leaked(output) == []
+
+
+def test_scrub_hides_numbers_and_sql_values_but_keeps_ids_and_sids():
+    pg = ('(psycopg.errors.NotNullViolation) null value in column "x" violates not-null constraint\n'
+          "DETAIL:  Failing row contains (1, SM0001, +15055550177, I am Quillonette, null).\n"
+          "[SQL: INSERT INTO inbound_messages (sid, from_number, body) VALUES (%s, %s, %s)]\n"
+          "[parameters: ('SM0001', '+15055550177', 'I am Quillonette')]")
+    scrubbed = scrub(pg)
+    assert leaked(scrubbed) == [] and "INSERT INTO inbound_messages" in scrubbed
+    assert scrub("Key (phone)=(+15055550177) already exists.") == "Key (phone)=[hidden]"
+    assert scrub("call from (505) 555-0177 or 505.555.0177") == "call from [hidden] or [hidden]"
+    kept = "outbox 42 sent as SM00000000000000000000000000000042 at 2026-12-01 15:00:00"
+    assert scrub(kept) == kept
