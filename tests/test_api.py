@@ -211,12 +211,12 @@ def test_messages_filters(api, db, intake):
 def test_queue_counts_failures_and_heartbeat(api, db, intake, runtime):
     plan = _create(api, intake).json
     failed = db.get(OutboxMessage, plan["messages"][0]["id"])
-    failed.status, failed.last_error, failed.error_code = MessageStatus.FAILED, "Twilio refused: invalid To", 21211
+    failed.status, failed.last_error, failed.error_code = MessageStatus.FAILED, "Twilio refused: number cannot send", 21606
     db.commit()
     queue = api("GET", "/api/queue").json
     assert queue["counts"]["failed"] == 1
     assert queue["counts"]["pending"] == sum(m["status"] == "pending" for m in plan["messages"])
-    assert [f["error"] for f in queue["failed"]] == ["Twilio refused: invalid To"]
+    assert [f["error"] for f in queue["failed"]] == ["Twilio refused: number cannot send"]
     # No worker or scheduler runs in this test, and the queue says so.
     assert queue["health"]["workers"] == 0 and queue["health"]["scheduler"] == "down"
     assert queue["health"]["redis"] == "up"

@@ -94,13 +94,14 @@ def test_staff_start_a_plan_watch_the_queue_and_retry(server, page, db, clinic, 
     expect(page.locator(".audit")).to_contain_text("staff ana started the plan (3 sessions")
     _shot(page, "plan")
 
-    # The first send fails for good (Twilio 21211); the queue page shows it by itself.
+    # The first send fails (Twilio 21606: the clinic's number cannot text until it is fixed); the queue
+    # page shows it by itself. A permanent error such as 21211 would offer no retry at all.
     page.get_by_role("link", name="Queue").click()
     expect(page.locator('dd[data-status="queued"]')).to_have_text("1")
-    fake_twilio.script("Messages", Scripted(400, 21211, "The 'To' number is not a valid phone number."))
+    fake_twilio.script("Messages", Scripted(400, 21606, "The 'From' number is not a valid, SMS-capable phone number."))
     work(runtime)
     failed = page.locator("#failed tbody tr").filter(has_text="plan confirmation")
-    expect(failed).to_contain_text("21211")
+    expect(failed).to_contain_text("21606")
     expect(page.locator('dd[data-status="failed"]')).to_have_text("1")
     _shot(page, "queue-failed")
 

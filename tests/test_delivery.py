@@ -66,7 +66,7 @@ def test_row_is_sent_at_its_due_time_once_with_callback(runtime, db, clinic, clo
     assert len(sent) == 1
     assert sent[0].form["To"] == CLIENT_NUMBER and sent[0].form["From"] == CLINIC_NUMBER
     assert sent[0].form["Body"] == row.body
-    assert sent[0].form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/status"
+    assert sent[0].form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/status?message_id={row.id}"
     row = fresh(db, row)
     assert (row.status, row.attempts, row.provider_sid) == (MessageStatus.SENT, 1, sent[0].sid)
 
@@ -117,7 +117,7 @@ def test_plan_messages_go_out_at_their_due_times_once_each(runtime, db, clinic, 
     for row in due:
         request = by_sid[row.provider_sid]
         assert request.form["Body"] == row.body
-        assert request.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/status"
+        assert request.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/status?message_id={row.id}"
         assert timedelta(0) <= row.sent_at - row.due_at < timedelta(seconds=2)
         assert row.attempts == 1
 

@@ -38,8 +38,12 @@ def message_status():
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
     session = db()
     now = runtime().clock.now()
+    # Our own callback URL carries the row id (the contract bounds it): the row is found even
+    # when the worker has not committed the SID yet, or crashed before it could.
+    hint = request.args.get("message_id")
     update = record_provider_status(session, sid=sid, status=status,
-                                    error_code=_error_code(request.form.get("ErrorCode")), now=now)
+                                    error_code=_error_code(request.form.get("ErrorCode")), now=now,
+                                    message_id_hint=int(hint) if hint else None)
     if update.changed and status in ("undelivered", "failed"):
         message = session.get(OutboxMessage, update.message_id)
         follow_up = voice_calls.fallback_call(session, message, now=now)  # 30006: a landline

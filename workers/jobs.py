@@ -177,7 +177,7 @@ def _deliver(rt, db: Session, message: OutboxMessage, now: datetime) -> str:
                                              status_callback=f"{base}/twilio/voice/status?message_id={message.id}")
         else:
             result = rt.transport.send_sms(to=message.to_number, from_=message.from_number, body=message.body,
-                                           status_callback=f"{base}/twilio/status")
+                                           status_callback=f"{base}/twilio/status?message_id={message.id}")
     except TransportError as exc:
         return _handle_error(rt, db, message, exc)
     except Exception:

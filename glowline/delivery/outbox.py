@@ -193,15 +193,44 @@ def _advance(db: Session, message_id: int, status: MessageStatus, error_code: in
     return _set(db, message_id, _lower_than(status), **values)
 
 
+def _adopt_sid(db: Session, message_id: int, sid: str, now: datetime) -> int | None:
+    """Give row ``message_id`` the SID a callback names, when the worker never recorded it.
+
+    The SMS status callback URL carries the row id, so a callback that beats the commit of
+    the SID, or follows a crash that lost it, still finds its row: a row still ``sending``,
+    or one failed as "outcome unknown", is one Twilio did accept. Conditional on the row
+    having no SID yet, so a worker committing the SID at the same moment wins cleanly.
+    """
+    row = db.get(OutboxMessage, message_id)
+    if row is None or row.channel is not Channel.SMS or row.provider_sid is not None:
+        return None
+    unknown = (OutboxMessage.status == S.FAILED) & (OutboxMessage.result == OUTCOME_UNKNOWN)
+    stmt = (update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.provider_sid.is_(None),
+                   (OutboxMessage.status == S.SENDING) | unknown)
+            .values(status=S.SENT, provider_sid=sid, sent_at=func.coalesce(OutboxMessage.sent_at, now),
+                    last_error=None, error_code=None, result=None, finished_at=None, updated_at=now)
+            .execution_options(synchronize_session=False))
+    if getattr(db.execute(stmt), "rowcount", 0) != 1:
+        return None
+    db.refresh(row)
+    log.info("outbox %s: status callback found its row by id; Twilio accepted it", message_id)
+    return message_id
+
+
 def record_provider_status(db: Session, *, sid: str, status: str, error_code: int | None, now: datetime,
-                           statuses: dict[str, MessageStatus] = SMS_STATUSES) -> StatusUpdate:
+                           statuses: dict[str, MessageStatus] = SMS_STATUSES,
+                           message_id_hint: int | None = None) -> StatusUpdate:
     """Apply one status callback: dedupe on (sid, status), then move the row forward if that is forward.
 
     An unknown SID is kept as an event with no row: the callback can beat the commit of the
-    SID after Twilio's answer, and ``mark_sent`` applies it then.
+    SID after Twilio's answer, and ``mark_sent`` applies it then. With ``message_id_hint``
+    (the row id in the callback URL) such a callback settles its row at once.
     """
     status = (status or "").strip().lower()
     message_id = db.scalar(select(OutboxMessage.id).where(OutboxMessage.provider_sid == sid))
+    if message_id is None and message_id_hint is not None and status in statuses:
+        message_id = _adopt_sid(db, message_id_hint, sid, now)
     if not _insert_event(db, sid=sid, status=status, error_code=error_code, message_id=message_id, now=now):
         return StatusUpdate(duplicate=True, message_id=message_id, changed=False)
     mapped = statuses.get(status)
@@ -213,11 +242,20 @@ def record_provider_status(db: Session, *, sid: str, status: str, error_code: in
     return StatusUpdate(duplicate=False, message_id=message_id, changed=changed)
 
 
+# Twilio's word that this message can never reach this number: a retry would only fail again
+# (or, for 21610, text someone who said STOP).
+PERMANENT_ERRORS = frozenset({21211, 21408, 21610, 21612, 21614, 30004, 30005, 30006})
+
+
 def retry_refusal(message: OutboxMessage, now: datetime) -> str | None:
     """Why staff may not retry this row now, or None when they may."""
     if message.status not in RETRYABLE_BY_STAFF:
         return (f"only a failed, undelivered or skipped message can be retried; this one is "
                 f"{message.status.value}")
+    if message.client is not None and message.client.opted_out:
+        return "the client has opted out of messages; they must text START before anything is sent"
+    if message.error_code in PERMANENT_ERRORS:
+        return f"Twilio said it can never be delivered: {twilio_errors.describe(message.error_code)}"
     if message.not_after is not None and message.not_after <= now:
         # A reminder after its session, or aftercare after its window, is worse than none.
         return "too late to send: what it announces has already passed"
@@ -229,9 +267,6 @@ def retry_message(db: Session, rt, message: OutboxMessage, *, actor: str, now: d
     refusal = retry_refusal(message, now)
     if refusal is not None:
         raise Conflict(refusal)
-    client = db.get(Client, message.client_id) if message.client_id else None
-    if client is not None and client.opted_out:
-        raise Conflict("the client has opted out of messages; they must text START before anything is sent")
     # A retried row gets a fresh attempt budget, and forgets the SID of the undelivered try
     # so a late callback for that try cannot touch the new one.
     _set(db, message.id, RETRYABLE_BY_STAFF, status=S.PENDING, due_at=now, attempts=0, provider_sid=None,
