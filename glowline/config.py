@@ -106,6 +106,8 @@ class Config:
     queue_name: str = "glowline"
     job_timeout: int = 60
     staff_session_minutes: int = 60
+    staff_login_failures: int = 10
+    staff_lockout_seconds: int = 900
     var_dir: Path = ROOT / "var"
     protocols_path: Path = ROOT / "protocols.json"
     schemas_dir: Path = ROOT / "schemas"
@@ -174,6 +176,8 @@ class Config:
             queue_name=env.get("RQ_QUEUE") or "glowline",
             job_timeout=job_timeout,
             staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 60, minimum=1),
+            staff_login_failures=_int(env, "STAFF_LOGIN_FAILURES", 10, minimum=1),
+            staff_lockout_seconds=_int(env, "STAFF_LOCKOUT_SECONDS", 900, minimum=1),
             var_dir=var_dir,
             protocols_path=protocols_path,
             schemas_dir=Path(env.get("SCHEMAS_DIR") or ROOT / "schemas"),

@@ -147,7 +147,7 @@ def test_retry_and_cancel_from_the_queue_page_are_audited(logged_in, db, clinic,
     plan_page = logged_in.get(f"/staff/plans/{pending.plan_id}").get_data(as_text=True)
     assert f"retried message {confirmation.id} (plan confirmation)" in plan_page
     assert f"cancelled message {pending.id}" in plan_page
-    actions = [e.action for e in db.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    actions = [e.action for e in db.scalars(select(AuditEvent).order_by(AuditEvent.id)) if e.action != "client_viewed"]
     assert actions == ["plan_started", "message_retried", "message_cancelled"]
 
 

@@ -30,6 +30,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.update(test_config)
     app.extensions["glowline"] = runtime
+    if config.redis_url is not None:
+        from webhooks.throttle import LoginThrottle
+
+        app.extensions["glowline_throttle"] = LoginThrottle(config.redis_url, failures=config.staff_login_failures,
+                                                            window_seconds=config.staff_lockout_seconds)
+    else:
+        app.logger.warning("no REDIS_URL: staff logins and API tokens are not rate-limited")
     app.teardown_appcontext(close_db)
 
     if not config.verify_signatures:

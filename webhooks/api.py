@@ -8,6 +8,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from glowline.clinics import audit
 from glowline.delivery import heartbeat
 from glowline.exceptions import Conflict, NotFound, ValidationError
 from glowline.store.models import (OPEN_STATUSES, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan)
@@ -76,6 +77,13 @@ def parse_instant(value: str, field: str) -> datetime:
     if parsed.tzinfo is None:
         raise ValidationError(f"{field}: give a UTC offset, e.g. 2026-12-03T10:00:00-05:00", field=field)
     return parsed
+
+
+def _viewed(what: str, ids: list[int], plan_id: int | None = None) -> None:
+    """Audit one API read of clients' details (which resource, which intakes) and commit it."""
+    audit.record_view(db(), clinic_id=g.clinic_id, actor=g.actor, now=runtime().clock.now(), what=what, ids=ids,
+                      plan_id=plan_id)
+    db().commit()
 
 
 def _clinic() -> Clinic:
@@ -206,6 +214,7 @@ def list_intakes():
                                   field="status") from None
     intakes = db().scalars(query.options(selectinload(Intake.client))).all()
     plans = latest_plan_ids([i.id for i in intakes])
+    _viewed("intakes", [i.id for i in intakes])
     return jsonify(intakes=[intake_json(i, plan_id=plans.get(i.id)) for i in intakes])
 
 
@@ -213,7 +222,9 @@ def list_intakes():
 @token_required
 def show_intake(intake_id: int):
     """GET /api/intakes/<id>: one intake with its answers."""
-    return jsonify(intake_json(find_intake(db(), g.clinic_id, intake_id), full=True))
+    intake = find_intake(db(), g.clinic_id, intake_id)
+    _viewed("intake", [intake.id])
+    return jsonify(intake_json(intake, full=True))
 
 
 @bp.post("/plans")
@@ -237,7 +248,9 @@ def create_plan():
 @token_required
 def show_plan(plan_id: int):
     """GET /api/plans/<id>: a plan, its sessions and messages."""
-    return jsonify(plan_json(_plan(plan_id)))
+    plan = _plan(plan_id)
+    _viewed("plan", [plan.intake_id] if plan.intake_id else [], plan_id=plan.id)
+    return jsonify(plan_json(plan))
 
 
 @bp.patch("/plans/<int:plan_id>/sessions/<int:number>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 
-from flask import g, jsonify, redirect, request, session, url_for
+from flask import current_app, g, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,6 +20,24 @@ def _dummy_hash() -> str:
     return generate_password_hash("not-a-real-password")
 
 
+def throttle():
+    """The app's login and token throttle (None without Redis)."""
+    return current_app.extensions.get("glowline_throttle")
+
+
+def client_address() -> str:
+    """The address an attempt comes from (behind a proxy, configure it to pass the real one)."""
+    return request.remote_addr or "unknown"
+
+
+def too_many(refusal):
+    """A JSON 429 saying how long to wait."""
+    response = jsonify(error=f"{refusal.reason}; try again later", field="Authorization")
+    response.status_code = 429
+    response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
 def _unauthorized():
     response = jsonify(error="a valid bearer token is required", field="Authorization")
     response.status_code = 401
@@ -32,12 +50,18 @@ def token_required(view):
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
+        guard = throttle()
+        refusal = guard.check_token(client_address()) if guard is not None else None
+        if refusal is not None:
+            return too_many(refusal)
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             return _unauthorized()
         token = db().scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip()),
                                                    ApiToken.revoked_at.is_(None)))
         if token is None:
+            if guard is not None:
+                guard.token_failed(client_address())
             return _unauthorized()
         token.last_used_at = runtime().clock.now()
         db().commit()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from glowline.clinics import audit
 from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
-from glowline.store.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus
+from glowline.store.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus, StaffUser
 from glowline.delivery.outbox import cancel_message, retry_message
 from glowline.plans.requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
 from glowline.plans.service import cancel_plan
@@ -20,7 +20,7 @@ from glowline.messages.templates import format_moment
 from glowline.plans.timeline import MessageSettings, build_timeline, zone
 from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
 from webhooks.api import client_zone, message_json, plan_messages, queue_state
-from webhooks.auth import check_login, load_staff, log_in, log_out, login_required
+from webhooks.auth import check_login, client_address, load_staff, log_in, log_out, login_required, throttle
 from webhooks.context import db, runtime
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ csrf = CSRFProtect()
 
 RQ_DASHBOARD_PREFIX = "/staff/rq"
 QUEUE_REFRESH_SECONDS = 10
+STAFF_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 def init_app(app) -> None:
@@ -40,6 +42,8 @@ def init_app(app) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("STAFF_QUEUE_REFRESH_SECONDS", QUEUE_REFRESH_SECONDS)
     csrf.init_app(app)
+    # On the app, not the blueprint: a 404 under /staff and RQ's dashboard get the headers too.
+    app.after_request(_security_headers)
     _mount_rq_dashboard(app)
 
 
@@ -82,7 +86,33 @@ def _csrf_failed(exc: CSRFError):
 
 @bp.context_processor
 def _globals():
-    return {"staff": g.get("staff"), "clinic": g.get("clinic"), "rq_dashboard": RQ_DASHBOARD_PREFIX}
+    return {"staff": g.get("staff"), "clinic": g.get("clinic"), "rq_dashboard": RQ_DASHBOARD_PREFIX,
+            "locked_logins": _locked_logins()}
+
+
+def _locked_logins() -> list[tuple[str, str]]:
+    """The clinic's staff usernames locked after failed logins, with when the lock ends (clinic time)."""
+    guard, clinic_id = throttle(), g.get("clinic_id")
+    if guard is None or clinic_id is None or g.get("staff") is None:
+        return []
+    clinic = db().get(Clinic, clinic_id)
+    users = db().scalars(select(StaffUser.username).where(StaffUser.clinic_id == clinic_id)
+                         .order_by(StaffUser.username)).all()
+    locked = [(name, guard.locked_until(name)) for name in users]
+    return [(name, until.astimezone(zone(clinic.timezone)).strftime("%H:%M")) for name, until in locked if until]
+
+
+def _security_headers(response):
+    """Staff pages run no inline script or style, are never framed, and leak no URL to other sites."""
+    if not request.path.startswith(bp.url_prefix or "/staff"):
+        return response
+    # RQ's dashboard ships inline scripts, so its CSP can only forbid framing; the rest still applies.
+    dashboard = request.path.startswith(RQ_DASHBOARD_PREFIX)
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'" if dashboard else STAFF_CSP)
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
 
 
 def _clinic() -> Clinic:
@@ -105,6 +135,13 @@ def _message(message_id: int) -> OutboxMessage:
     return message
 
 
+def _viewed(what: str, ids: list[int], plan_id: int | None = None) -> None:
+    """Audit one staff view of clients' details (which page, which intakes) and commit it."""
+    audit.record_view(db(), clinic_id=g.clinic_id, actor=g.actor, now=runtime().clock.now(), what=what, ids=ids,
+                      plan_id=plan_id)
+    db().commit()
+
+
 def _safe_next(target: str | None, default: str) -> str:
     # Only paths on this site: an absolute URL in ?next= would make the login an open redirect.
     if target and target.startswith("/") and not target.startswith("//"):
@@ -117,10 +154,22 @@ def login():
     """Show the login form and sign a staff user in."""
     error = None
     if request.method == "POST":
-        user = check_login(request.form.get("username", "").strip(), request.form.get("password", ""))
+        username, guard = request.form.get("username", "").strip(), throttle()
+        # Checked before the password: while a lock lasts even the right password is refused,
+        # so a guesser learns nothing from the answer.
+        refusal = guard.check_login(username, client_address()) if guard is not None else None
+        if refusal is not None:
+            minutes = max(1, round(refusal.retry_after / 60))
+            log.warning("staff login refused: %s", refusal.reason)
+            page = render_template("login.html", error=f"Too many failed attempts. Try again in about "
+                                                       f"{minutes} minute{'s' if minutes != 1 else ''}.")
+            return page, 429, {"Retry-After": str(refusal.retry_after)}
+        user = check_login(username, request.form.get("password", ""))
         if user is not None:
             log_in(user)
             return redirect(_safe_next(request.args.get("next"), url_for("staff.intakes")))
+        if guard is not None:
+            guard.login_failed(username, client_address())
         error = "That username and password do not match."
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -141,6 +190,7 @@ def intakes():
     waiting = db().scalars(select(Intake).where(Intake.clinic_id == clinic.id, Intake.status.in_(PLANNABLE))
                            .order_by(Intake.completed_at, Intake.id)).all()
     plans = db().scalars(select(Plan).where(Plan.clinic_id == clinic.id).order_by(Plan.id.desc()).limit(20)).all()
+    _viewed("intakes", [i.id for i in waiting])
     return render_template("intakes.html", waiting=waiting, plans=plans, concern=intake_concern, tz=zone(clinic.timezone))
 
 
@@ -181,6 +231,8 @@ def new_plan(intake_id: int):
     except NotFound:
         abort(404)
     values, error = _form_values(intake), None
+    if request.method == "GET":
+        _viewed("intake", [intake.id])
     if request.method == "POST":
         try:
             plan = start_plan(db(), runtime(), clinic=clinic, intake_id=intake.id,
@@ -236,6 +288,7 @@ def show_plan(plan_id: int):
                      title=f"Plan {plan.id} timeline: {protocol.name}")
     events = audit.events_for_plan(db(), clinic.id, plan.id)
     rows = [message_json(m, tz) for m in messages]
+    _viewed("plan", [plan.intake_id] if plan.intake_id else [], plan_id=plan.id)
     return render_template("plan.html", plan=plan, protocol=protocol, rows=rows, svg=svg, events=events,
                            describe=audit.describe, tz=zone(tz), clinic_tz=zone(clinic.timezone))
 

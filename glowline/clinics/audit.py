@@ -19,6 +19,7 @@ class AuditAction(str, enum.Enum):
     PLAN_CANCELLED = "plan_cancelled"
     MESSAGE_RETRIED = "message_retried"
     MESSAGE_CANCELLED = "message_cancelled"
+    CLIENT_VIEWED = "client_viewed"
 
 
 # Words staff read on the plan page for each action.
@@ -29,6 +30,7 @@ DESCRIPTIONS = {
     AuditAction.PLAN_CANCELLED: "cancelled the plan",
     AuditAction.MESSAGE_RETRIED: "retried a message",
     AuditAction.MESSAGE_CANCELLED: "cancelled a message",
+    AuditAction.CLIENT_VIEWED: "viewed the client's details",
 }
 
 
@@ -41,6 +43,13 @@ def record(db: Session, *, clinic_id: int, actor: str, action: AuditAction | str
     return event
 
 
+def record_view(db: Session, *, clinic_id: int, actor: str, now: datetime, what: str, ids: list[int],
+                plan_id: int | None = None) -> AuditEvent:
+    """Record that staff (or an API token) saw clients' details: which page and which rows. Does not commit."""
+    return record(db, clinic_id=clinic_id, actor=actor, action=AuditAction.CLIENT_VIEWED, now=now, plan_id=plan_id,
+                  what=what, ids=ids[:200])
+
+
 def record_message_action(db: Session, message: OutboxMessage, *, actor: str, action: AuditAction,
                           now: datetime) -> AuditEvent:
     """Record a staff retry or cancel of one outbox message. Does not commit."""
@@ -49,11 +58,11 @@ def record_message_action(db: Session, message: OutboxMessage, *, actor: str, ac
 
 
 def events_for_plan(db: Session, clinic_id: int, plan_id: int) -> list[AuditEvent]:
-    """Every event of one plan, including its messages' retries and cancels, oldest first."""
+    """Every change to one plan, including its messages' retries and cancels, oldest first (views are not changes)."""
     message_ids = select(OutboxMessage.id).where(OutboxMessage.plan_id == plan_id)
     return list(db.scalars(
         select(AuditEvent)
-        .where(AuditEvent.clinic_id == clinic_id,
+        .where(AuditEvent.clinic_id == clinic_id, AuditEvent.action != AuditAction.CLIENT_VIEWED.value,
                or_(AuditEvent.plan_id == plan_id, AuditEvent.message_id.in_(message_ids)))
         .order_by(AuditEvent.created_at, AuditEvent.id)))
 
