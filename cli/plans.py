@@ -58,7 +58,7 @@ def plan_show(plan_id: int) -> None:
     """Print a plan's sessions and every message with its status."""
     from glowline.exceptions import NotFound
     from glowline.store.models import OutboxMessage, Plan
-    from glowline.messages.templates import format_moment
+    from glowline.messages.dates import format_moment
     from glowline.plans.timeline import zone
 
     with _runtime() as rt, rt.transaction() as db:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from glowline.exceptions import ValidationError
-from glowline.messages.templates import DEFAULTS, format_moment, render, segments, validate_templates
+from glowline.messages.dates import format_moment
+from glowline.messages.templates import TEMPLATE_KEYS, render, segments, validate_templates
 from glowline.plans.timeline import MessageSettings
 
 VALUES = dict(date="Thu Dec 3", time="10:00 AM", until="Sat Dec 5, 11:00 AM", restrictions="intense exercise",
@@ -16,7 +17,7 @@ def settings(**templates):
     return MessageSettings("Glow Clinic", "+12125550123", "America/New_York", templates=templates)
 
 
-@pytest.mark.parametrize("key", sorted(DEFAULTS))
+@pytest.mark.parametrize("key", sorted(TEMPLATE_KEYS))
 def test_defaults_carry_clinic_phone_and_fit_one_to_a_few_segments(key):
     body = render(key, settings(), **VALUES)
     assert "Glow Clinic" in body and "(212) 555-0123" in body

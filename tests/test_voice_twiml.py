@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from glowline.voice.twiml import parse_confidence, read_answer, spoken_moment, spoken_phone
+from glowline.messages.dates import spoken_moment
+from glowline.voice.twiml import parse_confidence, read_answer, spoken_phone
 from glowline.voice.calls import CallResult, read_choice
 
 # The verbs and nouns a <Response> may hold, as Twilio's voice TwiML classes emit them.

@@ -16,7 +16,7 @@ from glowline.delivery.outbox import cancel_message, retry_message
 from glowline.plans.requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
 from glowline.plans.service import cancel_plan
 from glowline.plans.staff_commands import client_gets
-from glowline.messages.templates import format_moment
+from glowline.messages.dates import format_moment
 from glowline.plans.timeline import MessageSettings, build_timeline, zone
 from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
 from webhooks.api import client_zone, message_json, plan_messages, queue_state
@@ -359,7 +359,7 @@ def _local(value, tz) -> str:
         from datetime import datetime
 
         value = datetime.fromisoformat(value)
-    return f"{value.astimezone(tz):%a %b %-d, %-I:%M %p}"
+    return format_moment(value.astimezone(tz))
 
 
 @bp.app_template_filter("ago")

@@ -20,8 +20,9 @@ from glowline.intake.router import finish_turn, get_or_create_client
 from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, SessionStatus, TreatmentSession
 from glowline.phone import to_e164
 from glowline.plans.timeline import zone
-from glowline.voice.twiml import (claim_step, goodbye_twiml, read_answer, render_turn, spoken_moment, spoken_phone,
-                            step_sid)
+from glowline.messages.catalog import text
+from glowline.messages.dates import spoken_moment
+from glowline.voice.twiml import claim_step, goodbye_twiml, read_answer, render_turn, spoken_phone, step_sid
 from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
-SESSION_MENU = "Press 1 to confirm. Press 2 to ask us to call you back."
 _LIVE_SESSION = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
 
 
@@ -81,12 +81,12 @@ def _latest_intake(clinic: Clinic, client: Client) -> Intake | None:
 def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, step: int) -> str:
     """Tell a known caller their next appointment and offer confirm / call back."""
     local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
-    state = " It is confirmed." if session.status is SessionStatus.CONFIRMED else ""
+    key = "call.next_session.confirmed" if session.status is SessionStatus.CONFIRMED else "call.next_session"
     response = VoiceResponse()
     response.append(keypad_gather(_url("/gather", step=step, session_id=session.id),
-                                  f"Hello, this is {clinic.name}. Your next appointment is on "
-                                  f"{spoken_moment(local)}.{state} {SESSION_MENU}"))
-    response.say(f"To change it, please call us on {spoken_phone(clinic.callback_number)}. Goodbye.")
+                                  text(key, clinic=clinic.name, when=spoken_moment(local),
+                                       menu=text("call.menu.session"))))
+    response.say(text("call.change_it", phone=spoken_phone(clinic.callback_number)))
     response.hangup()
     return str(response)
 
@@ -130,8 +130,7 @@ def incoming():
         # The answers are in and staff are on it: a second questionnaire would only confuse.
         row.handled_as = "inbox"
         row.needs_attention = True
-        row.reply = goodbye_twiml(f"Thank you for calling {clinic.name}. We have your answers, and someone "
-                                  "will call you back soon.")
+        row.reply = goodbye_twiml(text("call.answers_in", clinic=clinic.name))
     else:
         row.handled_as = "intake_started"
         turn = engine.start(session, clinic=clinic, client=client, channel="voice", now=now)
@@ -180,15 +179,15 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
     if choice.result not in (CallResult.CONFIRMED, CallResult.CALLBACK_REQUESTED):
         row.handled_as = "session_reask"
         if step >= MAX_KEYPAD_ATTEMPTS:
-            return goodbye_twiml(f"To change your appointment, please call us on {phone}. Goodbye.")
+            return goodbye_twiml(text("call.change_your_appointment", phone=phone))
         response = VoiceResponse()
         response.append(keypad_gather(_url("/gather", step=step + 1, session_id=target.id),
-                                      f"Sorry, that is not one of the choices. {SESSION_MENU}"))
+                                      text("call.not_a_choice", menu=text("call.menu.session"))))
         response.hangup()
         return str(response)
     local = target.starts_at.astimezone(zone(clinic.zone_for(client)))
     response, result = answer_session(target, choice.result, now=now,
-                                      words=f"appointment on {spoken_moment(local)}", phone=phone)
+                                      words=text("call.appointment_on", when=spoken_moment(local)), phone=phone)
     row.handled_as = result.value
     row.needs_attention = result is CallResult.CALLBACK_REQUESTED
     return str(response)
@@ -200,7 +199,7 @@ def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: 
     intake = engine.open_intake(session, clinic, client)
     if intake is None:
         row.handled_as = "no_open_intake"
-        return goodbye_twiml(f"Thank you for calling {clinic.name}. Goodbye.")
+        return goodbye_twiml(text("call.thanks", clinic=clinic.name))
     turn = engine.answer(session, intake=intake, reply=answer.reply, channel="voice", now=now,
                          confidence=answer.confidence)
     finish_turn(session, rt, turn, now=now)  # a finished intake notifies staff, as by text

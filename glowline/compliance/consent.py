@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
+from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.store.models import Channel, Client, Clinic, ConsentEvent, MessageStatus, OPEN_STATUSES, OutboxMessage
 from glowline.phone import pretty
 
@@ -73,20 +74,19 @@ def record_intake_consent(db: Session, *, client: Client, clinic: Clinic, wordin
     opt_in(db, client=client, clinic=clinic, wording=wording, method=method, now=now, scope=scope)
 
 
-def opt_out_reply(clinic: Clinic) -> str:
+def opt_out_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
     """The one confirmation a STOP gets."""
-    return (f"{clinic.name}: you are unsubscribed and will get no more messages from us. "
-            f"Reply START to resubscribe.")
+    return text("consent.opt_out", locale, clinic=clinic.name)
 
 
-def opt_in_reply(clinic: Clinic) -> str:
+def opt_in_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
     """The confirmation a START gets."""
-    return f"{clinic.name}: you are subscribed to messages again. Reply STOP to opt out, HELP for help."
+    return text("consent.opt_in", locale, clinic=clinic.name)
 
 
-def help_reply(clinic: Clinic) -> str:
+def help_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
     """The HELP/INFO answer: who we are, how to reach a person, how to stop."""
     phone = clinic.callback_number
-    contact = f" Call us at {pretty(phone)}." if phone else ""
-    return (f"{clinic.name}: treatment reminders and aftercare texts.{contact} "
-            f"Msg & data rates may apply. Reply STOP to opt out.")
+    if not phone:
+        return text("consent.help.no_phone", locale, clinic=clinic.name)
+    return text("consent.help", locale, clinic=clinic.name, phone=pretty(phone))

@@ -18,7 +18,9 @@ from glowline.intake.answers import interpret
 from glowline.intake.questions import Choice, Question, fill, load_questions, render_hint, render_question
 from glowline.compliance.keywords import Command, command
 from glowline.store.models import Channel, Client, Clinic, Intake, IntakeStatus
+from glowline.messages.catalog import template_of, text
 from glowline.normalize import clean, parse_yes_no
+from glowline.phone import pretty
 from glowline.catalog.schemas import CompiledSchema, build_validator
 
 __all__ = ["LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "build_engine"]
@@ -95,7 +97,7 @@ class IntakeEngine:
         db.flush()
         log.info("intake %s started on %s", intake.id, Channel(channel).value)
         key = "x-welcome-voice" if channel == "voice" and "x-welcome-voice" in self.schema.schema else "x-welcome"
-        welcome = fill(self.schema.schema.get(key) or "Hi from {clinic}!", self._values(intake))
+        welcome = fill(self.schema.schema.get(key) or template_of("intake.welcome"), self._values(intake))
         return self._ask(intake, channel, before=[welcome], events=["started"])
 
     def current(self, db: Session, *, intake: Intake, channel: str) -> Turn:
@@ -125,7 +127,7 @@ class IntakeEngine:
                 return self._accept(db, intake, question, pending["value"], channel, now)
             intake.pending_confirmation = None
             if verdict is False:
-                return self._miss(db, intake, question, channel, now, prefix="Sorry about that.")
+                return self._miss(db, intake, question, channel, now, wording="intake.miss.after_no")
         intake.pending_confirmation = None
         result = interpret(question, reply, channel=channel)
         if result.declined:
@@ -158,7 +160,7 @@ class IntakeEngine:
         intake.status = IntakeStatus.RESTARTED
         intake.updated_at = now
         turn = self.start(db, clinic=intake.clinic, client=intake.client, channel=channel, now=now)
-        turn.messages[0] = "OK, let's start over. " + turn.messages[0]
+        turn.messages[0] = text("intake.restart", message=turn.messages[0])
         turn.events.insert(0, "restart")
         return turn
 
@@ -180,16 +182,15 @@ class IntakeEngine:
     def _ask(self, intake: Intake, channel: str, *, before: list[str] | None = None,
              events: list[str] | None = None) -> Turn:
         question = self._open_question(intake)
-        text = render_question(question, channel, self._values(intake))
-        return Turn([*(before or []), text], question, intake, TurnStatus.ASKING, list(events or []))
+        asked = render_question(question, channel, self._values(intake))
+        return Turn([*(before or []), asked], question, intake, TurnStatus.ASKING, list(events or []))
 
     def _confirming(self, intake: Intake, channel: str) -> Turn:
         pending = intake.pending_confirmation or {}
         question = self._by_field[pending["field"]]
         heard = question.label_of(pending["value"])
-        how = "Say yes or no." if channel == "voice" else "Reply YES or NO."
-        return Turn([f"I heard '{heard}'. Is that right? {how}"], question, intake, TurnStatus.CONFIRMING,
-                    ["confirming"])
+        key = "intake.heard.voice" if channel == "voice" else "intake.heard"
+        return Turn([text(key, heard=heard)], question, intake, TurnStatus.CONFIRMING, ["confirming"])
 
     def _stored_value(self, intake: Intake, question: Question, value, channel: str, now: datetime):
         if question.kind != "consent":
@@ -212,14 +213,14 @@ class IntakeEngine:
         return self._ask(intake, channel, events=[f"answered:{question.field}"])
 
     def _miss(self, db: Session, intake: Intake, question: Question, channel: str, now: datetime,
-              prefix: str = "Sorry, I didn't get that.") -> Turn:
+              wording: str = "intake.miss") -> Turn:
         intake.misses = (intake.misses or 0) + 1
         intake.updated_at = now
         if intake.misses >= MAX_MISSES:
             return self._hand_over(intake, channel, now, f"needs a person: no answer to {question.field} "
                                                 f"after {MAX_MISSES} tries")
         hint = render_hint(question, channel, self._values(intake))
-        return Turn([f"{prefix} {hint}"], question, intake, TurnStatus.ASKING, ["miss"])
+        return Turn([text(wording, hint=hint)], question, intake, TurnStatus.ASKING, ["miss"])
 
     def _declined(self, db: Session, intake: Intake, question: Question, channel: str, now: datetime) -> Turn:
         # Without consent we may not send automated texts or calls, so a person takes over.
@@ -242,7 +243,7 @@ class IntakeEngine:
                 # The questionnaire changed under this intake: ask that one again.
                 intake.answers = {k: v for k, v in known.items() if k != name}
                 intake.current_field = name
-                return self._ask(intake, channel, before=["Sorry, one more check."], events=["revalidate"])
+                return self._ask(intake, channel, before=[text("intake.revalidate")], events=["revalidate"])
         if errors:
             return self._hand_over(intake, channel, now, f"needs a person: answers do not validate ({errors[0][0]})")
         intake.answers = known
@@ -257,20 +258,16 @@ class IntakeEngine:
 
     def _ended(self, intake: Intake, channel: str, events: list[str] | None = None) -> Turn:
         values = self._values(intake)
-        name = f", {values['first_name']}" if values.get("first_name") else ""
+        name = text("intake.name", first_name=values["first_name"]) if values.get("first_name") else ""
+        clinic = intake.clinic.name
         if intake.status is IntakeStatus.COMPLETE or intake.status is IntakeStatus.PLANNED:
-            # A caller cannot "reply STOP"; they hear how to stop on the reminder calls instead.
-            text = (f"Thank you{name}! {intake.clinic.name} has your answers and will text you soon to book "
-                    f"your first visit. Reply STOP to opt out." if channel != "voice" else
-                    f"Thank you{name}! {intake.clinic.name} has your answers and will be in touch soon to book "
-                    f"your first visit.")
-            return Turn([text], None, intake, TurnStatus.COMPLETE, list(events or []))
+            key = "intake.complete.voice" if channel == "voice" else "intake.complete"
+            return Turn([text(key, name=name, clinic=clinic)], None, intake, TurnStatus.COMPLETE, list(events or []))
         if intake.status is IntakeStatus.NEEDS_HUMAN and any(f.startswith("declined") for f in intake.flags or []):
-            text = (f"No problem{name}, we won't send you automated messages. To book, call "
-                    f"{intake.clinic.name} at {compliance.pretty(intake.clinic.callback_number)}.")
-            return Turn([text], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
-        text = f"Thanks{name}. Someone from {intake.clinic.name} will call you to finish up."
-        return Turn([text], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
+            said = text("intake.declined", name=name, clinic=clinic, phone=pretty(intake.clinic.callback_number))
+            return Turn([said], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
+        said = text("intake.handed_over", name=name, clinic=clinic)
+        return Turn([said], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
 
 
 def screening_flags(questions: list[Question], answers: dict) -> list[str]:

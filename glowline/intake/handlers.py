@@ -17,6 +17,7 @@ from glowline.compliance.keywords import Command, Keyword, command, detect
 from glowline.intake.engine import Turn
 from glowline.intake.inbound import NOT_MINE, HandledAs, Inbound, Outcome
 from glowline.intake.notice import notify_staff
+from glowline.messages.catalog import text
 from glowline.normalize import words
 from glowline.plans.replies import handle_reply
 from glowline.plans.requests import USAGE
@@ -72,7 +73,7 @@ def staff(msg: Inbound) -> Outcome:
         return [handle_staff_text(msg.db, msg.rt, clinic=msg.clinic, from_number=msg.from_number, body=msg.body,
                                   now=msg.now)]
     # A staff phone is not a client: an intake started for it would only confuse.
-    return [f"Staff commands: {USAGE}"]
+    return [text("staff.usage", usage=USAGE)]
 
 
 def intake(msg: Inbound) -> Outcome:
@@ -83,7 +84,7 @@ def intake(msg: Inbound) -> Outcome:
     msg.mark(HandledAs.INTAKE)
     if not (msg.body or "").strip():
         turn = msg.engine.current(msg.db, intake=open_intake, channel=msg.channel)
-        return ["Sorry, we can only read text here.", *turn.messages]
+        return [text("intake.text_only"), *turn.messages]
     turn = msg.engine.answer(msg.db, intake=open_intake, reply=msg.body, channel=msg.channel, now=msg.now)
     return finish_turn(msg.db, msg.rt, turn, now=msg.now)
 
@@ -97,7 +98,7 @@ def plan_reply(msg: Inbound) -> Outcome:
                           inbound=msg.record)
     if answer is None:
         msg.mark(HandledAs.INBOX, attention=True)
-        return [f"Thanks, we got your message. {msg.clinic.name} will get back to you soon."]
+        return [text("inbox.received", clinic=msg.clinic.name)]
     return list(answer)
 
 
@@ -109,8 +110,7 @@ def inbox(msg: Inbound) -> Outcome:
         return NOT_MINE
     # Answers are in and staff are on it: a new questionnaire would only confuse.
     msg.mark(HandledAs.INBOX, attention=True)
-    return [f"Thanks, we got your message. {msg.clinic.name} will get back to you soon. "
-            f"Reply RESTART to answer the questions again."]
+    return [text("inbox.received.restart", clinic=msg.clinic.name)]
 
 
 def start(msg: Inbound) -> Outcome:

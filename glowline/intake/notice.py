@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy.orm import Session
 
 from glowline.delivery import outbox
@@ -13,13 +14,11 @@ from glowline.store.models import Intake, IntakeStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-
-
 def plan_example(now: datetime, tz: str) -> str:
     """A ready-to-edit first visit for the PLAN reply: a week from now, 10am clinic time ("dec 8 10am")."""
     day = (now + timedelta(days=7)).astimezone(ZoneInfo(tz))
-    return f"{_MONTHS[day.month - 1]} {day.day} 10am"
+    # The PLAN reply is read by the English PLAN-text parser, so the example is English whatever the client's locale.
+    return f"{format_date(day, 'MMM d', locale='en').lower()} 10am"
 
 
 def staff_notice_text(intake: Intake, now: datetime) -> str:

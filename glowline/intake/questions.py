@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from collections.abc import Mapping
 
 from glowline.exceptions import ConfigError
+from glowline.messages.catalog import DEFAULT_LOCALE, text
 
 KINDS = ("consent", "yesno", "choice", "multi", "text")
 SCHEMA_FILE = "intake.schema.json"
@@ -57,9 +58,9 @@ def fill(template: str, values: Mapping[str, object]) -> str:
         value = values.get(match.group(1))
         return "" if value in (None, "") else str(value)
 
-    text = _PLACEHOLDER.sub(repl, template)
-    text = re.sub(r",\s*([!?.])", r"\1", re.sub(r" {2,}", " ", text))
-    return re.sub(r"\s+([,!?.])", r"\1", text).strip()
+    filled = _PLACEHOLDER.sub(repl, template)
+    filled = re.sub(r",\s*([!?.])", r"\1", re.sub(r" {2,}", " ", filled))
+    return re.sub(r"\s+([,!?.])", r"\1", filled).strip()
 
 
 def load_questions(schema: Mapping, catalog) -> list[Question]:
@@ -114,39 +115,32 @@ def _choices(name: str, sub: Mapping, kind: str, catalog) -> tuple[Choice, ...]:
     return tuple(built)
 
 
-def render_question(question: Question, channel: str, values: Mapping[str, object]) -> str:
+def render_question(question: Question, channel: str, values: Mapping[str, object],
+                    locale: str = DEFAULT_LOCALE) -> str:
     """The question as sent on ``channel``: prompt, numbered options and how to answer."""
-    prompt = fill(question.voice_prompt if channel == "voice" and question.voice_prompt else question.prompt, values)
-    n = len(question.choices)
-    if channel == "voice":
-        if question.kind in ("consent", "yesno"):
-            return f"{prompt} Say yes or no, or press 1 for yes and 2 for no."
-        if question.kind in ("choice", "multi"):
-            options = "; ".join(f"{c.number} for {c.label.lower()}" for c in question.choices)
-            more = " You can say more than one." if question.kind == "multi" else ""
-            return f"{prompt} Press or say {options}.{more}"
-        return prompt
+    voice = channel == "voice"
+    prompt = fill(question.voice_prompt if voice and question.voice_prompt else question.prompt, values)
+    suffix = ".voice" if voice else ""
     if question.kind in ("consent", "yesno"):
-        return f"{prompt} Reply YES or NO."
-    if question.kind == "choice":
-        options = "\n".join(f"{c.number} {c.label}" for c in question.choices)
-        return f"{prompt}\n{options}\nReply with a number from 1 to {n}."
-    if question.kind == "multi":
-        options = "\n".join(f"{c.number} {c.label}" for c in question.choices)
-        return f"{prompt}\n{options}\nReply with one or more numbers, e.g. 1 or 1 2."
+        return text(f"question.yesno{suffix}", locale, prompt=prompt)
+    if question.kind in ("choice", "multi"):
+        # A caller hears the options in one sentence ("1 for acne; 2 for ..."); a text lists them a line each.
+        options = ("; " if voice else "\n").join(
+            text(f"question.option{suffix}", locale, number=c.number, label=c.label.lower() if voice else c.label)
+            for c in question.choices)
+        return text(f"question.{question.kind}{suffix}", locale, prompt=prompt, options=options,
+                    n=len(question.choices))
     return prompt
 
 
-def render_hint(question: Question, channel: str, values: Mapping[str, object]) -> str:
+def render_hint(question: Question, channel: str, values: Mapping[str, object], locale: str = DEFAULT_LOCALE) -> str:
     """The short hint sent after a reply that does not fit."""
     n = len(question.choices)
     if channel == "voice":
         if question.voice_hint:
             return fill(question.voice_hint, {**values, "n": n})
         if question.kind in ("consent", "yesno"):
-            return "Please say yes or no, or press 1 for yes and 2 for no."
-        if question.kind == "choice":
-            return f"Please say the name, or press a number from 1 to {n}."
-        if question.kind == "multi":
-            return f"Please say one or more of the names, or press a number from 1 to {n}."
+            return text("hint.yesno.voice", locale)
+        if question.kind in ("choice", "multi"):
+            return text(f"hint.{question.kind}.voice", locale, n=n)
     return fill(question.hint, {**values, "n": n})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from glowline.messages.templates import format_moment
+from glowline.messages.dates import format_moment
 from glowline.plans.timeline import Timeline, zone
 
 _TEXT_WIDTH = 72

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline.delivery import outbox
-from glowline.messages import templates
+from glowline.messages import dates
+from glowline.messages.catalog import text
 from glowline.store.models import Client, Clinic, InboundMessage, Plan, PlanStatus, SessionStatus, TreatmentSession
 from glowline.normalize import words
 from glowline.plans.timeline import zone
@@ -37,7 +38,7 @@ def next_session(db: Session, *, clinic: Clinic, client: Client, now: datetime) 
 
 def _when(session: TreatmentSession, client: Client, clinic: Clinic) -> str:
     local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
-    return f"{templates.format_date(local)} at {templates.format_time(local)}"
+    return dates.format_when(local)
 
 
 def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str | None, now: datetime,
@@ -64,14 +65,13 @@ def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str |
 def _confirm(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
     session = next_session(db, clinic=clinic, client=client, now=now)
     if session is None:
-        return [f"{clinic.name}: we could not find an upcoming appointment to confirm. "
-                f"Please call {clinic.callback_number}."]
+        return [text("reply.nothing_to_confirm", clinic=clinic.name, phone=clinic.callback_number)]
     if session.status is not SessionStatus.CONFIRMED:
         session.status = SessionStatus.CONFIRMED
         session.confirmed_at = now
     log.info("client %s confirmed session %s", client.id, session.id)
-    return [f"{clinic.name}: thank you, your appointment on {_when(session, client, clinic)} is confirmed. "
-            f"Need to change it? Reply R or call {clinic.callback_number}."]
+    return [text("reply.confirmed", clinic=clinic.name, when=_when(session, client, clinic),
+                 phone=clinic.callback_number)]
 
 
 def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
@@ -87,5 +87,4 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
                  body=f"{clinic.name}: client #{client.id} asked to reschedule {what}. "
                       f"Please call them back; details on the staff page.")
     log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)
-    return [f"{clinic.name}: thanks, we will call you to find a new time. "
-            f"You can also call us on {clinic.callback_number}."]
+    return [text("reply.reschedule", clinic=clinic.name, phone=clinic.callback_number)]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline.clinics import audit
-from glowline.messages import templates
+from glowline.messages import dates, templates
 from glowline.clinics.audit import AuditAction
 from glowline.delivery.channels import channel_for
 from glowline.exceptions import Conflict, NotFound, ValidationError
@@ -62,8 +62,8 @@ def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings
     """The plan confirmation, due now or, in quiet hours, when they end."""
     tz = plan.clinic.zone_for(plan.client)
     local = first.starts_at.astimezone(zone(tz))
-    body = templates.render("plan_confirmation", settings, date=templates.format_date(local),
-                            time=templates.format_time(local), session_number=1,
+    body = templates.render("plan_confirmation", settings, date=dates.format_date(local),
+                            time=dates.format_time(local), session_number=1,
                             total_sessions=plan.session_count)
     due = next_allowed_time(now, tz, settings.quiet_start, settings.quiet_end)
     return OutboxMessage(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from glowline.exceptions import Conflict, NotFound, ValidationError
 from glowline.store.models import Clinic, Plan, StaffPhone
 from glowline.plans.requests import USAGE, parse_plan_text, start_plan
-from glowline.messages.templates import format_moment
+from glowline.messages.dates import format_moment
 from glowline.plans.timeline import zone
 
 log = logging.getLogger(__name__)

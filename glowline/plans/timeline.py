@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from glowline.messages import templates
+from glowline.messages import dates, templates
 from glowline.messages.settings import MessageSettings
 from glowline.exceptions import ValidationError
 from glowline.store.models import MessageKind
@@ -201,7 +201,7 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
     tz = client_timezone
     quiet = (tz, settings.quiet_start, settings.quiet_end)
     local_start = session.starts_at.astimezone(zone(tz))
-    common = dict(date=templates.format_date(local_start), time=templates.format_time(local_start),
+    common = dict(date=dates.format_date(local_start), time=dates.format_time(local_start),
                   session_number=session.number, total_sessions=total_sessions)
 
     def make(number: int, kind: MessageKind, key: str, template: str, due: datetime,
@@ -222,25 +222,25 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
                         session.starts_at, **common))
 
     window_end = aftercare_ends(session.ends_at, protocol.aftercare_hours, tz)
-    until = templates.format_moment(window_end.astimezone(zone(tz)))
+    until = dates.format_moment(window_end.astimezone(zone(tz)))
     restrictions = "; ".join(r.text for r in protocol.restrictions)
     due = shift_out_of_quiet_hours(session.ends_at, *quiet, direction="later")
     # Instructions that arrive after the window closed would only confuse.
     out.append(make(session.number, MessageKind.AFTERCARE, "aftercare", "aftercare", due, window_end,
                     until=until, restrictions=restrictions, hours=protocol.aftercare_hours,
-                    duration=templates.format_duration(protocol.aftercare_hours), **common))
+                    duration=dates.format_duration(protocol.aftercare_hours), **common))
     due = shift_out_of_quiet_hours(window_end, *quiet, direction="later")
     out.append(make(session.number, MessageKind.AFTERCARE_END, "aftercare-end", "aftercare_end", due, None,
                     until=until, hours=protocol.aftercare_hours,
-                    duration=templates.format_duration(protocol.aftercare_hours), **common))
+                    duration=dates.format_duration(protocol.aftercare_hours), **common))
 
     if next_session is not None:
         nudge = _nudge_time(protocol, session, next_session, window_end, settings, tz)
         if nudge is not None:
             local_next = next_session.starts_at.astimezone(zone(tz))
             out.append(make(next_session.number, MessageKind.BOOKING_NUDGE, "booking-nudge", "booking_nudge",
-                            nudge, next_session.starts_at, date=templates.format_date(local_next),
-                            time=templates.format_time(local_next), session_number=next_session.number,
+                            nudge, next_session.starts_at, date=dates.format_date(local_next),
+                            time=dates.format_time(local_next), session_number=next_session.number,
                             total_sessions=total_sessions))
     return out
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from glowline.messages.templates import format_moment
+from glowline.messages.dates import format_date, format_moment, format_month
 from glowline.plans.timeline import Timeline, aftercare_ends, zone
 
 WIDTH = 960
@@ -107,7 +107,7 @@ def _day_ticks(axis: _Axis, start: datetime, end: datetime, tz: str, top: float,
     while day < end:
         x = axis.x(day)
         out.append(f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}" stroke="#e2e8f0"/>')
-        out.append(f'<text x="{x + 3}" y="{bottom - 3}" font-size="10" fill="#64748b">{day:%a %b %-d}</text>')
+        out.append(f'<text x="{x + 3}" y="{bottom - 3}" font-size="10" fill="#64748b">{format_date(day)}</text>')
         day = (day + timedelta(days=1, hours=2)).replace(hour=0)
     return out
 
@@ -126,7 +126,7 @@ def _overview(sessions: list[SessionMark], marks: list[MessageMark], tz: str, to
             x = axis.x(month)
             out.append(f'<line x1="{x}" y1="{top + 8}" x2="{x}" y2="{top + OVERVIEW_HEIGHT - 6}" stroke="#e2e8f0"/>')
             out.append(f'<text x="{x + 3}" y="{top + OVERVIEW_HEIGHT - 6}" font-size="10" '
-                       f'fill="#64748b">{month:%b %Y}</text>')
+                       f'fill="#64748b">{format_month(month)}</text>')
         month = (month + timedelta(days=32)).replace(day=1)
     for s in sessions:
         x = axis.x(s.starts_at)

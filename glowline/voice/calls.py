@@ -21,10 +21,12 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from glowline.compliance import consent as compliance
 from glowline.delivery import outbox
 from glowline.delivery.channels import CALL_KINDS
+from glowline.messages.catalog import text
 from glowline.store.models import (Channel, MessageKind, MessageStatus, OutboxMessage, PlanStatus, SessionStatus,
                              TreatmentSession)
 from glowline.plans.timeline import next_allowed_time, zone
-from glowline.voice.twiml import spoken_moment, spoken_phone
+from glowline.messages.dates import spoken_moment
+from glowline.voice.twiml import spoken_phone
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +91,19 @@ def read_choice(digits: str | None, speech: str | None) -> Choice:
     return Choice(key or None, KEYS.get(key))
 
 
-def _session_words(message: OutboxMessage) -> str:
-    """"appointment on Thursday, December 5 at 10 AM", in the client's time zone."""
+def _moment(message: OutboxMessage) -> str | None:
+    """The session's day and time as a voice says it, in the client's time zone; None without a session."""
     session = message.session
     if session is None:
-        return "upcoming appointment"
+        return None
     tz = message.clinic.zone_for(message.client)
-    return f"appointment on {spoken_moment(session.starts_at.astimezone(zone(tz)))}"
+    return spoken_moment(session.starts_at.astimezone(zone(tz)))
+
+
+def _session_words(message: OutboxMessage) -> str:
+    """"appointment on Thursday, December 5 at 10 AM" (or "upcoming appointment" without a session)."""
+    moment = _moment(message)
+    return text("call.appointment_on", when=moment) if moment else text("call.upcoming_appointment")
 
 
 def _callback_number(message: OutboxMessage) -> str:
@@ -109,14 +117,10 @@ def _callback_number(message: OutboxMessage) -> str:
 def _intro(message: OutboxMessage) -> str:
     clinic = message.clinic.name
     if message.kind is MessageKind.PLAN_CONFIRMATION:
-        return f"Hello, this is {clinic}. Your appointments are booked, and the first is on {_when(message)}."
+        return text("call.intro.plan", clinic=clinic, when=_moment(message) or text("call.upcoming_appointment"))
     if message.kind in CALL_KINDS:
-        return f"Hello, this is {clinic} with a reminder of your {_session_words(message)}."
-    return f"Hello, this is {clinic} about your recent visit."
-
-
-def _when(message: OutboxMessage) -> str:
-    return _session_words(message).removeprefix("appointment on ")
+        return text("call.intro.reminder", clinic=clinic, what=_session_words(message))
+    return text("call.intro.visit", clinic=clinic)
 
 
 def reminder_twiml(message: OutboxMessage, *, answered_by: str | None, action_url: str) -> str:
@@ -125,31 +129,27 @@ def reminder_twiml(message: OutboxMessage, *, answered_by: str | None, action_ur
     intro = _intro(message)
     phone = spoken_phone(_callback_number(message))
     if is_machine(answered_by) or message.kind not in CALL_KINDS:
-        response.say(f"{intro} To confirm or change anything, please call us on {phone}. Goodbye.")
+        response.say(text("call.machine", intro=intro, phone=phone))
         response.hangup()
         return str(response)
-    response.append(keypad_gather(action_url, f"{intro} {_MENU}"))
-    response.say(f"We did not hear a choice. To confirm or change it, please call us on {phone}. Goodbye.")
+    response.append(keypad_gather(action_url, f"{intro} {text('call.menu')}"))
+    response.say(text("call.no_choice", phone=phone))
     response.hangup()
     return str(response)
 
 
-_MENU = "Press 1 to confirm. Press 2 to ask us to call you back. Press 9 to stop reminders."
-
-
-def keypad_gather(action_url: str, text: str) -> Gather:
-    """A one-key Gather (speech accepted too) that says ``text`` while it listens."""
+def keypad_gather(action_url: str, said: str) -> Gather:
+    """A one-key Gather (speech accepted too) that says ``said`` while it listens."""
     gather = Gather(input="speech dtmf", num_digits=1, speech_timeout="auto", action=action_url,
                     hints=SPEECH_HINTS, timeout=6)
-    gather.say(text)
+    gather.say(said)
     return gather
 
 
 def unavailable_twiml(clinic_name: str | None = None) -> str:
     """A short apology and hang-up, for a call we cannot serve (unknown number or message)."""
     response = VoiceResponse()
-    who = f"{clinic_name}. " if clinic_name else ""
-    response.say(f"Sorry, {who}we cannot take this call right now. Goodbye.")
+    response.say(text("call.unavailable.clinic", clinic=clinic_name) if clinic_name else text("call.unavailable"))
     response.hangup()
     return str(response)
 
@@ -165,15 +165,14 @@ def apply_choice(db: Session, message: OutboxMessage, choice: Choice, *, now: da
     if choice.result is None:
         response = VoiceResponse()
         if attempt < MAX_KEYPAD_ATTEMPTS:
-            response.append(keypad_gather(retry_url, f"Sorry, that is not one of the choices. {_MENU}"))
-        response.say(f"To confirm or change your appointment, please call us on {phone}. Goodbye.")
+            response.append(keypad_gather(retry_url, text("call.not_a_choice", menu=text("call.menu"))))
+        response.say(text("call.change_appointment", phone=phone))
         response.hangup()
         return str(response), None
     if choice.result is CallResult.OPTED_OUT:
         _opt_out(db, message, now)
         response = VoiceResponse()
-        response.say(f"You will get no more reminders from {message.clinic.name}. "
-                     f"To start them again, call us on {phone}. Goodbye.")
+        response.say(text("call.opted_out", clinic=message.clinic.name, phone=phone))
         response.hangup()
         result = CallResult.OPTED_OUT
     else:
@@ -195,19 +194,19 @@ def answer_session(session: TreatmentSession | None, wanted: CallResult, *, now:
     live = session is not None and session.status is not SessionStatus.CANCELLED and (
         session.plan is None or session.plan.status is PlanStatus.ACTIVE)
     if not live:
-        response.say(f"This appointment is no longer booked. Please call us on {phone}. Goodbye.")
+        response.say(text("call.no_longer_booked", phone=phone))
         result = CallResult.CALLBACK_REQUESTED
     elif wanted is CallResult.CONFIRMED:
         assert session is not None  # live implies a session
         session.status = SessionStatus.CONFIRMED
         session.confirmed_at = now
-        response.say(f"Thank you. Your {words} is confirmed. Goodbye.")
+        response.say(text("call.confirmed", what=words))
         result = CallResult.CONFIRMED
     else:
         assert session is not None
         session.status = SessionStatus.CALLBACK_REQUESTED
         session.callback_requested_at = now
-        response.say("Thank you. Someone from the clinic will call you back. Goodbye.")
+        response.say(text("call.callback"))
         result = CallResult.CALLBACK_REQUESTED
     response.hangup()
     return response, result
@@ -217,7 +216,8 @@ def _opt_out(db: Session, message: OutboxMessage, now: datetime) -> None:
     """Stop every message to this number, through the same path as an SMS STOP."""
     if message.client is not None:
         compliance.opt_out(db, client=message.client, clinic=message.clinic,
-                           wording=f"keypad 9 on a reminder call: {_MENU}", method="voice_keypad", now=now)
+                           wording=text("call.opt_out_record", menu=text("call.menu")), method="voice_keypad",
+                           now=now)
 
 
 def record_result(message: OutboxMessage, result: CallResult, now: datetime) -> None:

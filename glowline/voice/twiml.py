@@ -16,20 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from glowline.messages.catalog import text
 from glowline.store.models import Channel, InboundMessage
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
 ANSWER_TIMEOUT_SECONDS = 6
-
-
-def spoken_moment(local: datetime) -> str:
-    """A local date and time as a voice reads it well: "Thursday, December 5 at 10 AM"."""
-    hour = local.hour % 12 or 12
-    clock = f"{hour}" if local.minute == 0 else f"{hour}:{local.minute:02d}"
-    noon = "AM" if local.hour < 12 else "PM"
-    return f"{_DAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {local.day} at {clock} {noon}"
 
 
 def spoken_phone(e164: str) -> str:
@@ -101,23 +91,23 @@ def render_turn(turn, *, action_url: str) -> str:
     texts = [m.strip() for m in turn.messages if m and m.strip()]
     if turn.status in ("asking", "confirming") and turn.question is not None:
         gather = question_gather(turn.question, action_url)
-        for text in texts:
-            gather.say(text)
+        for line in texts:
+            gather.say(line)
         response.append(gather)
         # Silence is posted to the action (actionOnEmptyResult); this only plays if that request fails.
-        response.say("Sorry, we did not hear you. Please call again. Goodbye.")
+        response.say(text("voice.no_input"))
     else:
-        for text in texts:
-            response.say(text)
-        response.say("Goodbye.")
+        for line in texts:
+            response.say(line)
+        response.say(text("voice.goodbye"))
     response.hangup()
     return str(response)
 
 
-def goodbye_twiml(text: str) -> str:
+def goodbye_twiml(said: str) -> str:
     """Say one thing and hang up."""
     response = VoiceResponse()
-    response.say(text)
+    response.say(said)
     response.hangup()
     return str(response)
 

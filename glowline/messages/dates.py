@@ -1,0 +1,62 @@
+"""Dates, times and durations as clients read or hear them, in their locale, formatted by Babel.
+
+Babel (CLDR data) rather than strftime, whose %a and %b follow the process locale, and
+rather than hand-written month and day tables, which would need one per language.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_date as _babel_date
+from babel.dates import format_time as _babel_time
+from babel.units import format_unit
+
+from glowline.messages.catalog import DEFAULT_LOCALE, locale_of, pattern, text
+
+
+def format_date(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """A local date as clients read it: "Thu Dec 5" in English."""
+    locale = locale_of(locale)
+    return _babel_date(when, pattern("date", locale), locale=locale)
+
+
+def format_time(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """A local time as clients read it: "10:00 AM" in English (in ``when``'s own zone)."""
+    locale = locale_of(locale)
+    return _babel_time(when, pattern("time", locale), locale=locale)
+
+
+def format_moment(when: datetime, *, year: bool = False, locale: str = DEFAULT_LOCALE) -> str:
+    """A local date and time: "Thu Dec 5, 11:00 AM" (with ``year``: "Thu Dec 5 2026, 11:00 AM")."""
+    locale = locale_of(locale)
+    day = _babel_date(when, pattern("date_year" if year else "date", locale), locale=locale)
+    return text("moment", locale, date=day, time=format_time(when, locale))
+
+
+def format_month(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """A month and year, for a calendar axis: "Dec 2026" in English."""
+    locale = locale_of(locale)
+    return _babel_date(when, pattern("month", locale), locale=locale)
+
+
+def format_when(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """A local date and time inside a sentence: "Thu Dec 5 at 10:00 AM"."""
+    return text("moment.at", locale, date=format_date(when, locale), time=format_time(when, locale))
+
+
+def spoken_moment(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """A local date and time as a voice reads it well: "Thursday, December 5 at 10 AM"."""
+    locale = locale_of(locale)
+    day = _babel_date(when, pattern("spoken_date", locale), locale=locale)
+    clock = _babel_time(when, pattern("spoken_time" if when.minute == 0 else "spoken_time_minutes", locale),
+                        locale=locale)
+    return text("moment.at", locale, date=day, time=clock)
+
+
+def format_duration(hours: int, locale: str = DEFAULT_LOCALE) -> str:
+    """Hours as clients say them: "2 days", "1 day", "36 hours" (whole days when they divide)."""
+    locale = locale_of(locale)
+    if hours % 24 == 0:
+        return format_unit(hours // 24, "duration-day", locale=locale)
+    return format_unit(hours, "duration-hour", locale=locale)

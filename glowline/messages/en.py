@@ -1,0 +1,135 @@
+"""English: every client-facing sentence and the date and time patterns clients read.
+
+Keys are ``area.what`` (``area.what.voice`` when a caller hears it differently); values
+are ``str.format`` templates whose ``{names}`` the caller fills. Patterns are Babel/CLDR
+date patterns (https://babel.pocoo.org/en/latest/dates.html#date-fields). A new language
+is a copy of this module with the same keys, registered in ``glowline.messages.catalog``.
+"""
+
+from __future__ import annotations
+
+PATTERNS: dict[str, str] = {
+    "date": "EEE MMM d",  # Thu Dec 5
+    "date_year": "EEE MMM d y",  # Thu Dec 5 2026
+    "month": "MMM y",  # Dec 2026
+    "time": "h:mm a",  # 10:00 AM
+    "spoken_date": "EEEE, MMMM d",  # Thursday, December 5
+    "spoken_time": "h a",  # 10 AM (a voice does not say "o'clock" zeros)
+    "spoken_time_minutes": "h:mm a",  # 2:30 PM
+}
+
+TEXTS: dict[str, str] = {
+    # -- dates put together ------------------------------------------------------------------
+    "moment": "{date}, {time}",
+    "moment.at": "{date} at {time}",
+
+    # -- per-clinic message templates (the clinic may override each; see messages.templates) --
+    # Minimum necessary: clinic, date, time, what to do and a call-back number. No condition or
+    # treatment names; a clinic that wants more writes its own template.
+    "template.reminder_confirm": (
+        "{clinic}: reminder of your appointment on {date} at {time}. Please arrive 15 minutes early "
+        "so the numbing cream has time to work. Reply C to confirm or R to reschedule. "
+        "Questions? Call {phone}."
+    ),
+    "template.reminder": (
+        "{clinic}: see you on {date} at {time}. Please arrive 15 minutes early. "
+        "Need to change it? Call {phone}."
+    ),
+    "template.aftercare": (
+        "{clinic}: thank you for coming in. For {duration} after your visit (until {until}) please avoid: "
+        "{restrictions}. Questions? Call {phone}."
+    ),
+    "template.aftercare_end": (
+        "{clinic}: your aftercare period ended {until}. You can return to your usual routine. "
+        "Questions? Call {phone}."
+    ),
+    "template.booking_nudge": (
+        "{clinic}: your next appointment is planned for {date} at {time}. Reply C to confirm or "
+        "R to reschedule, or call {phone}."
+    ),
+    "template.plan_confirmation": (
+        "{clinic}: your series of {total_sessions} appointments is booked. The first is on {date} "
+        "at {time}. We will text you reminders before each visit. Reply C to confirm or R to "
+        "reschedule. Call {phone} with questions. Reply STOP to opt out."
+    ),
+
+    # -- consent keywords (STOP, START, HELP) -----------------------------------------------------
+    "consent.opt_out": "{clinic}: you are unsubscribed and will get no more messages from us. Reply START to resubscribe.",
+    "consent.opt_in": "{clinic}: you are subscribed to messages again. Reply STOP to opt out, HELP for help.",
+    "consent.help": ("{clinic}: treatment reminders and aftercare texts. Call us at {phone}. "
+                     "Msg & data rates may apply. Reply STOP to opt out."),
+    "consent.help.no_phone": ("{clinic}: treatment reminders and aftercare texts. "
+                              "Msg & data rates may apply. Reply STOP to opt out."),
+
+    # -- the inbound router ---------------------------------------------------------------------
+    "inbox.received": "Thanks, we got your message. {clinic} will get back to you soon.",
+    "inbox.received.restart": ("Thanks, we got your message. {clinic} will get back to you soon. "
+                               "Reply RESTART to answer the questions again."),
+    "intake.text_only": "Sorry, we can only read text here.",
+    "staff.usage": "Staff commands: {usage}",
+
+    # -- the intake conversation (the questions themselves are in schemas/intake.schema.json) ---
+    "intake.welcome": "Hi from {clinic}!",
+    "intake.restart": "OK, let's start over. {message}",
+    "intake.revalidate": "Sorry, one more check.",
+    "intake.miss": "Sorry, I didn't get that. {hint}",
+    "intake.miss.after_no": "Sorry about that. {hint}",
+    "intake.heard": "I heard '{heard}'. Is that right? Reply YES or NO.",
+    "intake.heard.voice": "I heard '{heard}'. Is that right? Say yes or no.",
+    "intake.name": ", {first_name}",
+    "intake.complete": ("Thank you{name}! {clinic} has your answers and will text you soon to book "
+                        "your first visit. Reply STOP to opt out."),
+    # A caller cannot "reply STOP"; they hear how to stop on the reminder calls instead.
+    "intake.complete.voice": ("Thank you{name}! {clinic} has your answers and will be in touch soon to book "
+                              "your first visit."),
+    "intake.declined": ("No problem{name}, we won't send you automated messages. To book, call "
+                        "{clinic} at {phone}."),
+    "intake.handed_over": "Thanks{name}. Someone from {clinic} will call you to finish up.",
+    "question.yesno": "{prompt} Reply YES or NO.",
+    "question.option": "{number} {label}",
+    "question.choice": "{prompt}\n{options}\nReply with a number from 1 to {n}.",
+    "question.multi": "{prompt}\n{options}\nReply with one or more numbers, e.g. 1 or 1 2.",
+    "question.yesno.voice": "{prompt} Say yes or no, or press 1 for yes and 2 for no.",
+    "question.option.voice": "{number} for {label}",
+    "question.choice.voice": "{prompt} Press or say {options}.",
+    "question.multi.voice": "{prompt} Press or say {options}. You can say more than one.",
+    "hint.yesno.voice": "Please say yes or no, or press 1 for yes and 2 for no.",
+    "hint.choice.voice": "Please say the name, or press a number from 1 to {n}.",
+    "hint.multi.voice": "Please say one or more of the names, or press a number from 1 to {n}.",
+
+    # -- replies to reminders (C / R) -----------------------------------------------------------
+    "reply.confirmed": ("{clinic}: thank you, your appointment on {when} is confirmed. "
+                        "Need to change it? Reply R or call {phone}."),
+    "reply.nothing_to_confirm": ("{clinic}: we could not find an upcoming appointment to confirm. "
+                                 "Please call {phone}."),
+    "reply.reschedule": "{clinic}: thanks, we will call you to find a new time. You can also call us on {phone}.",
+
+    # -- calls: the intake by phone and reminder calls -----------------------------------------
+    "voice.no_input": "Sorry, we did not hear you. Please call again. Goodbye.",
+    "voice.goodbye": "Goodbye.",
+    "call.appointment_on": "appointment on {when}",
+    "call.upcoming_appointment": "upcoming appointment",
+    "call.intro.plan": "Hello, this is {clinic}. Your appointments are booked, and the first is on {when}.",
+    "call.intro.reminder": "Hello, this is {clinic} with a reminder of your {what}.",
+    "call.intro.visit": "Hello, this is {clinic} about your recent visit.",
+    "call.menu": "Press 1 to confirm. Press 2 to ask us to call you back. Press 9 to stop reminders.",
+    "call.menu.session": "Press 1 to confirm. Press 2 to ask us to call you back.",
+    "call.machine": "{intro} To confirm or change anything, please call us on {phone}. Goodbye.",
+    "call.no_choice": "We did not hear a choice. To confirm or change it, please call us on {phone}. Goodbye.",
+    "call.not_a_choice": "Sorry, that is not one of the choices. {menu}",
+    "call.change_appointment": "To confirm or change your appointment, please call us on {phone}. Goodbye.",
+    "call.change_your_appointment": "To change your appointment, please call us on {phone}. Goodbye.",
+    "call.change_it": "To change it, please call us on {phone}. Goodbye.",
+    "call.opted_out": "You will get no more reminders from {clinic}. To start them again, call us on {phone}. Goodbye.",
+    "call.no_longer_booked": "This appointment is no longer booked. Please call us on {phone}. Goodbye.",
+    "call.confirmed": "Thank you. Your {what} is confirmed. Goodbye.",
+    "call.callback": "Thank you. Someone from the clinic will call you back. Goodbye.",
+    "call.unavailable": "Sorry, we cannot take this call right now. Goodbye.",
+    "call.unavailable.clinic": "Sorry, {clinic}. we cannot take this call right now. Goodbye.",
+    "call.next_session": "Hello, this is {clinic}. Your next appointment is on {when}. {menu}",
+    "call.next_session.confirmed": "Hello, this is {clinic}. Your next appointment is on {when}. It is confirmed. {menu}",
+    "call.answers_in": "Thank you for calling {clinic}. We have your answers, and someone will call you back soon.",
+    "call.thanks": "Thank you for calling {clinic}. Goodbye.",
+    # The consent record of a keypad opt-out: what was pressed and the menu that offered it.
+    "call.opt_out_record": "keypad 9 on a reminder call: {menu}",
+}
