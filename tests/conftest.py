@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 
 import pytest
 from redis import Redis
 from sqlalchemy import create_engine, text
-from twilio.request_validator import RequestValidator
 
 from glowline.clock import ManualClock
 from glowline.config import ROOT, Config
-from glowline.store.models import Base, Clinic, ClinicNumber, StaffPhone
+from glowline.store.models import Base
 from glowline.redis_server import EmbeddedRedis
 from glowline.runtime import Runtime
+from tests.helpers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, make_clinic
 from tests.twilio_server import FakeTwilio
-
-ACCOUNT_SID = "AC" + "0" * 32
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-PUBLIC_BASE_URL = "https://clinic.example.test"
-CLINIC_NUMBER = "+12125550100"
-STAFF_NUMBER = "+12125550199"
 
 
 @pytest.fixture(scope="session")
@@ -81,12 +75,21 @@ def database_url(_postgres_url, tmp_path):
     return _postgres_url
 
 
-@pytest.fixture
-def fake_twilio():
-    """The local server that speaks Twilio's Messages and Calls API."""
+@pytest.fixture(scope="session")
+def twilio_server():
+    """One local server speaking Twilio's Messages and Calls API for the whole session."""
     server = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_twilio(twilio_server):
+    """The session's fake Twilio with nothing recorded and nothing scripted, for one test."""
+    twilio_server.reset()
+    yield twilio_server
+    # A script a test queued but never used must not answer the next test's first request.
+    twilio_server.reset()
 
 
 @pytest.fixture
@@ -147,49 +150,6 @@ def db(runtime):
     session.close()
 
 
-def make_clinic(db, *, name="Glow Clinic", number=CLINIC_NUMBER, staff=(STAFF_NUMBER,),
-                tz="America/New_York", contact="+12125550123") -> Clinic:
-    """Create and commit a clinic with one Twilio number and its staff phones."""
-    clinic = Clinic(name=name, timezone=tz, contact_phone=contact, quiet_start=time(20, 0),
-                    quiet_end=time(8, 0), reminder_offsets_hours=[48, 2], session_minutes=60, templates={})
-    clinic.numbers.append(ClinicNumber(number=number))
-    for phone in staff:
-        clinic.staff_phones.append(StaffPhone(number=phone))
-    db.add(clinic)
-    db.commit()
-    return clinic
-
-
 @pytest.fixture
 def clinic(db):
     return make_clinic(db)
-
-
-def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
-    """Compute X-Twilio-Signature the way Twilio does."""
-    return RequestValidator(token).compute_signature(url, params)
-
-
-def twilio_post(client, path: str, params: dict, *, token: str = AUTH_TOKEN, signature: str | None = None):
-    """POST a form to ``path`` signed like Twilio signs it for PUBLIC_BASE_URL."""
-    params = {k: str(v) for k, v in params.items()}
-    sig = signature if signature is not None else sign(PUBLIC_BASE_URL + path, params, token)
-    return client.post(path, data=params, headers={"X-Twilio-Signature": sig})
-
-
-def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int = 7, schedule: bool = False,
-              protocol: str = "acne-scarring"):
-    """Commit a client and an acne-scarring plan whose first session is ``days`` from the clock."""
-    from datetime import timedelta
-
-    from glowline.store.models import Channel, Client
-    from glowline.plans.service import create_plan
-
-    person = Client(phone=phone, preferred_channel=channel or Channel.SMS)
-    db.add(person)
-    db.flush()
-    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get(protocol),
-                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=days),
-                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher if schedule else None)
-    db.commit()
-    return plan

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from glowline.clinics.service import create_api_token
 from glowline.store.models import AuditEvent, IntakeStatus, MessageStatus, OutboxMessage, Plan
-from tests.conftest import make_clinic
-from tests.test_staff_support import in_redis, make_intake
+from tests.helpers import in_redis, make_clinic, make_intake
 
 FIRST = "2026-12-03T10:00:00-05:00"
 

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from glowline.clinics.service import add_staff_user
-from tests.test_staff_support import make_intake
+from tests.helpers import make_intake
 from tests.twilio_server import Scripted
 from tests.worker_helpers import work
 

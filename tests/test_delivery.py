@@ -7,48 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from glowline.store.models import (Channel, Client, MessageKind, MessageStatus, OutboxMessage, Plan,
+from glowline.store.models import (Channel, MessageKind, MessageStatus, OutboxMessage, Plan,
                              SessionStatus)
-from glowline.plans.service import cancel_plan, create_plan, move_session
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL
+from glowline.plans.service import cancel_plan, move_session
+from tests.helpers import (CLIENT_NUMBER, CLINIC_NUMBER, PUBLIC_BASE_URL, fresh, make_client, make_message, schedule,
+                           start_plan)
 from tests.worker_helpers import advance, run_until, work
-
-CLIENT_NUMBER = "+12125550111"
-
-
-def make_client(db, phone=CLIENT_NUMBER, **kwargs) -> Client:
-    """A committed client row."""
-    client = Client(phone=phone, **kwargs)
-    db.add(client)
-    db.commit()
-    return client
-
-
-def make_message(db, clinic, client, *, due_at, body="Glow Clinic: see you soon. Call +12125550123.",
-                 kind=MessageKind.CLIENT_NOTICE, not_after=None, channel=Channel.SMS, to=None) -> OutboxMessage:
-    """A committed pending outbox row, as the plan service would write it."""
-    row = OutboxMessage(clinic_id=clinic.id, client_id=client.id if client else None, kind=kind, channel=channel,
-                        to_number=to or client.phone, from_number=CLINIC_NUMBER, body=body, due_at=due_at,
-                        not_after=not_after, status=MessageStatus.PENDING)
-    db.add(row)
-    db.commit()
-    return row
-
-
-def schedule(runtime, db, rows) -> None:
-    """What every writer does: schedule, then commit (the enqueue waits for the commit).
-
-    A fresh session per call, like a web request or a job: the test's long-lived ``db``
-    session would only run its first commit's callbacks (see glowline.store.db.on_commit).
-    """
-    db.commit()
-    with runtime.transaction() as session:
-        runtime.dispatcher.schedule(session, [session.get(OutboxMessage, r.id) for r in rows])
-
-
-def fresh(db, row) -> OutboxMessage:
-    db.expire_all()
-    return db.get(OutboxMessage, row.id)
 
 
 def test_row_is_sent_at_its_due_time_once_with_callback(runtime, db, clinic, clock, fake_twilio):
@@ -80,16 +44,6 @@ def test_row_is_sent_at_its_due_time_once_with_callback(runtime, db, clinic, clo
 @pytest.fixture
 def person(db):
     return make_client(db)
-
-
-def start_plan(runtime, db, clinic, person, clock, *, days=9, **kwargs) -> Plan:
-    """Start a plan through the plan service, scheduled by the real dispatcher, and commit."""
-    first = clock.now() + (days if isinstance(days, timedelta) else timedelta(days=days))
-    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("skin-rejuvenation"),
-                       catalog_version=runtime.catalog.version, first_session_at=first, actor="staff:test",
-                       now=clock.now(), dispatcher=runtime.dispatcher, **kwargs)
-    db.commit()
-    return plan
 
 
 def plan_rows(db, plan) -> list[OutboxMessage]:

@@ -18,8 +18,7 @@ from glowline.config import ROOT
 from glowline.store.models import MessageStatus, OutboxMessage
 from glowline.delivery.outbox import OUTCOME_UNKNOWN
 from glowline.runtime import Runtime
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
-from tests.test_delivery import make_client, make_message, schedule
+from tests.helpers import ACCOUNT_SID, AUTH_TOKEN, make_client, make_clinic, make_message, schedule
 from tests.twilio_server import Scripted
 from tests.worker_helpers import work
 from workers import context
@@ -55,8 +54,6 @@ def test_sigkill_mid_batch_every_row_settles_and_only_the_in_flight_one_is_ambig
     rt = Runtime(config, clock=ManualClock(real_now))
     context.bind(rt)
     try:
-        from tests.conftest import make_clinic
-
         clinic = make_clinic(db)
         clinic.quiet_start = clinic.quiet_end = dtime(0, 0)
         db.commit()

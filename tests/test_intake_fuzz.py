@@ -13,7 +13,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from glowline.store.models import InboundMessage, Intake, IntakeStatus
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, sign
+from tests.helpers import CLINIC_NUMBER, PUBLIC_BASE_URL, sign
 
 _sids = itertools.count(1)
 WORDS = ["yes", "no", "1", "2", "9", "BACK", "RESTART", "STOP", "START", "HELP", "Maria", "face neck", "🙂", "👍",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from glowline.store.models import MessageStatus, OutboxMessage
 from glowline.delivery.outbox import OUTCOME_UNKNOWN, claim
 from glowline.delivery.reconcile import lock_key, reconcile
-from tests.test_delivery import fresh, make_client, make_message, schedule
+from tests.helpers import fresh, make_client, make_message, schedule
 from tests.worker_helpers import advance, work
 from workers.jobs import stuck_after
 from workers.main import request_reconcile

@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from glowline.store.models import (Client, InboundMessage, MessageKind, MessageStatus, OutboxMessage, PlanStatus,
                              SessionStatus, TreatmentSession)
-from tests.conftest import CLINIC_NUMBER, STAFF_NUMBER, twilio_post
-from tests.test_delivery import CLIENT_NUMBER, make_client, start_plan
+from tests.helpers import CLIENT_NUMBER, CLINIC_NUMBER, STAFF_NUMBER, make_client, start_plan, twilio_post
 from tests.worker_helpers import work
 
 _sids = count(1)

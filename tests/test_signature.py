@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from glowline.store.models import Client, InboundMessage, Intake
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, sign, twilio_post
+from tests.helpers import AUTH_TOKEN, CLINIC_NUMBER, PUBLIC_BASE_URL, sign, twilio_post
 
 PARAMS = {"MessageSid": "SM" + "c" * 32, "AccountSid": "AC" + "0" * 32, "From": "+12125550142",
           "To": CLINIC_NUMBER, "Body": "hi", "NumMedia": "0"}
@@ -32,8 +32,6 @@ def test_repeated_parameters_are_all_part_of_the_signature(client, runtime, clin
     # Twilio signs every value of a repeated field (name+value pairs, sorted).
     from twilio.request_validator import RequestValidator
     from werkzeug.datastructures import MultiDict
-
-    from tests.conftest import AUTH_TOKEN
 
     form = MultiDict([*list(PARAMS.items()), ("MediaUrl0", "https://a.example/1"), ("MediaUrl0", "https://a.example/2")])
     signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + "/twilio/sms", form)

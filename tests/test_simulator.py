@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from glowline.store.models import Client, Intake, IntakeStatus
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, PUBLIC_BASE_URL
+from tests.helpers import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, PUBLIC_BASE_URL
 from cli.main import main
 from cli.simulator import new_message_sid, replies_of, send_text
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from glowline.store.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              MessageStatus, OutboxMessage, Plan, PlanStatus)
-from tests.conftest import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, twilio_post
+from tests.helpers import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, twilio_post
 from tests.worker_helpers import work
 
 CLIENT = "+12125550142"

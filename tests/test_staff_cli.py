@@ -4,7 +4,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from glowline.store.models import IntakeStatus, Plan
-from tests.test_staff_support import make_intake
+from tests.helpers import make_intake
 from cli.main import main
 
 

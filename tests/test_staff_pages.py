@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from glowline.clinics.service import add_staff_user
 from glowline.store.models import AuditEvent, MessageStatus, OutboxMessage, Plan
-from tests.conftest import make_clinic
-from tests.test_staff_support import make_intake
+from tests.helpers import make_clinic, make_intake
 
 PASSWORD = "correct horse battery"
 

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from glowline.store.models import AuditEvent, IntakeStatus, MessageKind, MessageStatus, OutboxMessage, Plan
 from glowline.plans.staff_commands import NOT_STAFF_REPLY, handle_staff_text
-from tests.conftest import STAFF_NUMBER, make_clinic
-from tests.test_staff_support import in_redis, make_intake
+from tests.helpers import CLINIC_NUMBER, STAFF_NUMBER, in_redis, make_clinic, make_intake, twilio_post
 
 
 def _text(db, runtime, clinic, body, sender=STAFF_NUMBER):
@@ -119,8 +118,6 @@ def test_a_number_that_is_not_this_clinics_staff_cannot_start_plans(db, runtime,
 
 def _sms(client, body, sender):
     from xml.etree import ElementTree
-
-    from tests.conftest import CLINIC_NUMBER, twilio_post
 
     params = {"MessageSid": f"SM{abs(hash((body, sender))):032x}"[:34], "AccountSid": "AC" + "0" * 32,
               "From": sender, "To": CLINIC_NUMBER, "Body": body, "NumMedia": "0"}

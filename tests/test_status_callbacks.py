@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 
 from glowline.store.models import MessageEvent, MessageStatus, OutboxMessage
 from glowline.delivery.outbox import mark_sent, claim
-from tests.conftest import twilio_post
-from tests.test_delivery import make_client, make_message
+from tests.helpers import make_client, make_message, twilio_post
 
 
 def sent_row(db, clinic, client, clock, sid):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from glowline.store.models import ConsentEvent, MessageStatus
 from glowline.delivery.outbox import OUTCOME_UNKNOWN
 from glowline.runtime import Runtime
 from glowline.transports.transport import LocalTransport, TwilioTransport, build_transport
-from tests.test_delivery import CLIENT_NUMBER, fresh, make_client, make_message, schedule
+from tests.helpers import CLIENT_NUMBER, fresh, make_client, make_message, schedule
 from tests.twilio_server import Scripted
 from tests.worker_helpers import advance
 
@@ -117,9 +118,12 @@ def test_transport_errors_are_classified(config, fake_twilio):
     assert errors == [(True, 20429, False), (True, None, False), (False, 21211, False)]
 
 
-def test_connection_refused_is_retryable_not_ambiguous(config, fake_twilio):
-    fake_twilio.stop()
-    transport = build_transport(config)
+def test_connection_refused_is_retryable_not_ambiguous(config):
+    # A port nothing listens on: the fake Twilio serves the whole session and stays up.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = build_transport(config.with_(twilio_api_base_url=f"http://127.0.0.1:{port}"))
     with pytest.raises(TransportError) as caught:
         transport.send_sms(to=CLIENT_NUMBER, from_="+12125550100", body="hi", status_callback="https://x/s")
     assert caught.value.retryable and not caught.value.ambiguous

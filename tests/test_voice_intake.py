@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 
 from glowline.store.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              OutboxMessage, SessionStatus)
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, make_plan, twilio_post
-from tests.test_voice_twiml import gather_of, parse_twiml, said
+from tests.helpers import CLINIC_NUMBER, PUBLIC_BASE_URL, gather_of, make_plan, parse_twiml, said, twilio_post
 
 CALLER = "+12125550111"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,31 +10,6 @@ import pytest
 from glowline.messages.dates import spoken_moment
 from glowline.voice.twiml import parse_confidence, read_answer, spoken_phone
 from glowline.voice.calls import CallResult, read_choice
-
-# The verbs and nouns a <Response> may hold, as Twilio's voice TwiML classes emit them.
-TWILIO_VOICE_TAGS = {"Response", "Say", "Gather", "Hangup", "Redirect", "Pause", "Play", "Dial", "Record"}
-
-
-def parse_twiml(response) -> ET.Element:
-    """Parse a webhook's answer as TwiML: XML content type, a <Response> root, only Twilio's verbs."""
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.mimetype == "text/xml"
-    text = response.get_data(as_text=True)
-    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')  # what VoiceResponse writes
-    root = ET.fromstring(text)
-    assert root.tag == "Response"
-    tags = {el.tag for el in root.iter()}
-    assert tags <= TWILIO_VOICE_TAGS, tags - TWILIO_VOICE_TAGS
-    return root
-
-
-def said(root: ET.Element) -> str:
-    """Everything the call says, in order, as one string."""
-    return " ".join((el.text or "") for el in root.iter("Say"))
-
-
-def gather_of(root: ET.Element) -> ET.Element | None:
-    return root.find("Gather")
 
 
 def test_spoken_moment_reads_day_date_and_time():

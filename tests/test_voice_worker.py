@@ -9,8 +9,7 @@ from sqlalchemy import select
 from glowline.delivery.channels import channel_for
 from glowline.store.models import Channel, MessageKind, MessageStatus, OutboxMessage, SessionStatus
 from glowline.voice.calls import fallback_call
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, make_plan, twilio_post
-from tests.test_voice_twiml import gather_of, parse_twiml, said
+from tests.helpers import CLINIC_NUMBER, PUBLIC_BASE_URL, gather_of, make_plan, parse_twiml, said, twilio_post
 from tests.twilio_server import Scripted
 from tests.worker_helpers import run_until
 

@@ -81,6 +81,7 @@ class FakeTwilio:
             self.state.scripts[resource].extend(answers)
 
     def reset(self) -> None:
+        """Forget recorded requests and unused scripts: the server lives for the session, a test sees only its own."""
         with self.state.lock:
             self.state.requests.clear()
             for q in self.state.scripts.values():

@@ -1,0 +1,160 @@
+"""Helpers shared by the test modules: the test's numbers and credentials, rows to arrange, signed posts.
+
+Test modules import from here (and from ``tests.worker_helpers`` to run jobs), never from one
+another, so a test module can be moved, split or deleted without breaking its neighbours.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime, time, timedelta, timezone
+
+from twilio.request_validator import RequestValidator
+
+from glowline.store.models import (Channel, Client, Clinic, ClinicNumber, Intake, IntakeStatus, MessageKind,
+                                   MessageStatus, OutboxMessage, Plan, StaffPhone)
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE_URL = "https://clinic.example.test"
+CLINIC_NUMBER = "+12125550100"
+STAFF_NUMBER = "+12125550199"
+CLIENT_NUMBER = "+12125550111"
+CLIENT_PHONE = "+12125550142"  # the client of the staff-surface tests' intakes
+
+# The verbs and nouns a <Response> may hold, as Twilio's voice TwiML classes emit them.
+TWILIO_VOICE_TAGS = {"Response", "Say", "Gather", "Hangup", "Redirect", "Pause", "Play", "Dial", "Record"}
+
+
+def make_clinic(db, *, name="Glow Clinic", number=CLINIC_NUMBER, staff=(STAFF_NUMBER,),
+                tz="America/New_York", contact="+12125550123") -> Clinic:
+    """Create and commit a clinic with one Twilio number and its staff phones."""
+    clinic = Clinic(name=name, timezone=tz, contact_phone=contact, quiet_start=time(20, 0),
+                    quiet_end=time(8, 0), reminder_offsets_hours=[48, 2], session_minutes=60, templates={})
+    clinic.numbers.append(ClinicNumber(number=number))
+    for phone in staff:
+        clinic.staff_phones.append(StaffPhone(number=phone))
+    db.add(clinic)
+    db.commit()
+    return clinic
+
+
+def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
+    """Compute X-Twilio-Signature the way Twilio does."""
+    return RequestValidator(token).compute_signature(url, params)
+
+
+def twilio_post(client, path: str, params: dict, *, token: str = AUTH_TOKEN, signature: str | None = None):
+    """POST a form to ``path`` signed like Twilio signs it for PUBLIC_BASE_URL."""
+    params = {k: str(v) for k, v in params.items()}
+    sig = signature if signature is not None else sign(PUBLIC_BASE_URL + path, params, token)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": sig})
+
+
+def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int = 7, schedule: bool = False,
+              protocol: str = "acne-scarring"):
+    """Commit a client and an acne-scarring plan whose first session is ``days`` from the clock."""
+    from glowline.plans.service import create_plan
+
+    person = Client(phone=phone, preferred_channel=channel or Channel.SMS)
+    db.add(person)
+    db.flush()
+    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get(protocol),
+                       catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=days),
+                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher if schedule else None)
+    db.commit()
+    return plan
+
+
+def make_client(db, phone=CLIENT_NUMBER, **kwargs) -> Client:
+    """A committed client row."""
+    client = Client(phone=phone, **kwargs)
+    db.add(client)
+    db.commit()
+    return client
+
+
+def make_message(db, clinic, client, *, due_at, body="Glow Clinic: see you soon. Call +12125550123.",
+                 kind=MessageKind.CLIENT_NOTICE, not_after=None, channel=Channel.SMS, to=None) -> OutboxMessage:
+    """A committed pending outbox row, as the plan service would write it."""
+    row = OutboxMessage(clinic_id=clinic.id, client_id=client.id if client else None, kind=kind, channel=channel,
+                        to_number=to or client.phone, from_number=CLINIC_NUMBER, body=body, due_at=due_at,
+                        not_after=not_after, status=MessageStatus.PENDING)
+    db.add(row)
+    db.commit()
+    return row
+
+
+def schedule(runtime, db, rows) -> None:
+    """What every writer does: schedule, then commit (the enqueue waits for the commit).
+
+    A fresh session per call, like a web request or a job: the test's long-lived ``db``
+    session would only run its first commit's callbacks (see glowline.store.db.on_commit).
+    """
+    db.commit()
+    with runtime.transaction() as session:
+        runtime.dispatcher.schedule(session, [session.get(OutboxMessage, r.id) for r in rows])
+
+
+def fresh(db, row) -> OutboxMessage:
+    """The outbox row as the database has it now, not as the session remembers it."""
+    db.expire_all()
+    return db.get(OutboxMessage, row.id)
+
+
+def start_plan(runtime, db, clinic, person, clock, *, days=9, **kwargs) -> Plan:
+    """Start a plan through the plan service, scheduled by the real dispatcher, and commit."""
+    from glowline.plans.service import create_plan
+
+    first = clock.now() + (days if isinstance(days, timedelta) else timedelta(days=days))
+    plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("skin-rejuvenation"),
+                       catalog_version=runtime.catalog.version, first_session_at=first, actor="staff:test",
+                       now=clock.now(), dispatcher=runtime.dispatcher, **kwargs)
+    db.commit()
+    return plan
+
+
+def make_intake(db, clinic, *, phone: str = CLIENT_PHONE, concern: str | None = "acne scars",
+                status: IntakeStatus = IntakeStatus.COMPLETE, flags: list | None = None) -> Intake:
+    """Commit a finished intake for ``clinic`` from the client at ``phone``."""
+    client = db.query(Client).filter_by(phone=phone).one_or_none()
+    if client is None:
+        client = Client(phone=phone)
+        db.add(client)
+    answers = {"name": "Dana", "concern": concern} if concern else {"name": "Dana"}
+    intake = Intake(clinic_id=clinic.id, client=client, status=status, answers=answers, flags=flags or [],
+                    completed_at=datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc))
+    db.add(intake)
+    db.commit()
+    return intake
+
+
+def in_redis(runtime, message_id: int) -> bool:
+    """True when the outbox row has a send job in RQ (queued now or scheduled for later)."""
+    from rq.registry import ScheduledJobRegistry
+
+    ids = list(runtime.queue.job_ids) + ScheduledJobRegistry(queue=runtime.queue).get_job_ids()
+    return any(i == f"outbox-{message_id}" or i.startswith(f"outbox-{message_id}-") for i in ids)
+
+
+def parse_twiml(response) -> ET.Element:
+    """Parse a webhook's answer as TwiML: XML content type, a <Response> root, only Twilio's verbs."""
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/xml"
+    text = response.get_data(as_text=True)
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')  # what VoiceResponse writes
+    root = ET.fromstring(text)
+    assert root.tag == "Response"
+    tags = {el.tag for el in root.iter()}
+    assert tags <= TWILIO_VOICE_TAGS, tags - TWILIO_VOICE_TAGS
+    return root
+
+
+def said(root: ET.Element) -> str:
+    """Everything the call says, in order, as one string."""
+    return " ".join((el.text or "") for el in root.iter("Say"))
+
+
+def gather_of(root: ET.Element) -> ET.Element | None:
+    """The call's <Gather>, if it asks for an answer."""
+    return root.find("Gather")
