@@ -6,6 +6,7 @@ another, so a test module can be moved, split or deleted without breaking its ne
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, time, timedelta, timezone
 
@@ -21,6 +22,7 @@ CLINIC_NUMBER = "+12125550100"
 STAFF_NUMBER = "+12125550199"
 CLIENT_NUMBER = "+12125550111"
 CLIENT_PHONE = "+12125550142"  # the client of the staff-surface tests' intakes
+PASSWORD = "correct horse battery"  # the staff users' password
 
 # The verbs and nouns a <Response> may hold, as Twilio's voice TwiML classes emit them.
 TWILIO_VOICE_TAGS = {"Response", "Say", "Gather", "Hangup", "Redirect", "Pause", "Play", "Dial", "Record"}
@@ -158,3 +160,8 @@ def said(root: ET.Element) -> str:
 def gather_of(root: ET.Element) -> ET.Element | None:
     """The call's <Gather>, if it asks for an answer."""
     return root.find("Gather")
+
+
+def csrf(html: str) -> str:
+    """The CSRF token a staff page's form carries."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

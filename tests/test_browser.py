@@ -10,12 +10,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from glowline.clinics.service import add_staff_user
-from tests.helpers import make_intake
+from tests.helpers import PASSWORD, make_intake
 from tests.twilio_server import Scripted
 from tests.worker_helpers import work
 
 CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = "correct horse battery"
 
 pytestmark = [
     pytest.mark.browser,

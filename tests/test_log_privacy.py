@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 
 from glowline.redaction import scrub
-from tests.conftest import CLINIC_NUMBER, twilio_post
+from tests.helpers import CLINIC_NUMBER, twilio_post
 
 CANARY_PHONE = "+15055550177"
 CANARY_NAME = "Quillonette"

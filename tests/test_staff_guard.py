@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from glowline.clinics.service import add_staff_user, create_api_token
 from glowline.store.models import AuditEvent
-from tests.test_staff_pages import PASSWORD, _csrf
-from tests.test_staff_support import make_intake
+from tests.helpers import PASSWORD, csrf, make_intake
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def guarded(runtime, db, clinic):
 
 def attempt(http, password, address="203.0.113.5", username="ana"):
     page = http.get("/staff/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
-    return http.post("/staff/login", data={"username": username, "password": password, "csrf_token": _csrf(page)},
+    return http.post("/staff/login", data={"username": username, "password": password, "csrf_token": csrf(page)},
                      environ_base={"REMOTE_ADDR": address})
 
 

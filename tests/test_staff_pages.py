@@ -10,14 +10,7 @@ from sqlalchemy import select
 
 from glowline.clinics.service import add_staff_user
 from glowline.store.models import AuditEvent, MessageStatus, OutboxMessage, Plan
-from tests.helpers import make_clinic, make_intake
-
-PASSWORD = "correct horse battery"
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
+from tests.helpers import PASSWORD, csrf, make_clinic, make_intake
 
 @pytest.fixture
 def staff_user(db, clinic):
@@ -29,13 +22,13 @@ def staff_user(db, clinic):
 @pytest.fixture
 def logged_in(client, staff_user):
     page = client.get("/staff/login").get_data(as_text=True)
-    response = client.post("/staff/login", data={"username": "ana", "password": PASSWORD, "csrf_token": _csrf(page)})
+    response = client.post("/staff/login", data={"username": "ana", "password": PASSWORD, "csrf_token": csrf(page)})
     assert response.status_code == 302
     return client
 
 
 def _token(client, path="/staff/") -> str:
-    return _csrf(client.get(path).get_data(as_text=True))
+    return csrf(client.get(path).get_data(as_text=True))
 
 
 def test_pages_need_a_login(client, staff_user):
@@ -46,7 +39,7 @@ def test_pages_need_a_login(client, staff_user):
 
 def test_wrong_password_is_refused(client, staff_user):
     page = client.get("/staff/login").get_data(as_text=True)
-    response = client.post("/staff/login", data={"username": "ana", "password": "wrong password!", "csrf_token": _csrf(page)})
+    response = client.post("/staff/login", data={"username": "ana", "password": "wrong password!", "csrf_token": csrf(page)})
     assert response.status_code == 401 and "do not match" in response.get_data(as_text=True)
     assert client.get("/staff/").status_code == 302
 
@@ -108,10 +101,10 @@ def test_start_plan_form_then_plan_page_with_timeline_and_history(logged_in, db,
     form = logged_in.get(path).get_data(as_text=True)
     # The protocol defaults to the one serving the intake's concern.
     assert re.search(r'value="acne-scarring"\s+selected', form)
-    bad = logged_in.post(path, data={"csrf_token": _csrf(form), "protocol": "acne-scarring", "date": "2026-11-03",
+    bad = logged_in.post(path, data={"csrf_token": csrf(form), "protocol": "acne-scarring", "date": "2026-11-03",
                                      "time": "10:00"})
     assert bad.status_code == 400 and "in the past" in bad.get_data(as_text=True)
-    response = logged_in.post(path, data={"csrf_token": _csrf(form), "protocol": "acne-scarring",
+    response = logged_in.post(path, data={"csrf_token": csrf(form), "protocol": "acne-scarring",
                                           "date": "2026-12-03", "time": "10:00", "sessions": "4"})
     assert response.status_code == 302
     plan = db.scalar(select(Plan))
@@ -126,7 +119,7 @@ def test_start_plan_form_then_plan_page_with_timeline_and_history(logged_in, db,
 def test_retry_and_cancel_from_the_queue_page_are_audited(logged_in, db, clinic, runtime):
     intake = make_intake(db, clinic)
     form = logged_in.get(f"/staff/intakes/{intake.id}/plan").get_data(as_text=True)
-    logged_in.post(f"/staff/intakes/{intake.id}/plan", data={"csrf_token": _csrf(form), "protocol": "acne-scarring",
+    logged_in.post(f"/staff/intakes/{intake.id}/plan", data={"csrf_token": csrf(form), "protocol": "acne-scarring",
                                                             "date": "2026-12-03", "time": "10:00"})
     confirmation = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "plan_confirmation"))
     confirmation.status, confirmation.last_error, confirmation.error_code = MessageStatus.FAILED, "Carrier said no", 30003
@@ -135,12 +128,12 @@ def test_retry_and_cancel_from_the_queue_page_are_audited(logged_in, db, clinic,
     assert "Carrier said no" in html and 'data-status="failed">1<' in html
     assert "Workers: 0 alive" in html and "Scheduler: down" in html
     assert f'/staff/messages/{confirmation.id}/retry' in html
-    response = logged_in.post(f"/staff/messages/{confirmation.id}/retry", data={"csrf_token": _csrf(html)})
+    response = logged_in.post(f"/staff/messages/{confirmation.id}/retry", data={"csrf_token": csrf(html)})
     assert response.status_code == 302
     db.expire_all()
     assert db.get(OutboxMessage, confirmation.id).status is MessageStatus.QUEUED
     pending = db.scalar(select(OutboxMessage).where(OutboxMessage.status == MessageStatus.PENDING))
-    logged_in.post(f"/staff/messages/{pending.id}/cancel", data={"csrf_token": _csrf(html)})
+    logged_in.post(f"/staff/messages/{pending.id}/cancel", data={"csrf_token": csrf(html)})
     db.expire_all()
     assert db.get(OutboxMessage, pending.id).status is MessageStatus.CANCELLED
     plan_page = logged_in.get(f"/staff/plans/{pending.plan_id}").get_data(as_text=True)

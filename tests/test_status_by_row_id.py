@@ -6,8 +6,7 @@ import pytest
 
 from glowline.delivery.outbox import claim, mark_outcome_unknown, mark_sent, retry_refusal
 from glowline.store.models import MessageStatus, OutboxMessage
-from tests.conftest import twilio_post
-from tests.test_delivery import make_client, make_message
+from tests.helpers import make_client, make_message, schedule, twilio_post
 
 SID = "SM" + "5a" * 16
 ACCOUNT = "AC" + "0" * 32
@@ -80,7 +79,6 @@ def test_a_row_id_that_is_not_ours_is_harmless(client, db, clinic, clock):
 
 
 def test_the_worker_puts_the_row_id_in_the_sms_status_callback(runtime, db, clinic, clock, fake_twilio):
-    from tests.test_delivery import schedule
     from tests.worker_helpers import work
 
     row = make_message(db, clinic, make_client(db), due_at=clock.now())

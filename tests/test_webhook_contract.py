@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from glowline.store.models import Client, ConsentEvent, InboundMessage, Intake, MessageEvent, MessageStatus, OutboxMessage
-from tests.conftest import CLINIC_NUMBER, PUBLIC_BASE_URL, sign, twilio_post
-from tests.test_delivery import make_client, make_message
+from tests.helpers import CLINIC_NUMBER, PUBLIC_BASE_URL, make_client, make_message, sign, twilio_post
 
 ACCOUNT = "AC" + "0" * 32
 CALLER = "+12125550142"
