@@ -32,7 +32,8 @@ def plan_start(intake_id: int, protocol_id: str | None, first: str, sessions: in
 
     from glowline.exceptions import NotFound
     from glowline.store.models import Intake
-    from glowline.plans.requests import parse_local_datetime, start_plan
+    from glowline.plans.plan_text import parse_local_datetime
+    from glowline.plans.start import start_plan
     from glowline.plans.staff_commands import summarize
 
     with _runtime() as rt, rt.transaction() as db:

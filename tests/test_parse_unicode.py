@@ -14,7 +14,7 @@ from glowline.exceptions import ValidationError
 from glowline.intake.answers import interpret
 from glowline.intake.engine import build_engine
 from glowline.normalize import clean, match_words, parse_number, parse_numbers, parse_yes_no, words
-from glowline.plans.requests import parse_plan_text
+from glowline.plans.plan_text import parse_plan_text
 
 # Every category, surrogates and unassigned code points included: what a handset or a
 # speech recogniser sends is not ours to choose.

@@ -144,7 +144,7 @@ def test_retry_and_cancel_from_the_queue_page_are_audited(logged_in, db, clinic,
 
 
 def test_another_clinics_plan_and_messages_are_404(logged_in, db, clinic, runtime):
-    from glowline.plans.requests import start_plan
+    from glowline.plans.start import start_plan
 
     other = make_clinic(db, name="Other Clinic", number="+13105550100", staff=())
     theirs = make_intake(db, other, phone="+13105550142")

@@ -13,7 +13,7 @@ from glowline.delivery import heartbeat
 from glowline.exceptions import Conflict, NotFound, ValidationError
 from glowline.store.models import (OPEN_STATUSES, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan)
 from glowline.delivery.outbox import cancel_message, queue_summary, retry_message, retry_refusal
-from glowline.plans.requests import PLANNABLE, find_intake, intake_concern, start_plan
+from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
 from glowline.plans.service import cancel_plan, move_session
 from glowline.plans.timeline import zone
 from webhooks.auth import token_required

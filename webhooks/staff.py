@@ -13,7 +13,8 @@ from glowline.clinics import audit
 from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
 from glowline.store.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus, StaffUser
 from glowline.delivery.outbox import cancel_message, retry_message
-from glowline.plans.requests import PLANNABLE, find_intake, intake_concern, parse_local_datetime, start_plan
+from glowline.plans.plan_text import parse_local_datetime
+from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
 from glowline.plans.service import cancel_plan
 from glowline.plans.staff_commands import client_gets
 from glowline.messages.dates import format_moment

@@ -20,7 +20,7 @@ from glowline.intake.notice import notify_staff
 from glowline.messages.catalog import text
 from glowline.normalize import words
 from glowline.plans.replies import handle_reply
-from glowline.plans.requests import USAGE
+from glowline.plans.plan_text import USAGE
 from glowline.plans.staff_commands import handle_staff_text
 from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, StaffPhone
 

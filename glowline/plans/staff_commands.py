@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from glowline.exceptions import Conflict, NotFound, ValidationError
 from glowline.store.models import Clinic, Plan, StaffPhone
-from glowline.plans.requests import USAGE, parse_plan_text, start_plan
+from glowline.plans.plan_text import USAGE, parse_plan_text
+from glowline.plans.start import start_plan
 from glowline.messages.dates import format_moment
 from glowline.plans.timeline import zone
 
