@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from glowline.exceptions import Conflict
 from glowline.store.models import AuditEvent, MessageStatus
-from glowline.delivery.outbox import cancel_message, queue_summary, retry_message
+from glowline.delivery.report import queue_summary
+from glowline.delivery.staff_actions import cancel_message, retry_message
 from tests.helpers import fresh, make_client, make_message, schedule
 from tests.twilio_server import Scripted
 from tests.worker_helpers import advance, work

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from glowline.delivery.outbox import claim, mark_outcome_unknown, mark_sent, retry_refusal
+from glowline.delivery.outbox import claim, mark_outcome_unknown, mark_sent
+from glowline.delivery.staff_actions import retry_refusal
 from glowline.store.models import MessageStatus, OutboxMessage
 from tests.helpers import make_client, make_message, schedule, twilio_post
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
@@ -11,8 +11,9 @@ from sqlalchemy.orm import selectinload
 from glowline.clinics import audit
 from glowline.delivery import heartbeat
 from glowline.exceptions import Conflict, NotFound, ValidationError
-from glowline.store.models import (OPEN_STATUSES, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan)
-from glowline.delivery.outbox import cancel_message, queue_summary, retry_message, retry_refusal
+from glowline.store.models import Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan
+from glowline.delivery.report import queue_listing, queue_summary
+from glowline.delivery.staff_actions import cancel_message, retry_message, retry_refusal
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
 from glowline.plans.service import cancel_plan, move_session
 from glowline.plans.timeline import zone
@@ -167,21 +168,17 @@ def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
     """What the queue page shows: counts, the next due rows, in flight, done today, failures, heartbeat."""
     summary = queue_summary(db(), clinic.id, now, with_failures=False)  # the page lists failures itself
     local_midnight = now.astimezone(zone(clinic.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    listing = queue_listing(db(), clinic.id, now, hours=hours, day_start=local_midnight)
 
-    def rows(*conditions, order=OutboxMessage.due_at, limit=50):
-        found = db().scalars(select(OutboxMessage).where(OutboxMessage.clinic_id == clinic.id, *conditions)
-                             .order_by(order, OutboxMessage.id).limit(limit))
-        return [message_json(m, client_zone(m)) for m in found]
+    def rows(messages: list[OutboxMessage]) -> list[dict]:
+        return [message_json(m, client_zone(m)) for m in messages]
 
-    failed = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
     return {
         "counts": summary["counts"], "overdue": summary["overdue"], "next_due_at": summary["next_due_at"],
-        "due_soon": rows(OutboxMessage.status.in_(list(OPEN_STATUSES)),
-                         OutboxMessage.due_at <= now + timedelta(hours=hours)),
-        "sending": rows(OutboxMessage.status == MessageStatus.SENDING),
-        "done_today": rows(OutboxMessage.status.in_([MessageStatus.SENT, MessageStatus.DELIVERED]),
-                           OutboxMessage.updated_at >= local_midnight, order=OutboxMessage.updated_at.desc()),
-        "failed": rows(OutboxMessage.status.in_(failed), order=OutboxMessage.updated_at.desc()),
+        "due_soon": rows(listing.due_soon),
+        "sending": rows(listing.sending),
+        "done_today": rows(listing.done_today),
+        "failed": rows(listing.failed),
         "health": heartbeat.check(runtime()).as_dict(),
         "window_hours": hours,
     }

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from glowline.clinics import audit
 from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
 from glowline.store.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus, StaffUser
-from glowline.delivery.outbox import cancel_message, retry_message
+from glowline.delivery.staff_actions import cancel_message, retry_message
 from glowline.plans.plan_text import parse_local_datetime
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
 from glowline.plans.service import cancel_plan

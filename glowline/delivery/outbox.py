@@ -1,11 +1,12 @@
-"""The outbox state machine: claim a row, record what the provider said, and staff actions.
+"""The outbox state machine: claim a row, record what the provider said, reopen or cancel it.
 
     pending -> queued -> sending -> sent -> delivered | undelivered | failed
     pending/queued -> cancelled | skipped;  sending -> failed (Twilio refused, or outcome unknown)
 
 Every transition is a conditional UPDATE (``WHERE status IN (...)``) so two workers, two
 callbacks or a worker and a staff member racing on one row cannot move it backwards.
-Nothing here commits: the caller owns the transaction.
+Nothing here commits: the caller owns the transaction. What staff may do and when is
+``staff_actions``; what the queue holds is ``report``; notices to staff are ``notices``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from glowline.transports import errors as twilio_errors
-from glowline.clinics.audit import AuditAction, record_message_action
-from glowline.exceptions import Conflict
-from glowline.store.models import (OPEN_STATUSES, TERMINAL_STATUSES, Channel, Client, Clinic, MessageEvent, MessageKind,
-                             MessageStatus, OutboxMessage)
+from glowline.store.models import (OPEN_STATUSES, TERMINAL_STATUSES, Channel, Client, MessageEvent, MessageStatus,
+                                   OutboxMessage)
 
 log = logging.getLogger(__name__)
 
@@ -242,83 +241,14 @@ def record_provider_status(db: Session, *, sid: str, status: str, error_code: in
     return StatusUpdate(duplicate=False, message_id=message_id, changed=changed)
 
 
-# Twilio's word that this message can never reach this number: a retry would only fail again
-# (or, for 21610, text someone who said STOP).
-PERMANENT_ERRORS = frozenset({21211, 21408, 21610, 21612, 21614, 30004, 30005, 30006})
-
-
-def retry_refusal(message: OutboxMessage, now: datetime) -> str | None:
-    """Why staff may not retry this row now, or None when they may."""
-    if message.status not in RETRYABLE_BY_STAFF:
-        return (f"only a failed, undelivered or skipped message can be retried; this one is "
-                f"{message.status.value}")
-    if message.client is not None and message.client.opted_out:
-        return "the client has opted out of messages; they must text START before anything is sent"
-    if message.error_code in PERMANENT_ERRORS:
-        return f"Twilio said it can never be delivered: {twilio_errors.describe(message.error_code)}"
-    if message.not_after is not None and message.not_after <= now:
-        # A reminder after its session, or aftercare after its window, is worse than none.
-        return "too late to send: what it announces has already passed"
-    return None
-
-
-def retry_message(db: Session, rt, message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
-    """Staff retry: a failed, undelivered or skipped row goes back to pending, due now, and is scheduled."""
-    refusal = retry_refusal(message, now)
-    if refusal is not None:
-        raise Conflict(refusal)
-    # A retried row gets a fresh attempt budget, and forgets the SID of the undelivered try
+def reopen(db: Session, message: OutboxMessage, *, now: datetime) -> bool:
+    """Move a failed, undelivered or skipped row back to pending, due now; False if it is no longer one."""
+    # A reopened row gets a fresh attempt budget, and forgets the SID of the undelivered try
     # so a late callback for that try cannot touch the new one.
-    _set(db, message.id, RETRYABLE_BY_STAFF, status=S.PENDING, due_at=now, attempts=0, provider_sid=None,
-         result=None, finished_at=None, claimed_at=None, sent_at=None, updated_at=now)
-    record_message_action(db, message, actor=actor, action=AuditAction.MESSAGE_RETRIED, now=now)
-    rt.dispatcher.schedule(db, [message])
-    return message
+    return _set(db, message.id, RETRYABLE_BY_STAFF, status=S.PENDING, due_at=now, attempts=0, provider_sid=None,
+                result=None, finished_at=None, claimed_at=None, sent_at=None, updated_at=now)
 
 
-def cancel_message(db: Session, message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
-    """Staff cancel: a pending or queued row is cancelled; a queued job then finds nothing to do."""
-    if not _set(db, message.id, OPEN_STATUSES, status=S.CANCELLED, result="cancelled_by_staff", finished_at=now,
-                updated_at=now):
-        raise Conflict(f"only a pending or queued message can be cancelled; this one is {message.status.value}")
-    record_message_action(db, message, actor=actor, action=AuditAction.MESSAGE_CANCELLED, now=now)
-    return message
-
-
-def queue_summary(db: Session, clinic_id: int, now: datetime, *, with_failures: bool = True) -> dict:
-    """Counts by status, the next due time, overdue open rows and (unless told not to) recent failures."""
-    counts = {s.value: 0 for s in S}
-    for status, count in db.execute(select(OutboxMessage.status, func.count()).where(
-            OutboxMessage.clinic_id == clinic_id).group_by(OutboxMessage.status)):
-        counts[MessageStatus(status).value] = count
-    open_rows = (OutboxMessage.clinic_id == clinic_id, OutboxMessage.status.in_(list(OPEN_STATUSES)))
-    next_due = db.scalar(select(func.min(OutboxMessage.due_at)).where(*open_rows))
-    overdue = db.scalar(select(func.count()).select_from(OutboxMessage).where(*open_rows,
-                                                                              OutboxMessage.due_at < now))
-    failures = db.scalars(select(OutboxMessage).where(
-        OutboxMessage.clinic_id == clinic_id, OutboxMessage.status.in_([S.FAILED, S.UNDELIVERED]))
-        .order_by(OutboxMessage.updated_at.desc()).limit(20)).all() if with_failures else []
-    return {
-        "counts": counts,
-        "next_due_at": next_due.isoformat() if next_due else None,
-        "overdue": overdue or 0,
-        "stuck_sending": counts[S.SENDING.value],
-        "failures": [{"id": m.id, "kind": m.kind.value, "status": m.status.value, "attempts": m.attempts,
-                      "error_code": m.error_code, "reason": m.last_error, "result": m.result,
-                      "due_at": m.due_at.isoformat()} for m in failures],
-    }
-
-
-def notify_staff(db: Session, rt, *, clinic: Clinic, body: str, now: datetime) -> list[OutboxMessage]:
-    """Queue one SMS to each of the clinic's staff phones, from its first number, due now (sent after commit)."""
-    if not clinic.staff_phones or not clinic.numbers:
-        log.warning("clinic %s has no staff phone or number to notify", clinic.id)
-        return []
-    rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,
-                          to_number=phone.number, from_number=clinic.sending_number, body=body, due_at=now,
-                          status=MessageStatus.PENDING, created_at=now, updated_at=now)
-            for phone in clinic.staff_phones]
-    db.add_all(rows)
-    db.flush()
-    rt.dispatcher.schedule(db, rows)
-    return rows
+def cancel(db: Session, message: OutboxMessage, *, now: datetime, result: str = "cancelled_by_staff") -> bool:
+    """Cancel a pending or queued row; False when it has already left (a queued job then finds nothing to do)."""
+    return _set(db, message.id, OPEN_STATUSES, status=S.CANCELLED, result=result, finished_at=now, updated_at=now)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlalchemy.orm import Session
 
-from glowline.delivery import outbox
+from glowline.delivery import notices
 from glowline.store.models import Intake, IntakeStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,6 @@ def staff_notice_text(intake: Intake, now: datetime) -> str:
 
 def notify_staff(db: Session, rt, *, intake: Intake, now: datetime) -> list[OutboxMessage]:
     """Queue the intake notice to each of the clinic's staff phones, due now."""
-    rows = outbox.notify_staff(db, rt, clinic=intake.clinic, body=staff_notice_text(intake, now), now=now)
+    rows = notices.notify_staff(db, rt, clinic=intake.clinic, body=staff_notice_text(intake, now), now=now)
     log.info("intake %s: %d staff notices queued", intake.id, len(rows))
     return rows

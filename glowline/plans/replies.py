@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from glowline.delivery import outbox
+from glowline.delivery import notices
 from glowline.messages import dates
 from glowline.messages.catalog import text
 from glowline.store.models import Client, Clinic, InboundMessage, Plan, PlanStatus, SessionStatus, TreatmentSession
@@ -55,7 +55,7 @@ def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str |
     if inbound is not None:
         inbound.needs_attention = True
     # Minimum necessary in a staff SMS: no name, number or message text; the inbox has them.
-    outbox.notify_staff(db, rt, clinic=clinic, now=now,
+    notices.notify_staff(db, rt, clinic=clinic, now=now,
                  body=f"{clinic.name}: client #{client.id} sent a message that needs a reply. "
                       f"Read it in the inbox on the staff page.")
     log.info("client %s: reply for the inbox of clinic %s", client.id, clinic.id)
@@ -83,7 +83,7 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
         what = f"session {session.number} ({_when(session, client, clinic)})"
     else:
         what = "an appointment"
-    outbox.notify_staff(db, rt, clinic=clinic, now=now,
+    notices.notify_staff(db, rt, clinic=clinic, now=now,
                  body=f"{clinic.name}: client #{client.id} asked to reschedule {what}. "
                       f"Please call them back; details on the staff page.")
     log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)
