@@ -9,6 +9,7 @@ import click
 
 from glowline.config import Config
 from glowline.exceptions import ConfigError, GlowlineError
+from glowline.store.models import Channel
 
 
 def load_config() -> Config:
@@ -134,7 +135,7 @@ def _hours(raw: str) -> list[int]:
 @click.option("--quiet-end", help="End of quiet hours, HH:MM.")
 @click.option("--reminders", help="Hours before each session, e.g. 48,2.")
 @click.option("--template", "templates", multiple=True, metavar="KEY=TEXT",
-              help="Override a message text (repeatable); see glowline/templates.py for keys and placeholders.")
+              help="Override a message text (repeatable); see glowline/messages/templates.py for keys and placeholders.")
 @click.option("--voice-fallback/--no-voice-fallback", default=None,
               help="Call instead when a reminder text cannot reach a landline.")
 @click.option("--voice-retry-minutes", type=int, help="Call once more this long after an unanswered call.")
@@ -184,7 +185,7 @@ def clinic_list() -> None:
 @click.option("--interval", type=int, help="Weeks between sessions (within the protocol's range).")
 @click.option("--clinic-name", default="Your Clinic", show_default=True)
 @click.option("--clinic-phone", default="+12125550100", show_default=True)
-@click.option("--channel", type=click.Choice(["sms", "voice"]), default="sms", show_default=True)
+@click.option("--channel", type=click.Choice([c.value for c in Channel]), default=Channel.SMS.value, show_default=True)
 @click.option("--clinic", "clinic_id", type=int,
               help="Use this clinic's name, zone, quiet hours, reminders and templates.")
 def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phone, channel, clinic_id) -> None:

@@ -94,6 +94,13 @@ class Runtime:
         return build_transport(self.config)
 
     @cached_property
+    def callbacks(self):
+        """The public URLs Twilio calls back, built from PUBLIC_BASE_URL (for jobs and routes alike)."""
+        from glowline.transports.callbacks import CallbackUrls
+
+        return CallbackUrls.from_config(self.config)
+
+    @cached_property
     def dispatcher(self):
         """Moves outbox rows into RQ after their transaction commits."""
         from glowline.delivery.dispatch import Dispatcher

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from glowline.exceptions import TransportError
-from glowline.store.models import ConsentEvent, MessageStatus
+from glowline.store.models import Channel, ConsentEvent, MessageStatus
+from glowline.transports.callbacks import SendUrls
 from glowline.delivery.outbox import OUTCOME_UNKNOWN
 from glowline.runtime import Runtime
 from glowline.transports.transport import LocalTransport, TwilioTransport, build_transport
@@ -113,7 +114,7 @@ def test_transport_errors_are_classified(config, fake_twilio):
     errors = []
     for _ in range(3):
         with pytest.raises(TransportError) as caught:
-            transport.send_sms(to=CLIENT_NUMBER, from_="+12125550100", body="hi", status_callback="https://x/s")
+            transport.send(Channel.SMS, to=CLIENT_NUMBER, from_="+12125550100", body="hi", urls=SendUrls("https://x/s"))
         errors.append((caught.value.retryable, caught.value.code, caught.value.ambiguous))
     assert errors == [(True, 20429, False), (True, None, False), (False, 21211, False)]
 
@@ -125,7 +126,7 @@ def test_connection_refused_is_retryable_not_ambiguous(config):
         port = probe.getsockname()[1]
     transport = build_transport(config.with_(twilio_api_base_url=f"http://127.0.0.1:{port}"))
     with pytest.raises(TransportError) as caught:
-        transport.send_sms(to=CLIENT_NUMBER, from_="+12125550100", body="hi", status_callback="https://x/s")
+        transport.send(Channel.SMS, to=CLIENT_NUMBER, from_="+12125550100", body="hi", urls=SendUrls("https://x/s"))
     assert caught.value.retryable and not caught.value.ambiguous
 
 

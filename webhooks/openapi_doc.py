@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from glowline.store.models import Channel, MessageKind, MessageStatus
+
 _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
           "properties": {"error": {"type": "string"},
                          "field": {"type": "string", "description": "The field at fault, e.g. first_session_at"}}}
 _MESSAGE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "plan_id": {"type": ["integer", "null"]}, "session": {"type": ["integer", "null"]},
-    "kind": {"type": "string", "enum": ["reminder", "aftercare", "aftercare_end", "booking_nudge",
-                                        "plan_confirmation", "staff_notice", "client_notice"]},
-    "channel": {"type": "string", "enum": ["sms", "voice"]},
-    "status": {"type": "string", "enum": ["pending", "queued", "sending", "sent", "delivered", "undelivered",
-                                          "failed", "cancelled", "skipped"]},
+    # The enums come from the store's own, so the document cannot drift from what the API returns.
+    "kind": {"type": "string", "enum": [k.value for k in MessageKind]},
+    "channel": {"type": "string", "enum": [c.value for c in Channel]},
+    "status": {"type": "string", "enum": [s.value for s in MessageStatus]},
     "due_at": {"type": "string", "format": "date-time"},
     "local_time": {"type": "string", "format": "date-time", "description": "due_at in the client's zone"},
     "not_after": {"type": ["string", "null"], "format": "date-time"},

@@ -11,7 +11,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from glowline.clinics.service import clinic_for_number
 from glowline.intake.router import handle_text
-from glowline.store.models import Channel, InboundMessage
+from glowline.store.models import Channel, HandledAs, InboundMessage
+from glowline.transports import callbacks
 from webhooks.context import db, runtime
 from webhooks.contract import SMS, inbound
 from webhooks.twilio_auth import verify_twilio
@@ -67,7 +68,7 @@ def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[st
         try:
             with session.begin_nested():
                 return handle_text(session, rt, clinic=clinic, from_number=record.from_number, body=record.body,
-                                   channel="sms", now=now, record=record, engine=engine)
+                                   channel=Channel.SMS, now=now, record=record, engine=engine)
         except IntegrityError:
             # A concurrent write for the same client won a race; once more sees its rows.
             if attempt == 1:
@@ -76,12 +77,12 @@ def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[st
         except Exception:
             log.exception("inbound sms %s could not be handled; kept for the clinic inbox", record.id)
         break
-    record.handled_as = "error"
+    record.handled_as = HandledAs.ERROR.value
     record.needs_attention = True
     return []
 
 
-@bp.post("/twilio/sms")
+@bp.post(callbacks.TWILIO_PREFIX + callbacks.SMS_PATH)
 @verify_twilio
 @inbound(SMS)
 def inbound_sms():

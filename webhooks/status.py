@@ -7,7 +7,8 @@ import logging
 from flask import Blueprint, request
 
 from glowline.voice import calls as voice_calls
-from glowline.store.models import OutboxMessage
+from glowline.store.models import MessageStatus, OutboxMessage
+from glowline.transports import callbacks
 from glowline.delivery.outbox import record_provider_status
 from webhooks.context import db, runtime
 from webhooks.contract import MESSAGE_STATUS, inbound
@@ -15,7 +16,7 @@ from webhooks.twilio_auth import verify_twilio
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("status", __name__, url_prefix="/twilio")
+bp = Blueprint("status", __name__, url_prefix=callbacks.TWILIO_PREFIX)
 
 
 def _error_code(raw: str | None) -> int | None:
@@ -25,7 +26,7 @@ def _error_code(raw: str | None) -> int | None:
         return None
 
 
-@bp.post("/status")
+@bp.post(callbacks.SMS_STATUS_PATH)
 @verify_twilio
 @inbound(MESSAGE_STATUS)
 def message_status():
@@ -44,7 +45,7 @@ def message_status():
     update = record_provider_status(session, sid=sid, status=status,
                                     error_code=_error_code(request.form.get("ErrorCode")), now=now,
                                     message_id_hint=int(hint) if hint else None)
-    if update.changed and status in ("undelivered", "failed"):
+    if update.changed and status in (MessageStatus.UNDELIVERED, MessageStatus.FAILED):
         message = session.get(OutboxMessage, update.message_id)
         follow_up = voice_calls.fallback_call(session, message, now=now)  # 30006: a landline
         if follow_up is not None:

@@ -16,13 +16,16 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from glowline.clinics.service import clinic_for_number
 from glowline.exceptions import ValidationError
+from glowline.intake.engine import TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
-from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, SessionStatus, TreatmentSession
+from glowline.transports import callbacks
+from glowline.store.models import (Channel, Client, Clinic, HandledAs, Intake, IntakeStatus, Plan, PlanStatus,
+                                   SessionStatus, TreatmentSession)
 from glowline.phone import to_e164
 from glowline.plans.timeline import zone
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
-from glowline.voice.twiml import claim_step, goodbye_twiml, read_answer, render_turn, spoken_phone, step_sid
+from glowline.voice.twiml import AnswerVia, claim_step, goodbye_twiml, read_answer, render_turn, spoken_phone, step_sid
 from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
@@ -32,20 +35,13 @@ from webhooks.twilio_auth import verify_twilio
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
+bp = Blueprint("voice", __name__, url_prefix=callbacks.VOICE_PREFIX)
 
 _LIVE_SESSION = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
 
 
 def _twiml(xml: str) -> Response:
     return Response(xml, status=200, mimetype="text/xml")
-
-
-def _url(path: str, **query) -> str:
-    """An absolute public URL for a Gather action, so Twilio signs exactly what we verify."""
-    base = runtime().config.public_base_url
-    params = "&".join(f"{k}={v}" for k, v in query.items())
-    return f"{base}{bp.url_prefix}{path}" + (f"?{params}" if params else "")
 
 
 def _int_arg(name: str) -> int | None:
@@ -83,7 +79,7 @@ def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, st
     local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
     key = "call.next_session.confirmed" if session.status is SessionStatus.CONFIRMED else "call.next_session"
     response = VoiceResponse()
-    response.append(keypad_gather(_url("/gather", step=step, session_id=session.id),
+    response.append(keypad_gather(runtime().callbacks.call_gather(step, session_id=session.id),
                                   text(key, clinic=clinic.name, when=spoken_moment(local),
                                        menu=text("call.menu.session"))))
     response.say(text("call.change_it", phone=spoken_phone(clinic.callback_number)))
@@ -110,7 +106,7 @@ def incoming():
     now = rt.clock.now()
     client = get_or_create_client(session, phone, now)
     row, replay = claim_step(session, sid=step_sid(call_sid, "0"), clinic_id=clinic.id, client_id=client.id,
-                             from_number=phone, handled_as="call_started", now=now)
+                             from_number=phone, handled_as=HandledAs.CALL_STARTED.value, now=now)
     if replay is not None:
         return _twiml(replay)
     engine = rt.intake_engine
@@ -119,27 +115,27 @@ def incoming():
     latest = _latest_intake(clinic, client) if intake is None and upcoming is None else None
     if intake is not None:
         # A call or a text that stopped mid-intake resumes at the open question.
-        row.handled_as = "intake_resumed"
-        row.reply = render_turn(engine.current(session, intake=intake, channel="voice"),
-                                action_url=_url("/gather", step=1))
+        row.handled_as = HandledAs.INTAKE_RESUMED.value
+        row.reply = render_turn(engine.current(session, intake=intake, channel=Channel.VOICE),
+                                action_url=runtime().callbacks.call_gather(1))
     elif upcoming is not None:
-        row.handled_as = "session_lookup"
+        row.handled_as = HandledAs.SESSION_LOOKUP.value
         row.reply = _session_twiml(clinic, client, upcoming, 1)
     elif latest is not None and latest.status in (IntakeStatus.COMPLETE, IntakeStatus.NEEDS_HUMAN,
                                                  IntakeStatus.PLANNED):
         # The answers are in and staff are on it: a second questionnaire would only confuse.
-        row.handled_as = "inbox"
+        row.handled_as = HandledAs.INBOX.value
         row.needs_attention = True
         row.reply = goodbye_twiml(text("call.answers_in", clinic=clinic.name))
     else:
-        row.handled_as = "intake_started"
-        turn = engine.start(session, clinic=clinic, client=client, channel="voice", now=now)
-        row.reply = render_turn(turn, action_url=_url("/gather", step=1))
+        row.handled_as = HandledAs.INTAKE_STARTED.value
+        turn = engine.start(session, clinic=clinic, client=client, channel=Channel.VOICE, now=now)
+        row.reply = render_turn(turn, action_url=runtime().callbacks.call_gather(1))
     session.commit()
     return _twiml(row.reply)
 
 
-@bp.post("/gather")
+@bp.post(callbacks.VOICE_GATHER_PATH)
 @verify_twilio
 @inbound(CALL_GATHER)
 def gather():
@@ -171,17 +167,17 @@ def gather():
 def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer, step: int, now: datetime) -> str:
     target = db().get(TreatmentSession, session_id)
     if target is None or target.plan.client_id != client.id or target.plan.clinic_id != clinic.id:
-        row.handled_as = "unknown_session"
+        row.handled_as = HandledAs.UNKNOWN_SESSION.value
         return unavailable_twiml(clinic.name)
-    choice = read_choice(answer.reply if answer.via == "dtmf" else None,
-                         answer.reply if answer.via == "speech" else None)
+    choice = read_choice(answer.reply if answer.via is AnswerVia.DTMF else None,
+                         answer.reply if answer.via is AnswerVia.SPEECH else None)
     phone = spoken_phone(clinic.callback_number)
     if choice.result not in (CallResult.CONFIRMED, CallResult.CALLBACK_REQUESTED):
-        row.handled_as = "session_reask"
+        row.handled_as = HandledAs.SESSION_REASK.value
         if step >= MAX_KEYPAD_ATTEMPTS:
             return goodbye_twiml(text("call.change_your_appointment", phone=phone))
         response = VoiceResponse()
-        response.append(keypad_gather(_url("/gather", step=step + 1, session_id=target.id),
+        response.append(keypad_gather(runtime().callbacks.call_gather(step + 1, session_id=target.id),
                                       text("call.not_a_choice", menu=text("call.menu.session"))))
         response.hangup()
         return str(response)
@@ -198,17 +194,17 @@ def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: 
     engine = rt.intake_engine
     intake = engine.open_intake(session, clinic, client)
     if intake is None:
-        row.handled_as = "no_open_intake"
+        row.handled_as = HandledAs.NO_OPEN_INTAKE.value
         return goodbye_twiml(text("call.thanks", clinic=clinic.name))
-    turn = engine.answer(session, intake=intake, reply=answer.reply, channel="voice", now=now,
+    turn = engine.answer(session, intake=intake, reply=answer.reply, channel=Channel.VOICE, now=now,
                          confidence=answer.confidence)
     finish_turn(session, rt, turn, now=now)  # a finished intake notifies staff, as by text
-    row.handled_as = "intake"
-    row.needs_attention = turn.status == "needs_human"
-    return render_turn(turn, action_url=_url("/gather", step=step + 1))
+    row.handled_as = HandledAs.INTAKE.value
+    row.needs_attention = turn.status is TurnStatus.NEEDS_HUMAN
+    return render_turn(turn, action_url=runtime().callbacks.call_gather(step + 1))
 
 
-@bp.post("/reminder")
+@bp.post(callbacks.REMINDER_PATH)
 @verify_twilio
 @inbound(REMINDER_CALL)
 def reminder():
@@ -223,20 +219,20 @@ def reminder():
     now = runtime().clock.now()
     row, replay = claim_step(session, sid=step_sid(call_sid, "reminder"), clinic_id=message.clinic_id,
                              client_id=message.client_id, from_number=message.to_number,
-                             handled_as="reminder_call", now=now)
+                             handled_as=HandledAs.REMINDER_CALL.value, now=now)
     if replay is not None:
         return _twiml(replay)
     answered_by = form.get("AnsweredBy")
     if is_machine(answered_by):
-        row.handled_as = "reminder_machine"
+        row.handled_as = HandledAs.REMINDER_MACHINE.value
         record_result(message, CallResult.NO_ANSWER, now)
     row.reply = reminder_twiml(message, answered_by=answered_by,
-                               action_url=_url("/reminder/gather", message_id=message.id, attempt=1))
+                               action_url=runtime().callbacks.reminder_gather(message.id, 1))
     session.commit()
     return _twiml(row.reply)
 
 
-@bp.post("/reminder/gather")
+@bp.post(callbacks.REMINDER_GATHER_PATH)
 @verify_twilio
 @inbound(REMINDER_CALL)
 def reminder_gather():
@@ -255,18 +251,18 @@ def reminder_gather():
                              confidence=answer.confidence, now=now)
     if replay is not None:
         return _twiml(replay)
-    choice = read_choice(answer.reply if answer.via == "dtmf" else None,
-                         answer.reply if answer.via == "speech" else None)
+    choice = read_choice(answer.reply if answer.via is AnswerVia.DTMF else None,
+                         answer.reply if answer.via is AnswerVia.SPEECH else None)
     twiml, result = apply_choice(session, message, choice, now=now, attempt=attempt,
-                                 retry_url=_url("/reminder/gather", message_id=message.id, attempt=attempt + 1))
-    row.handled_as = result.value if result is not None else "reminder_reask"
+                                 retry_url=runtime().callbacks.reminder_gather(message.id, attempt + 1))
+    row.handled_as = result.value if result is not None else HandledAs.REMINDER_REASK.value
     row.needs_attention = result is CallResult.CALLBACK_REQUESTED
     row.reply = twiml
     session.commit()
     return _twiml(twiml)
 
 
-@bp.post("/status")
+@bp.post(callbacks.CALL_STATUS_PATH)
 @verify_twilio
 @inbound(CALL_STATUS)
 def status():

@@ -168,16 +168,10 @@ def _defer(rt, db: Session, message: OutboxMessage, due_at: datetime, now: datet
 
 def _deliver(rt, db: Session, message: OutboxMessage, now: datetime) -> str:
     """Hand the claimed row to the transport and record the answer."""
-    base = rt.config.public_base_url
+    urls = rt.callbacks.for_message(message.id, message.channel)
     try:
-        if message.channel is Channel.VOICE:
-            result = rt.transport.place_call(to=message.to_number, from_=message.from_number,
-                                             url=f"{base}/twilio/voice/reminder?message_id={message.id}",
-                                             # The id lets a status that beats our SID commit find its row.
-                                             status_callback=f"{base}/twilio/voice/status?message_id={message.id}")
-        else:
-            result = rt.transport.send_sms(to=message.to_number, from_=message.from_number, body=message.body,
-                                           status_callback=f"{base}/twilio/status?message_id={message.id}")
+        result = rt.transport.send(message.channel, to=message.to_number, from_=message.from_number,
+                                   body=message.body, urls=urls)
     except TransportError as exc:
         return _handle_error(rt, db, message, exc)
     except Exception:

@@ -9,7 +9,8 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from glowline.messages.catalog import DEFAULT_LOCALE, text
-from glowline.store.models import Channel, Client, Clinic, ConsentEvent, MessageStatus, OPEN_STATUSES, OutboxMessage
+from glowline.store.models import (Channel, Client, Clinic, ConsentAction, ConsentEvent, MessageStatus, OPEN_STATUSES,
+                                   OutboxMessage)
 from glowline.phone import pretty
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def opt_out(db: Session, *, client: Client, clinic: Clinic | None, wording: str,
         return False
     client.opted_out_at = now
     cancelled = cancel_open_messages(db, client=client, now=now)
-    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None, action="opt_out",
+    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None, action=ConsentAction.OPT_OUT.value,
                         wording=wording[:MAX_WORDING], method=method, scope=OPT_OUT_SCOPE, created_at=now))
     db.flush()
     log.info("client %s opted out; %d open messages cancelled", client.id, cancelled)
@@ -56,7 +57,7 @@ def opt_in(db: Session, *, client: Client, clinic: Clinic | None, wording: str, 
     """Lift an opt-out and record the consent; True when the number had opted out."""
     was_out = client.opted_out_at is not None
     client.opted_out_at = None
-    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None, action="opt_in",
+    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None, action=ConsentAction.OPT_IN.value,
                         wording=wording[:MAX_WORDING], method=method, scope=scope, created_at=now))
     db.flush()
     return was_out

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from glowline.intake.questions import Question
 from glowline.normalize import clean, match_words, parse_numbers, parse_yes_no, words
+from glowline.store.models import Channel
 
 # "my name is Maria", "it's Maria", "Maria here": keep just the name.
 _NAME_LEAD = re.compile(r"^(?:hi|hello|hey)?[\s,!.]*(?:my name is|my name's|name is|name's|i am|i'm|im|it is|it's|"
@@ -23,9 +24,9 @@ class Interpretation:
     declined: bool = False
 
 
-def interpret(question: Question, reply: str | None, *, channel: str = "sms") -> Interpretation:
+def interpret(question: Question, reply: str | None, *, channel: Channel = Channel.SMS) -> Interpretation:
     """Read ``reply`` as an answer to ``question`` (numbers, words, yes/no, emoji)."""
-    keypad = channel == "voice"
+    keypad = channel == Channel.VOICE
     if question.kind == "consent":
         verdict = parse_yes_no(reply, keypad=keypad)
         return Interpretation(declined=verdict is False, value=True if verdict else None)

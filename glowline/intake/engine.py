@@ -1,11 +1,12 @@
 """The intake conversation engine: one state machine for every channel; callers commit.
 
 The engine knows questions, answers and wording; it never knows TwiML. ``channel``
-("sms" or "voice") only changes how a question is worded.
+(a ``Channel``) only changes how a question is worded.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,8 @@ from glowline.normalize import clean, parse_yes_no
 from glowline.phone import pretty
 from glowline.catalog.schemas import CompiledSchema, build_validator
 
-__all__ = ["LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "build_engine"]
+__all__ = ["LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "TurnEvent", "TurnStatus",
+           "answered", "build_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +34,32 @@ LOW_CONFIDENCE = 0.5
 _CONFIRMABLE = ("text", "choice", "multi")
 
 
-class TurnStatus:
-    """The states a Turn reports (plain strings so any channel can compare them)."""
+class TurnStatus(str, enum.Enum):
+    """Where a Turn leaves the conversation: waiting for an answer, or ended one way or the other."""
 
     ASKING = "asking"
     CONFIRMING = "confirming"
     COMPLETE = "complete"
     NEEDS_HUMAN = "needs_human"
+
+
+class TurnEvent(str, enum.Enum):
+    """What happened in a Turn; an answer is recorded as ``answered:<field>`` (see ``answered``)."""
+
+    STARTED = "started"
+    RESTART = "restart"
+    BACK = "back"
+    CONFIRMING = "confirming"
+    MISS = "miss"
+    REVALIDATE = "revalidate"
+    COMPLETE = "complete"
+    NEEDS_HUMAN = "needs_human"
+    ANSWERED = "answered"
+
+
+def answered(field_name: str) -> str:
+    """The event of an accepted answer to one question."""
+    return f"{TurnEvent.ANSWERED.value}:{field_name}"
 
 
 @dataclass
@@ -48,8 +69,13 @@ class Turn:
     messages: list[str]
     question: Question | None
     intake: Intake | None
-    status: str
+    status: TurnStatus
     events: list[str] = field(default_factory=list)
+
+    @property
+    def expects_answer(self) -> bool:
+        """True while a question is open (asked, or read back for a yes/no): the channel should listen."""
+        return self.question is not None and self.status in (TurnStatus.ASKING, TurnStatus.CONFIRMING)
 
 
 def build_engine(rt) -> IntakeEngine:
@@ -82,7 +108,7 @@ class IntakeEngine:
                                               Intake.status == IntakeStatus.IN_PROGRESS)
                          .order_by(Intake.id.desc()).limit(1))
 
-    def start(self, db: Session, *, clinic: Clinic, client: Client, channel: str, now: datetime) -> Turn:
+    def start(self, db: Session, *, clinic: Clinic, client: Client, channel: Channel, now: datetime) -> Turn:
         """Begin a new intake (any open one is set aside): the welcome and the consent question."""
         db.execute(update(Intake).where(Intake.clinic_id == clinic.id, Intake.client_id == client.id,
                                         Intake.status == IntakeStatus.IN_PROGRESS)
@@ -96,11 +122,11 @@ class IntakeEngine:
         db.add(intake)
         db.flush()
         log.info("intake %s started on %s", intake.id, Channel(channel).value)
-        key = "x-welcome-voice" if channel == "voice" and "x-welcome-voice" in self.schema.schema else "x-welcome"
+        key = "x-welcome-voice" if channel == Channel.VOICE and "x-welcome-voice" in self.schema.schema else "x-welcome"
         welcome = fill(self.schema.schema.get(key) or template_of("intake.welcome"), self._values(intake))
-        return self._ask(intake, channel, before=[welcome], events=["started"])
+        return self._ask(intake, channel, before=[welcome], events=[TurnEvent.STARTED])
 
-    def current(self, db: Session, *, intake: Intake, channel: str) -> Turn:
+    def current(self, db: Session, *, intake: Intake, channel: Channel) -> Turn:
         """Say again whatever is open: the question, the read-back, or how the intake ended."""
         if intake.status is not IntakeStatus.IN_PROGRESS:
             return self._ended(intake, channel)
@@ -108,7 +134,7 @@ class IntakeEngine:
             return self._confirming(intake, channel)
         return self._ask(intake, channel)
 
-    def answer(self, db: Session, *, intake: Intake, reply: str, channel: str, now: datetime,
+    def answer(self, db: Session, *, intake: Intake, reply: str, channel: Channel, now: datetime,
                confidence: float | None = None) -> Turn:
         """Take one reply to the open question and move the intake on (or re-ask)."""
         if intake.status is not IntakeStatus.IN_PROGRESS:
@@ -121,7 +147,7 @@ class IntakeEngine:
         question = self._open_question(intake)
         pending = intake.pending_confirmation
         if pending and pending.get("field") == question.field:
-            verdict = parse_yes_no(reply, keypad=channel == "voice")
+            verdict = parse_yes_no(reply, keypad=channel == Channel.VOICE)
             if verdict is True:
                 intake.pending_confirmation = None
                 return self._accept(db, intake, question, pending["value"], channel, now)
@@ -141,7 +167,7 @@ class IntakeEngine:
             return self._confirming(intake, channel)
         return self._accept(db, intake, question, result.value, channel, now)
 
-    def back(self, db: Session, *, intake: Intake, channel: str, now: datetime) -> Turn:
+    def back(self, db: Session, *, intake: Intake, channel: Channel, now: datetime) -> Turn:
         """Re-ask the question before the open one (its old answer is dropped)."""
         if intake.status is not IntakeStatus.IN_PROGRESS:
             return self._ended(intake, channel)
@@ -153,15 +179,15 @@ class IntakeEngine:
         intake.misses = 0
         intake.pending_confirmation = None
         intake.updated_at = now
-        return self._ask(intake, channel, events=["back"])
+        return self._ask(intake, channel, events=[TurnEvent.BACK])
 
-    def restart(self, db: Session, *, intake: Intake, channel: str, now: datetime) -> Turn:
+    def restart(self, db: Session, *, intake: Intake, channel: Channel, now: datetime) -> Turn:
         """Set this intake aside and start a fresh one from the welcome."""
         intake.status = IntakeStatus.RESTARTED
         intake.updated_at = now
         turn = self.start(db, clinic=intake.clinic, client=intake.client, channel=channel, now=now)
         turn.messages[0] = text("intake.restart", message=turn.messages[0])
-        turn.events.insert(0, "restart")
+        turn.events.insert(0, TurnEvent.RESTART)
         return turn
 
     # -- steps -------------------------------------------------------------------------------
@@ -179,26 +205,26 @@ class IntakeEngine:
         answers = intake.answers or {}
         return {"clinic": intake.clinic.name, "first_name": answers.get("first_name")}
 
-    def _ask(self, intake: Intake, channel: str, *, before: list[str] | None = None,
+    def _ask(self, intake: Intake, channel: Channel, *, before: list[str] | None = None,
              events: list[str] | None = None) -> Turn:
         question = self._open_question(intake)
         asked = render_question(question, channel, self._values(intake))
         return Turn([*(before or []), asked], question, intake, TurnStatus.ASKING, list(events or []))
 
-    def _confirming(self, intake: Intake, channel: str) -> Turn:
+    def _confirming(self, intake: Intake, channel: Channel) -> Turn:
         pending = intake.pending_confirmation or {}
         question = self._by_field[pending["field"]]
         heard = question.label_of(pending["value"])
-        key = "intake.heard.voice" if channel == "voice" else "intake.heard"
-        return Turn([text(key, heard=heard)], question, intake, TurnStatus.CONFIRMING, ["confirming"])
+        key = "intake.heard.voice" if channel == Channel.VOICE else "intake.heard"
+        return Turn([text(key, heard=heard)], question, intake, TurnStatus.CONFIRMING, [TurnEvent.CONFIRMING])
 
-    def _stored_value(self, intake: Intake, question: Question, value, channel: str, now: datetime):
+    def _stored_value(self, intake: Intake, question: Question, value, channel: Channel, now: datetime):
         if question.kind != "consent":
             return value
         wording = render_question(question, channel, self._values(intake))
         return {"agreed": True, "wording": wording, "at": now.isoformat(), "channel": Channel(channel).value}
 
-    def _accept(self, db: Session, intake: Intake, question: Question, value, channel: str, now: datetime) -> Turn:
+    def _accept(self, db: Session, intake: Intake, question: Question, value, channel: Channel, now: datetime) -> Turn:
         stored = self._stored_value(intake, question, value, channel, now)
         if question.kind == "consent":
             compliance.record_intake_consent(db, client=intake.client, clinic=intake.clinic,
@@ -210,9 +236,9 @@ class IntakeEngine:
         if following is None:
             return self._complete(db, intake, channel, now)
         intake.current_field = following.field
-        return self._ask(intake, channel, events=[f"answered:{question.field}"])
+        return self._ask(intake, channel, events=[answered(question.field)])
 
-    def _miss(self, db: Session, intake: Intake, question: Question, channel: str, now: datetime,
+    def _miss(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime,
               wording: str = "intake.miss") -> Turn:
         intake.misses = (intake.misses or 0) + 1
         intake.updated_at = now
@@ -220,21 +246,21 @@ class IntakeEngine:
             return self._hand_over(intake, channel, now, f"needs a person: no answer to {question.field} "
                                                 f"after {MAX_MISSES} tries")
         hint = render_hint(question, channel, self._values(intake))
-        return Turn([text(wording, hint=hint)], question, intake, TurnStatus.ASKING, ["miss"])
+        return Turn([text(wording, hint=hint)], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
 
-    def _declined(self, db: Session, intake: Intake, question: Question, channel: str, now: datetime) -> Turn:
+    def _declined(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
         # Without consent we may not send automated texts or calls, so a person takes over.
         return self._hand_over(intake, channel, now, "declined automated texts and calls; call to book")
 
-    def _hand_over(self, intake: Intake, channel: str, now: datetime, flag: str) -> Turn:
+    def _hand_over(self, intake: Intake, channel: Channel, now: datetime, flag: str) -> Turn:
         intake.status = IntakeStatus.NEEDS_HUMAN
         intake.flags = [*(intake.flags or []), flag]
         intake.pending_confirmation = None
         intake.updated_at = now
         log.info("intake %s handed to a person", intake.id)
-        return self._ended(intake, channel, events=["needs_human"])
+        return self._ended(intake, channel, events=[TurnEvent.NEEDS_HUMAN])
 
-    def _complete(self, db: Session, intake: Intake, channel: str, now: datetime) -> Turn:
+    def _complete(self, db: Session, intake: Intake, channel: Channel, now: datetime) -> Turn:
         known = {k: v for k, v in (intake.answers or {}).items() if k in self._by_field}
         errors = self.schema.errors(known)
         for path, _message in errors:
@@ -243,7 +269,7 @@ class IntakeEngine:
                 # The questionnaire changed under this intake: ask that one again.
                 intake.answers = {k: v for k, v in known.items() if k != name}
                 intake.current_field = name
-                return self._ask(intake, channel, before=[text("intake.revalidate")], events=["revalidate"])
+                return self._ask(intake, channel, before=[text("intake.revalidate")], events=[TurnEvent.REVALIDATE])
         if errors:
             return self._hand_over(intake, channel, now, f"needs a person: answers do not validate ({errors[0][0]})")
         intake.answers = known
@@ -254,14 +280,14 @@ class IntakeEngine:
         if "reminder_channel" in known:
             intake.client.preferred_channel = Channel(known["reminder_channel"])
         log.info("intake %s complete", intake.id)
-        return self._ended(intake, channel, events=["complete"])
+        return self._ended(intake, channel, events=[TurnEvent.COMPLETE])
 
-    def _ended(self, intake: Intake, channel: str, events: list[str] | None = None) -> Turn:
+    def _ended(self, intake: Intake, channel: Channel, events: list[str] | None = None) -> Turn:
         values = self._values(intake)
         name = text("intake.name", first_name=values["first_name"]) if values.get("first_name") else ""
         clinic = intake.clinic.name
         if intake.status is IntakeStatus.COMPLETE or intake.status is IntakeStatus.PLANNED:
-            key = "intake.complete.voice" if channel == "voice" else "intake.complete"
+            key = "intake.complete.voice" if channel == Channel.VOICE else "intake.complete"
             return Turn([text(key, name=name, clinic=clinic)], None, intake, TurnStatus.COMPLETE, list(events or []))
         if intake.status is IntakeStatus.NEEDS_HUMAN and any(f.startswith("declined") for f in intake.flags or []):
             said = text("intake.declined", name=name, clinic=clinic, phone=pretty(intake.clinic.callback_number))

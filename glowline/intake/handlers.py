@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from glowline.compliance import consent as compliance
 from glowline.compliance.keywords import Command, Keyword, command, detect
-from glowline.intake.engine import Turn
+from glowline.intake.engine import Turn, TurnEvent
 from glowline.intake.inbound import NOT_MINE, HandledAs, Inbound, Outcome
 from glowline.intake.notice import notify_staff
 from glowline.messages.catalog import text
@@ -32,7 +32,7 @@ def keywords(msg: Inbound) -> Outcome:
     keyword = detect(msg.body, opted_out=msg.client.opted_out)
     if keyword is Keyword.OPT_OUT:
         changed = compliance.opt_out(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
-                                     method=f"{msg.channel}_keyword", now=msg.now)
+                                     method=f"{msg.channel.value}_keyword", now=msg.now)
         msg.mark(HandledAs.OPT_OUT if changed else HandledAs.OPT_OUT_REPEAT)
         return [compliance.opt_out_reply(msg.clinic)] if changed else []
     if keyword is Keyword.HELP:
@@ -46,7 +46,7 @@ def keywords(msg: Inbound) -> Outcome:
 
 def _opt_in(msg: Inbound) -> list[str]:
     compliance.opt_in(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
-                      method=f"{msg.channel}_keyword", now=msg.now)
+                      method=f"{msg.channel.value}_keyword", now=msg.now)
     msg.mark(HandledAs.OPT_IN)
     replies = [compliance.opt_in_reply(msg.clinic)]
     intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)
@@ -122,7 +122,7 @@ def start(msg: Inbound) -> Outcome:
 
 def finish_turn(db: Session, rt, turn: Turn, *, now: datetime) -> list[str]:
     """The turn's texts; an intake that just completed or needs a person also notifies staff."""
-    if turn.intake is not None and ({"complete", "needs_human"} & set(turn.events)):
+    if turn.intake is not None and ({TurnEvent.COMPLETE, TurnEvent.NEEDS_HUMAN} & set(turn.events)):
         notify_staff(db, rt, intake=turn.intake, now=now)
     return list(turn.messages)
 

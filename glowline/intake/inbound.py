@@ -14,22 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from glowline.intake.engine import IntakeEngine
-from glowline.store.models import Client, Clinic, InboundMessage
+from glowline.store.models import Channel, Client, Clinic, HandledAs, InboundMessage
 
-
-class HandledAs:
-    """What an inbound message turned out to be (stored on InboundMessage.handled_as)."""
-
-    OPT_OUT = "opt_out"
-    OPT_OUT_REPEAT = "opt_out_repeat"
-    OPT_IN = "opt_in"
-    HELP = "help"
-    OPTED_OUT = "ignored_opted_out"
-    STAFF = "staff_command"
-    INTAKE = "intake"
-    PLAN_REPLY = "plan_reply"
-    INBOX = "inbox"
-    INTAKE_START = "intake_start"
+__all__ = ["NOT_MINE", "HandledAs", "Handler", "Inbound", "Outcome"]
 
 
 # A handler's answer: the replies (an empty list is "handled, nothing to say") or NOT_MINE.
@@ -48,14 +35,17 @@ class Inbound:
     client: Client
     from_number: str
     body: str
-    channel: str
+    channel: Channel
     now: datetime
     record: InboundMessage | None = None
 
-    def mark(self, handled_as: str, *, attention: bool = False) -> None:
-        """Write what the message was onto its stored row, when there is one."""
+    def mark(self, handled_as: HandledAs | str, *, attention: bool = False) -> None:
+        """Write what the message was onto its stored row, when there is one.
+
+        A kind of inbound that stays belongs in HandledAs; a plain string lets a handler be tried first.
+        """
         if self.record is not None:
-            self.record.handled_as = handled_as
+            self.record.handled_as = handled_as.value if isinstance(handled_as, HandledAs) else handled_as
             self.record.needs_attention = attention
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from glowline.exceptions import ConfigError
 from glowline.messages.catalog import DEFAULT_LOCALE, text
+from glowline.store.models import Channel
 
 KINDS = ("consent", "yesno", "choice", "multi", "text")
 SCHEMA_FILE = "intake.schema.json"
@@ -115,10 +116,10 @@ def _choices(name: str, sub: Mapping, kind: str, catalog) -> tuple[Choice, ...]:
     return tuple(built)
 
 
-def render_question(question: Question, channel: str, values: Mapping[str, object],
+def render_question(question: Question, channel: Channel, values: Mapping[str, object],
                     locale: str = DEFAULT_LOCALE) -> str:
     """The question as sent on ``channel``: prompt, numbered options and how to answer."""
-    voice = channel == "voice"
+    voice = channel == Channel.VOICE
     prompt = fill(question.voice_prompt if voice and question.voice_prompt else question.prompt, values)
     suffix = ".voice" if voice else ""
     if question.kind in ("consent", "yesno"):
@@ -133,10 +134,10 @@ def render_question(question: Question, channel: str, values: Mapping[str, objec
     return prompt
 
 
-def render_hint(question: Question, channel: str, values: Mapping[str, object], locale: str = DEFAULT_LOCALE) -> str:
+def render_hint(question: Question, channel: Channel, values: Mapping[str, object], locale: str = DEFAULT_LOCALE) -> str:
     """The short hint sent after a reply that does not fit."""
     n = len(question.choices)
-    if channel == "voice":
+    if channel == Channel.VOICE:
         if question.voice_hint:
             return fill(question.voice_hint, {**values, "n": n})
         if question.kind in ("consent", "yesno"):

@@ -54,7 +54,7 @@ def get_or_create_client(db: Session, phone: str, now: datetime) -> Client:
                       .execution_options(populate_existing=True)).one()
 
 
-def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str, channel: str = "sms",
+def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str, channel: Channel = Channel.SMS,
                 now: datetime, record: InboundMessage | None = None, engine: IntakeEngine | None = None,
                 chain: Sequence[Handler] | None = None) -> list[str]:
     """Route one inbound text and return the reply texts; never commits.
@@ -66,7 +66,7 @@ def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str,
     if record is not None:
         record.client_id = client.id
     msg = Inbound(db=db, rt=rt, engine=engine or rt.intake_engine, clinic=clinic, client=client,
-                  from_number=from_number, body=body, channel=channel, now=now, record=record)
+                  from_number=from_number, body=body, channel=Channel(channel), now=now, record=record)
     return route(msg, HANDLERS if chain is None else chain)
 
 
@@ -77,6 +77,6 @@ def route(msg: Inbound, chain: Sequence[Handler]) -> list[str]:
         if replies is not None:  # NOT_MINE
             return replies
     # Only a chain without its catch-all gets here; the clinic must still see the text.
-    log.warning("no handler took an inbound %s message", msg.channel)
+    log.warning("no handler took an inbound %s message", msg.channel.value)
     msg.mark(HandledAs.INBOX, attention=True)
     return []

@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from glowline.messages import dates, templates
 from glowline.messages.settings import MessageSettings
 from glowline.exceptions import ValidationError
-from glowline.store.models import MessageKind
+from glowline.store.models import Channel, MessageKind
 from glowline.catalog.protocols import Protocol
 
 UTC = timezone.utc
-CHANNELS = ("sms", "voice")
 # A reminder pulled out of quiet hours lands this long before they start, not on the
 # edge: queue latency would otherwise push it into them and the send-time check would
 # defer it to the morning, possibly past the session it announces.
@@ -46,7 +45,7 @@ class PlannedMessage:
     due_at: datetime
     local_time: datetime
     not_after: datetime | None
-    channel: str
+    channel: str  # a Channel value
     body: str
     segments: int
     encoding: str
@@ -158,7 +157,7 @@ def _check_range(value: int | None, allowed, name: str, protocol: Protocol, unit
 
 
 def build_timeline(protocol: Protocol, first_session_at: datetime, settings: MessageSettings, *,
-                   sessions: int | None = None, interval_weeks: int | None = None, channel: str = "sms",
+                   sessions: int | None = None, interval_weeks: int | None = None, channel: Channel | str = Channel.SMS,
                    client_timezone: str | None = None) -> Timeline:
     """Every session and message of a plan; counts or intervals outside the protocol raise ValidationError."""
     first = require_aware(first_session_at, "first_session_at")
@@ -180,24 +179,29 @@ def build_timeline(protocol: Protocol, first_session_at: datetime, settings: Mes
     return Timeline(protocol=protocol, sessions=planned, messages=tuple(messages))
 
 
-def _check_settings(settings: MessageSettings, channel: str) -> None:
-    if channel not in CHANNELS:
-        raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+def _check_settings(settings: MessageSettings, channel: Channel | str) -> Channel:
+    """Check the settings and return the channel as a Channel (a bad one is a ValidationError)."""
+    try:
+        checked = Channel(channel)
+    except ValueError:
+        raise ValidationError(f"channel must be one of {', '.join(c.value for c in Channel)}",
+                              field="channel") from None
     zone(settings.timezone)
     if settings.session_minutes <= 0:
         raise ValidationError("session length must be positive", field="session_minutes")
     if not settings.reminder_offsets_hours or any(h <= 0 for h in settings.reminder_offsets_hours):
         raise ValidationError("reminder offsets must be positive hours", field="reminder_offsets_hours")
+    return checked
 
 
 def session_messages(protocol: Protocol, session: PlannedSession, next_session: PlannedSession | None,
-                     settings: MessageSettings, channel: str, client_timezone: str, *,
+                     settings: MessageSettings, channel: Channel | str, client_timezone: str, *,
                      total_sessions: int | None = None) -> list[PlannedMessage]:
     """One session's reminders, aftercare and aftercare-end, plus the booking nudge for ``next_session``.
 
     The nudge carries the next session's number: it is about that session.
     """
-    _check_settings(settings, channel)
+    channel = _check_settings(settings, channel)
     tz = client_timezone
     quiet = (tz, settings.quiet_start, settings.quiet_end)
     local_start = session.starts_at.astimezone(zone(tz))
@@ -210,7 +214,7 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
         count, encoding = templates.segments(body)
         # Voice bodies are spoken, but a voice message may fall back to SMS, so the count still matters.
         return PlannedMessage(number, kind.value, key, due, due.astimezone(zone(tz)), not_after,
-                              channel, body, count, encoding)
+                              channel.value, body, count, encoding)
 
     out: list[PlannedMessage] = []
     offsets = sorted(set(settings.reminder_offsets_hours), reverse=True)

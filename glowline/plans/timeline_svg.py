@@ -8,6 +8,7 @@ from html import escape
 
 from glowline.messages.dates import format_date, format_moment, format_month
 from glowline.plans.timeline import Timeline, aftercare_ends, zone
+from glowline.store.models import MessageStatus
 
 WIDTH = 960
 LABEL = 150
@@ -28,6 +29,8 @@ KIND_LETTERS = {"reminder": "R", "aftercare": "A", "aftercare_end": "E", "bookin
                 "plan_confirmation": "C", "staff_notice": "S", "client_notice": "M"}
 KIND_NAMES = {"reminder": "reminder", "aftercare": "aftercare", "aftercare_end": "aftercare end",
               "booking_nudge": "booking nudge", "plan_confirmation": "plan confirmation"}
+_LEGEND = (MessageStatus.PENDING, MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT,
+           MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.CANCELLED)
 # Reminders sit above the session bar, aftercare marks below it, so marks at one moment do not overlap.
 _ABOVE = {"reminder", "plan_confirmation", "booking_nudge"}
 
@@ -87,7 +90,7 @@ class _Axis:
 
 def _mark(mark: MessageMark, x: float, y: float, tz: str) -> str:
     colour = STATUS_COLOURS.get(mark.status, "#64748b")
-    muted = mark.status in ("cancelled", "skipped")
+    muted = mark.status in (MessageStatus.CANCELLED, MessageStatus.SKIPPED)
     text_colour = "#334155" if muted else "#ffffff"
     title = (f"{KIND_NAMES.get(mark.kind, mark.kind)}: {format_moment(mark.due_at.astimezone(zone(tz)))}, "
              f"{mark.status}{' (simulated)' if mark.simulated else ''}{' - ' + mark.label if mark.label else ''}")
@@ -184,9 +187,10 @@ def _legend(top: float) -> list[str]:
         x += 140
     out.append(f'<text x="8" y="{top + 46}" font-size="11" font-weight="700" fill="#0f172a">Status</text>')
     x = LABEL
-    for status in ("pending", "queued", "sending", "sent", "delivered", "failed", "cancelled"):
-        out.append(f'<rect x="{x - 6}" y="{top + 36}" width="12" height="12" rx="6" fill="{STATUS_COLOURS[status]}"/>'
-                   f'<text x="{x + 10}" y="{top + 46}" font-size="11" fill="#334155">{status}</text>')
+    for status in _LEGEND:
+        out.append(f'<rect x="{x - 6}" y="{top + 36}" width="12" height="12" rx="6" '
+                   f'fill="{STATUS_COLOURS[status.value]}"/>'
+                   f'<text x="{x + 10}" y="{top + 46}" font-size="11" fill="#334155">{status.value}</text>')
         x += 100
     return out
 

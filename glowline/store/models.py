@@ -112,6 +112,41 @@ class MessageKind(str, enum.Enum):
     CLIENT_NOTICE = "client_notice"
 
 
+class HandledAs(str, enum.Enum):
+    """What an inbound text or call step turned out to be (stored on InboundMessage.handled_as as its value).
+
+    A call step answered by a reminder choice stores that CallResult's value instead.
+    """
+    OPT_OUT = "opt_out"
+    OPT_OUT_REPEAT = "opt_out_repeat"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    OPTED_OUT = "ignored_opted_out"
+    STAFF = "staff_command"
+    INTAKE = "intake"
+    PLAN_REPLY = "plan_reply"
+    INBOX = "inbox"
+    INTAKE_START = "intake_start"
+    ERROR = "error"
+    # Calls: one row per step of a call (CallSid plus the step).
+    CALL_STARTED = "call_started"
+    INTAKE_RESUMED = "intake_resumed"
+    INTAKE_STARTED = "intake_started"
+    SESSION_LOOKUP = "session_lookup"
+    SESSION_REASK = "session_reask"
+    UNKNOWN_SESSION = "unknown_session"
+    NO_OPEN_INTAKE = "no_open_intake"
+    REMINDER_CALL = "reminder_call"
+    REMINDER_MACHINE = "reminder_machine"
+    REMINDER_REASK = "reminder_reask"
+
+
+class ConsentAction(str, enum.Enum):
+    """What a consent record says happened (stored on ConsentEvent.action as its value)."""
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"
+
+
 class Clinic(Base):
     """A clinic: its zone, quiet hours, reminder offsets, templates and voice settings."""
     __tablename__ = "clinics"
@@ -228,7 +263,7 @@ class ConsentEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(16))  # opt_in | opt_out
+    action: Mapped[str] = mapped_column(String(16))  # a ConsentAction value
     wording: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(32))  # e.g. sms_keyword, sms_intake, voice_intake
     scope: Mapped[str] = mapped_column(Text)
@@ -274,7 +309,7 @@ class InboundMessage(Base):
     from_number: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text, default="")
     num_media: Mapped[int] = mapped_column(Integer, default=0)
-    handled_as: Mapped[str | None] = mapped_column(String(32))
+    handled_as: Mapped[str | None] = mapped_column(String(32))  # a HandledAs (or CallResult) value
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     reply: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

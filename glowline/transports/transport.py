@@ -10,6 +10,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -17,7 +18,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from glowline.store.models import Channel
 from glowline.transports import errors as twilio_errors
+from glowline.transports.callbacks import SendUrls
 from glowline.config import DEFAULT_TWILIO_API, Config
 from glowline.exceptions import TransportError
 
@@ -34,6 +37,22 @@ class SendResult:
     sid: str
     status: str
     simulated: bool = False
+
+
+class Transport(Protocol):
+    """How a message leaves: one ``send`` for every channel (a new channel or provider implements it)."""
+
+    simulated: bool
+
+    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls) -> SendResult:
+        """Send ``body`` as a text, or place a call whose TwiML is at ``urls.twiml``; raise TransportError."""
+        ...
+
+
+def _twiml_url(urls: SendUrls) -> str:
+    if not urls.twiml:
+        raise ValueError("a call needs the URL of its TwiML")
+    return urls.twiml
 
 
 def classify(exc: TwilioRestException) -> TransportError:
@@ -81,7 +100,13 @@ class TwilioTransport:
         if config.twilio_api_base_url != DEFAULT_TWILIO_API:
             self.client.api.base_url = config.twilio_api_base_url
 
-    def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
+    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls) -> SendResult:
+        """Send a text or place a call through Twilio; raise TransportError on any failure."""
+        if channel is Channel.VOICE:
+            return self._place_call(to=to, from_=from_, url=_twiml_url(urls), status_callback=urls.status_callback)
+        return self._send_sms(to=to, from_=from_, body=body, status_callback=urls.status_callback)
+
+    def _send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
         """Create one message; raise TransportError on any failure."""
         try:
             message = self.client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
@@ -92,7 +117,7 @@ class TwilioTransport:
         log.info("twilio accepted message %s (%s)", message.sid, message.status)
         return SendResult(sid=message.sid, status=str(message.status or "queued"))
 
-    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> SendResult:
+    def _place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> SendResult:
         """Start one call whose TwiML Twilio fetches from ``url``; raise TransportError on any failure."""
         try:
             # Without machine detection Twilio never sends AnsweredBy, and a voicemail
@@ -134,16 +159,15 @@ class LocalTransport:
         log.info("local transport recorded %s %s (simulated)", kind, sid)
         return SendResult(sid=sid, status="sent", simulated=True)
 
-    def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
-        """Record a text as sent (simulated)."""
-        return self._record("SM", "sms", status_callback)
+    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls) -> SendResult:
+        """Record a text as sent or a call as placed (simulated)."""
+        if channel is Channel.VOICE:
+            _twiml_url(urls)
+            return self._record("CA", "call", urls.status_callback)
+        return self._record("SM", "sms", urls.status_callback)
 
-    def place_call(self, *, to: str, from_: str, url: str, status_callback: str) -> SendResult:
-        """Record a call as placed (simulated)."""
-        return self._record("CA", "call", status_callback)
 
-
-def build_transport(config: Config) -> TwilioTransport | LocalTransport:
+def build_transport(config: Config) -> Transport:
     """Twilio when credentials are configured, else the local recording transport."""
     if config.twilio_enabled:
         return TwilioTransport(config)

@@ -7,6 +7,7 @@ turns Twilio's Gather results (Digits, SpeechResult, Confidence) into a reply fo
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,12 +33,20 @@ def spoken_phone(e164: str) -> str:
     return ", ".join(" ".join(group) for group in (digits[:3], digits[3:6], digits[6:]))
 
 
+class AnswerVia(str, enum.Enum):
+    """How a caller answered one Gather."""
+
+    DTMF = "dtmf"
+    SPEECH = "speech"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class VoiceAnswer:
     """A caller's answer to one Gather: the words or digits, how they came, and Twilio's confidence."""
 
     reply: str
-    via: str  # "dtmf", "speech" or "none"
+    via: AnswerVia
     confidence: float | None = None
 
 
@@ -45,11 +54,11 @@ def read_answer(form) -> VoiceAnswer:
     """Read Digits (keypad wins) or SpeechResult and its Confidence from a Gather callback form."""
     digits = (form.get("Digits") or "").strip()
     if digits:
-        return VoiceAnswer(digits, "dtmf")
+        return VoiceAnswer(digits, AnswerVia.DTMF)
     speech = (form.get("SpeechResult") or "").strip()
     if not speech:
-        return VoiceAnswer("", "none")
-    return VoiceAnswer(speech, "speech", parse_confidence(form.get("Confidence")))
+        return VoiceAnswer("", AnswerVia.NONE)
+    return VoiceAnswer(speech, AnswerVia.SPEECH, parse_confidence(form.get("Confidence")))
 
 
 def parse_confidence(raw: str | None) -> float | None:
@@ -89,7 +98,7 @@ def render_turn(turn, *, action_url: str) -> str:
     """
     response = VoiceResponse()
     texts = [m.strip() for m in turn.messages if m and m.strip()]
-    if turn.status in ("asking", "confirming") and turn.question is not None:
+    if turn.expects_answer:
         gather = question_gather(turn.question, action_url)
         for line in texts:
             gather.say(line)
