@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What the rest of the code needs from a clock: the current time, timezone-aware UTC."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        ...
 
 
 class SystemClock:

@@ -5,8 +5,10 @@ Both the web app and the worker hold one; nothing here connects until used.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from redis import Redis
 from rq import Queue
@@ -15,9 +17,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from glowline import redaction
-from glowline.clock import SystemClock
+from glowline.clock import Clock, SystemClock
 from glowline.config import Config
 from glowline.store.db import build_engine, build_sessionmaker, ensure_sqlite_dir, transaction
+
+if TYPE_CHECKING:
+    # Only for annotations: the rooms are imported when first used, so a runtime stays cheap to build.
+    from glowline.catalog.protocols import Catalog
+    from glowline.catalog.schemas import SchemaRegistry
+    from glowline.delivery.dispatch import Dispatcher
+    from glowline.intake.engine import IntakeEngine
+    from glowline.transports.callbacks import CallbackUrls
+    from glowline.transports.transport import Transport
 
 
 @dataclass
@@ -25,8 +36,8 @@ class Runtime:
     """Config plus the engine, Redis, queue, transport, catalogs and clock built from it."""
 
     config: Config
-    clock: object = field(default_factory=SystemClock)
-    transport_override: object | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    transport_override: Transport | None = None
 
     def __post_init__(self) -> None:
         # Both the web app and the workers hold a Runtime: from here on no log line carries patient data.
@@ -43,7 +54,7 @@ class Runtime:
         """The session factory bound to the engine."""
         return build_sessionmaker(self.engine)
 
-    def transaction(self):
+    def transaction(self) -> AbstractContextManager[Session]:
         """A session that commits on success and rolls back on error."""
         return transaction(self.sessions)
 
@@ -64,28 +75,28 @@ class Runtime:
                      default_timeout=self.config.job_timeout)
 
     @cached_property
-    def catalog(self):
+    def catalog(self) -> Catalog:
         """The protocol catalog, loaded and validated from protocols.json."""
         from glowline.catalog.protocols import load_catalog
 
         return load_catalog(self.config.protocols_path, self.schemas["protocols"])
 
     @cached_property
-    def schemas(self):
+    def schemas(self) -> SchemaRegistry:
         """The JSON Schemas in schemas/, each with a prebuilt validator."""
         from glowline.catalog.schemas import SchemaRegistry
 
         return SchemaRegistry.load(self.config.schemas_dir)
 
     @cached_property
-    def intake_engine(self):
+    def intake_engine(self) -> IntakeEngine:
         """The intake conversation, built once from schemas/intake.schema.json and the catalog."""
         from glowline.intake.engine import build_engine
 
         return build_engine(self)
 
     @cached_property
-    def transport(self):
+    def transport(self) -> Transport:
         """Twilio when credentials are set, else the local recording transport."""
         if self.transport_override is not None:
             return self.transport_override
@@ -94,14 +105,14 @@ class Runtime:
         return build_transport(self.config)
 
     @cached_property
-    def callbacks(self):
+    def callbacks(self) -> CallbackUrls:
         """The public URLs Twilio calls back, built from PUBLIC_BASE_URL (for jobs and routes alike)."""
         from glowline.transports.callbacks import CallbackUrls
 
         return CallbackUrls.from_config(self.config)
 
     @cached_property
-    def dispatcher(self):
+    def dispatcher(self) -> Dispatcher:
         """Moves outbox rows into RQ after their transaction commits."""
         from glowline.delivery.dispatch import Dispatcher
 
