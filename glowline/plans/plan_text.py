@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from babel.dates import format_datetime
+
 from glowline.exceptions import ValidationError
 from glowline.plans.timeline import localize, zone
 
@@ -119,14 +121,14 @@ def _take_moment(rest: str, *, tz: str, now: datetime) -> tuple[datetime, str]:
         candidate = _combine(year, month, day, at, tz, strict=False)
         if candidate is not None and now - RECENT_PAST < candidate <= now:
             # "dec 1 9am" an hour after it is far likelier a slip than a plan a year out.
-            raise ValidationError(f"{candidate.astimezone(zone(tz)):%b %-d %-I:%M %p} has passed; add the year "
+            raise ValidationError(f"{_staff_moment(candidate, tz)} has passed; add the year "
                                   f"({year + 1}) if you mean next year", field="first_session_at")
         if candidate is None or candidate <= now:
             year += 1
     when = _combine(year, month, day, at, tz, strict=True)
     assert when is not None  # strict=True raises instead of returning None
     if when <= now:
-        raise ValidationError(f"{when.astimezone(zone(tz)):%b %-d %Y %-I:%M %p} is in the past; "
+        raise ValidationError(f"{_staff_moment(when, tz, year=True)} is in the past; "
                               "give a future date", field="first_session_at")
     return when, rest
 
@@ -163,3 +165,9 @@ def _combine(year: int, month: int, day: int, at: time, tz: str, *, strict: bool
             return None
         raise ValidationError(f"{year}-{month:02d}-{day:02d} is not a date", field="first_session_at") from None
     return localize(wall, tz)
+
+
+def _staff_moment(when: datetime, tz: str, *, year: bool = False) -> str:
+    """A moment as the staff member typed it ("Dec 1 9:00 AM"): Babel, since strftime's %b follows the process locale."""
+    # The PLAN syntax is English, so its error messages are too, whatever the clients' locales.
+    return format_datetime(when.astimezone(zone(tz)), "MMM d y h:mm a" if year else "MMM d h:mm a", locale="en")
