@@ -164,6 +164,34 @@ def clinic_set(clinic_id, quiet_start, quiet_end, reminders, templates, voice_fa
                    f"voice fallback {'on' if updated.voice_fallback else 'off'}, voice retry {retry}")
 
 
+@clinic.command("hours")
+@click.option("--clinic", "clinic_id", required=True, type=int)
+@click.option("--hours", help='Weekly opening hours, local time, e.g. "mon-fri 09:00-17:00; sat 10:00-14:00".')
+@click.option("--capacity", type=int, help="How many treatments at once.")
+@click.option("--closed", multiple=True, metavar="YYYY-MM-DD", help="A closed date, e.g. a holiday (repeatable; "
+              "replaces the list).")
+@click.option("--no-closed", is_flag=True, help="Remove every closed date.")
+@click.option("--require-attended/--no-require-attended", default=None,
+              help="Hold aftercare until staff mark the visit attended.")
+@click.option("--clear", is_flag=True, help="Remove the hours and capacity: R goes back to staff calling back.")
+def clinic_hours(clinic_id, hours, capacity, closed, no_closed, require_attended, clear):
+    """Set when the clinic is open and how many it treats at once, so clients can rebook by text."""
+    from glowline.clinics.hours import describe_calendar, set_calendar
+    from glowline.clinics.service import get_clinic
+
+    with _session() as session:
+        found = get_clinic(session, clinic_id)
+        set_calendar(session, found, hours=hours, capacity=capacity, clear=clear,
+                     closed=[] if no_closed else (list(closed) if closed else None))
+        if require_attended is not None:
+            found.require_attended = require_attended
+        shown = describe_calendar(session, found)
+        state = "on" if shown["hours"] and shown["capacity"] else "off (staff call back after R)"
+        click.echo(f"clinic {found.id}: hours {shown['hours'] or 'none'}; capacity {shown['capacity'] or 'none'}; "
+                   f"closed {', '.join(shown['closed']) or 'none'}; rebooking by text {state}; "
+                   f"aftercare {'held until attended' if found.require_attended else 'at the end of each visit'}")
+
+
 @clinic.command("list")
 def clinic_list() -> None:
     """List clinics."""

@@ -25,6 +25,14 @@ class Conflict(GlowlineError):
     """The request is valid but the current state does not allow it."""
 
 
+class NeedsConfirmation(Conflict):
+    """The request is allowed only when a person confirms it; ``rules`` says what it breaks."""
+
+    def __init__(self, message: str, *, rules: list[str]):
+        super().__init__(message)
+        self.rules = rules
+
+
 class TransportError(GlowlineError):
     """Sending through a transport failed.
 

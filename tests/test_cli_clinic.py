@@ -115,3 +115,26 @@ def test_quiet_hours_may_be_stricter_never_looser_than_8pm_to_8am(config, db, fl
 def test_over_long_names_are_refused_with_a_clear_error(config, db, clinic, args, named):
     result = CliRunner().invoke(main, args, env=_env(config))
     assert result.exit_code == 2 and result.output.startswith(f"error: {named}:"), result.output
+
+
+def test_clinic_hours_sets_the_calendar_and_bad_hours_change_nothing(config, db):
+    from glowline.clinics.hours import describe_calendar
+    from tests.helpers import make_clinic
+
+    clinic = make_clinic(db)
+    args = ["clinic", "hours", "--clinic", str(clinic.id), "--hours", "mon-fri 09:00-17:00; sat 10:00-14:00",
+            "--capacity", "2", "--closed", "2026-12-25", "--require-attended"]
+    result = CliRunner().invoke(main, args, env=_env(config))
+    assert result.exit_code == 0, result.output
+    assert "rebooking by text on" in result.output and "held until attended" in result.output
+    db.expire_all()
+    shown = describe_calendar(db, db.get(Clinic, clinic.id))
+    assert shown == {"hours": "mon 09:00-17:00; tue 09:00-17:00; wed 09:00-17:00; thu 09:00-17:00; "
+                              "fri 09:00-17:00; sat 10:00-14:00", "closed": ["2026-12-25"], "capacity": 2}
+    bad = CliRunner().invoke(main, ["clinic", "hours", "--clinic", str(clinic.id), "--hours", "fri-mon 9:00-17:00"],
+                             env=_env(config))
+    assert bad.exit_code != 0 and "runs backwards" in bad.output
+    db.expire_all()
+    assert describe_calendar(db, db.get(Clinic, clinic.id))["hours"].startswith("mon 09:00-17:00")
+    cleared = CliRunner().invoke(main, ["clinic", "hours", "--clinic", str(clinic.id), "--clear"], env=_env(config))
+    assert "rebooking by text off" in cleared.output

@@ -128,8 +128,9 @@ def test_move_session_redoes_its_messages_and_bumps_the_version(db, people):
     s2.status = SessionStatus.CONFIRMED
     dispatcher = RecordingDispatcher()
     new_start = datetime(2027, 1, 25, 14, tzinfo=NY)
+    # Session 3 then comes 5 weeks after session 2, inside the 6-8 week rule only when staff confirm.
     move_session(db, plan, 2, new_start, shift_later=False, actor="staff:ana", now=NOW, catalog=CATALOG,
-                 dispatcher=dispatcher)
+                 dispatcher=dispatcher, confirm=True)
     db.commit()
     assert plan.version == 2
     assert s2.starts_at == new_start and s2.status is SessionStatus.SCHEDULED
@@ -138,7 +139,7 @@ def test_move_session_redoes_its_messages_and_bumps_the_version(db, people):
     assert {(r.status, r.plan_version) for r in old_s2} == {(MessageStatus.CANCELLED, 1)}
     new_s2 = outbox(db, plan, session_id=s2.id, status=MessageStatus.PENDING)
     assert {r.kind for r in new_s2} == {MessageKind.REMINDER, MessageKind.AFTERCARE, MessageKind.AFTERCARE_END,
-                                         MessageKind.BOOKING_NUDGE}
+                                         MessageKind.BOOKING_NUDGE, MessageKind.SESSION_MOVED}
     assert any("Mon Jan 25 at 2:00 PM" in r.body for r in new_s2)
     # Session 3 keeps its reminder rows (re-stamped); only its nudge, timed from session 2, is redone.
     kept = outbox(db, plan, session_id=s3.id, kind=MessageKind.REMINDER)
@@ -174,7 +175,7 @@ def test_a_sent_message_is_not_sent_again_when_a_neighbour_moves(db, people):
     [nudge] = outbox(db, plan, session_id=s3.id, kind=MessageKind.BOOKING_NUDGE)
     nudge.status = MessageStatus.SENT
     move_session(db, plan, 2, datetime(2027, 1, 22, 10, tzinfo=NY), shift_later=False, actor="a", now=NOW,
-                 catalog=CATALOG)
+                 catalog=CATALOG, confirm=True)
     assert [r.status for r in outbox(db, plan, session_id=s3.id, kind=MessageKind.BOOKING_NUDGE)] == [
         MessageStatus.SENT]
 

@@ -10,7 +10,8 @@ from glowline.messages.templates import TEMPLATE_KEYS, render, segments, validat
 from glowline.plans.timeline import MessageSettings
 
 VALUES = dict(date="Thu Dec 3", time="10:00 AM", until="Sat Dec 5, 11:00 AM", restrictions="intense exercise",
-              hours=48, duration="2 days", session_number=2, total_sessions=4)
+              hours=48, duration="2 days", session_number=2, total_sessions=4,
+              choices="Reply 1 for Tue Jan 19 10:00 AM, or 0 and we'll call you.")
 
 
 def settings(**templates):

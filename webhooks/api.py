@@ -10,11 +10,13 @@ from sqlalchemy.orm import selectinload
 
 from glowline.clinics import audit
 from glowline.delivery import heartbeat
-from glowline.exceptions import Conflict, NotFound, ValidationError
+from glowline.exceptions import Conflict, NeedsConfirmation, NotFound, ValidationError
 from glowline.store.models import Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan
 from glowline.delivery.report import queue_listing, queue_summary
 from glowline.delivery.staff_actions import cancel_message, retry_message, retry_refusal
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
+from glowline.plans.attendance import mark_attended, mark_no_show
+from glowline.plans.holds import release_session
 from glowline.plans.service import cancel_plan, move_session
 from glowline.plans.timeline import zone
 from webhooks.auth import token_required
@@ -42,6 +44,12 @@ def _not_found(exc: NotFound):
 @bp.errorhandler(Conflict)
 def _conflict(exc: Conflict):
     return _error(str(exc), 409)
+
+
+@bp.errorhandler(NeedsConfirmation)
+def _needs_confirmation(exc: NeedsConfirmation):
+    # The caller repeats the request with "confirm": true once a person has read the rules.
+    return jsonify(error=str(exc), needs_confirmation=True, rules=exc.rules), 409
 
 
 @bp.errorhandler(404)
@@ -134,9 +142,13 @@ def plan_json(plan: Plan) -> dict:
         "protocols_version": plan.protocols_version, "status": plan.status.value, "version": plan.version,
         "session_count": plan.session_count, "interval_weeks": plan.interval_weeks,
         "created_by": plan.created_by, "created_at": plan.created_at.isoformat(),
+        "completed_at": plan.completed_at.isoformat() if plan.completed_at else None,
         "sessions": [{"number": s.number, "starts_at": s.starts_at.isoformat(),
                       "local_start": s.starts_at.astimezone(clinic_tz).isoformat(),
-                      "duration_minutes": s.duration_minutes, "status": s.status.value} for s in plan.sessions],
+                      "duration_minutes": s.duration_minutes, "status": s.status.value,
+                      "attendance_at": s.attendance_at.isoformat() if s.attendance_at else None,
+                      "callback_requested_at": (s.callback_requested_at.isoformat()
+                                                if s.callback_requested_at else None)} for s in plan.sessions],
         "messages": [message_json(m, tz) for m in plan_messages(plan)],
     }
 
@@ -259,9 +271,34 @@ def move_plan_session(plan_id: int, number: int):
     rt, session = runtime(), db()
     move_session(session, plan, number, parse_instant(body["starts_at"], "starts_at"),
                  shift_later=body.get("shift_later", False), actor=g.actor, now=rt.clock.now(),
-                 catalog=rt.catalog, dispatcher=rt.dispatcher)
+                 catalog=rt.catalog, dispatcher=rt.dispatcher, confirm=body.get("confirm", False))
     session.commit()
     return jsonify(plan_json(plan))
+
+
+@bp.post("/plans/<int:plan_id>/sessions/<int:number>/<action>")
+@token_required
+def session_action(plan_id: int, number: int, action: str):
+    """POST /api/plans/<id>/sessions/<n>/attended | no-show | release: record a visit, or keep a held session."""
+    plan = _plan(plan_id)
+    read_body("api_session_action", empty_ok=True)
+    rt, session = runtime(), db()
+    apply_session_action(session, rt, plan, number, action, actor=g.actor)
+    session.commit()
+    return jsonify(plan_json(plan))
+
+
+def apply_session_action(session, rt, plan: Plan, number: int, action: str, *, actor: str) -> None:
+    """Run a staff action on one session (attended, no-show, release); the caller commits."""
+    now = rt.clock.now()
+    if action == "attended":
+        mark_attended(session, plan, number, actor=actor, now=now, dispatcher=rt.dispatcher)
+    elif action == "no-show":
+        mark_no_show(session, rt, plan, number, actor=actor, now=now)
+    elif action == "release":
+        release_session(session, plan, number, actor=actor, now=now, dispatcher=rt.dispatcher)
+    else:
+        raise ValidationError(f"unknown action {action!r}; use attended, no-show or release", field="action")
 
 
 @bp.post("/plans/<int:plan_id>/cancel")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glowline.store.models import Channel, MessageKind, MessageStatus
+from glowline.store.models import Channel, MessageKind, MessageStatus, SessionStatus
 
 _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
           "properties": {"error": {"type": "string"},
@@ -32,7 +32,13 @@ _PLAN = {"type": "object", "properties": {
     "sessions": {"type": "array", "items": {"type": "object", "properties": {
         "number": {"type": "integer"}, "starts_at": {"type": "string", "format": "date-time"},
         "local_start": {"type": "string", "format": "date-time"}, "duration_minutes": {"type": "integer"},
-        "status": {"type": "string"}}}},
+        "status": {"type": "string", "enum": [s.value for s in SessionStatus]},
+        "attendance_at": {"type": ["string", "null"], "format": "date-time",
+                          "description": "when staff marked it attended or no-show"},
+        "callback_requested_at": {"type": ["string", "null"], "format": "date-time",
+                                  "description": "when the client asked to reschedule (reminders held since)"}}}},
+    "completed_at": {"type": ["string", "null"], "format": "date-time",
+                     "description": "when the last session's aftercare window ended"},
     "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}}}
 _INTAKE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "status": {"type": "string"}, "concern": {"type": ["string", "null"]},
@@ -73,7 +79,7 @@ def _op(summary: str, ok: tuple[str, dict, str], *, body: str | None = None, par
     code, schema, description = ok
     op = {"summary": summary, "responses": {code: _json(schema, description), **_errors(*errors)}}
     if body:
-        op["requestBody"] = {"required": body != "api_plan_cancel",
+        op["requestBody"] = {"required": body not in ("api_plan_cancel", "api_session_action"),
                              "content": {"application/json": {"schema": _ref(body)}}}
     if params:
         op["parameters"] = params
@@ -88,7 +94,7 @@ def _path_param(name: str, description: str) -> dict:
 def build_document(schemas) -> dict:
     """The OpenAPI document; request body schemas are the very files the API validates with."""
     components = {"Error": _ERROR, "Message": _MESSAGE, "Plan": _PLAN, "Intake": _INTAKE, "Queue": _QUEUE}
-    for name in ("api_plan_create", "api_session_move", "api_plan_cancel"):
+    for name in ("api_plan_create", "api_session_move", "api_plan_cancel", "api_session_action"):
         schema = {k: v for k, v in schemas[name].schema.items() if k not in ("$schema", "$id")}
         components[name] = schema
     query = schemas["api_messages_query"].schema["properties"]
@@ -113,6 +119,13 @@ def build_document(schemas) -> dict:
         "/api/plans/{plan_id}/sessions/{number}": {"patch": _op(
             "Move a session (and optionally every later one)", ("200", _ref("Plan"), "The plan after the move"),
             body="api_session_move", params=[plan_id, _path_param("number", "Session number, from 1")],
+            errors=(400, 401, 404, 409))},
+        "/api/plans/{plan_id}/sessions/{number}/{action}": {"post": _op(
+            "Mark a session attended or no-show, or release a session held after the client replied R",
+            ("200", _ref("Plan"), "The plan after the change"), body="api_session_action",
+            params=[plan_id, _path_param("number", "Session number, from 1"),
+                    {"name": "action", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": ["attended", "no-show", "release"]}}],
             errors=(400, 401, 404, 409))},
         "/api/plans/{plan_id}/cancel": {"post": _op("Cancel a plan and every pending message",
                                                     ("200", _ref("Plan"), "The cancelled plan"),

@@ -10,17 +10,18 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 
 from glowline.clinics import audit
-from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
+from glowline.clinics.hours import describe_calendar, set_calendar
+from glowline.exceptions import Conflict, GlowlineError, NeedsConfirmation, NotFound, ValidationError
 from glowline.store.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus, StaffUser
 from glowline.delivery.staff_actions import cancel_message, retry_message
 from glowline.plans.plan_text import parse_local_datetime
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
-from glowline.plans.service import cancel_plan
+from glowline.plans.service import cancel_plan, move_session
 from glowline.plans.staff_commands import client_gets
 from glowline.messages.dates import format_moment
 from glowline.plans.timeline import MessageSettings, build_timeline, zone
 from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
-from webhooks.api import client_zone, message_json, plan_messages, queue_state
+from webhooks.api import apply_session_action, client_zone, message_json, plan_messages, queue_state
 from webhooks.auth import check_login, client_address, load_staff, log_in, log_out, login_required, throttle
 from webhooks.context import db, runtime
 
@@ -291,7 +292,8 @@ def show_plan(plan_id: int):
     rows = [message_json(m, tz) for m in messages]
     _viewed("plan", [plan.intake_id] if plan.intake_id else [], plan_id=plan.id)
     return render_template("plan.html", plan=plan, protocol=protocol, rows=rows, svg=svg, events=events,
-                           describe=audit.describe, tz=zone(tz), clinic_tz=zone(clinic.timezone))
+                           describe=audit.describe, tz=zone(tz), clinic_tz=zone(clinic.timezone),
+                           now=runtime().clock.now())
 
 
 @bp.post("/plans/<int:plan_id>/cancel")
@@ -304,6 +306,74 @@ def cancel(plan_id: int):
         db().commit()
         flash(f"Plan {plan.id} cancelled; its pending messages will not be sent.")
     return redirect(url_for("staff.show_plan", plan_id=plan.id))
+
+
+@bp.post("/plans/<int:plan_id>/sessions/<int:number>/<action>")
+@login_required
+def session_action(plan_id: int, number: int, action: str):
+    """Mark a visit attended or no-show, or keep a session the client asked to reschedule."""
+    plan = _plan(plan_id)
+    try:
+        apply_session_action(db(), runtime(), plan, number, action, actor=g.actor)
+        db().commit()
+        flash(f"Session {number}: {SESSION_ACTION_DONE[action]}.")
+    except (Conflict, NotFound, ValidationError) as exc:
+        db().rollback()
+        flash(f"Session {number}: {exc}", "error")
+    return redirect(url_for("staff.show_plan", plan_id=plan_id))
+
+
+@bp.post("/plans/<int:plan_id>/sessions/<int:number>/move")
+@login_required
+def move(plan_id: int, number: int):
+    """Move a session to a local date and time (optionally shifting later ones); spacing breaks need a tick."""
+    plan = _plan(plan_id)
+    rt = runtime()
+    try:
+        when = parse_local_datetime(request.form.get("starts_at", "").replace("T", " "),
+                                    tz=plan.clinic.timezone, now=rt.clock.now())
+        move_session(db(), plan, number, when, shift_later=bool(request.form.get("shift_later")), actor=g.actor,
+                     now=rt.clock.now(), catalog=rt.catalog, dispatcher=rt.dispatcher,
+                     confirm=bool(request.form.get("confirm")))
+        db().commit()
+        flash(f"Session {number} moved; the client gets one text with the new time.")
+    except (Conflict, NotFound, ValidationError) as exc:
+        db().rollback()
+        hint = " Tick \"move anyway\" to confirm." if isinstance(exc, NeedsConfirmation) else ""
+        flash(f"Session {number} not moved: {exc}{hint}", "error")
+    return redirect(url_for("staff.show_plan", plan_id=plan_id))
+
+
+SESSION_ACTION_DONE = {"attended": "marked attended", "no-show": "marked no-show; the client was offered to rebook",
+                       "release": "keeps its time; its reminders will go out"}
+
+
+@bp.route("/hours", methods=["GET", "POST"])
+@login_required
+def hours():
+    """Opening hours, closed dates and capacity: with them set, clients rebook themselves by text."""
+    clinic = _clinic()
+    values = describe_calendar(db(), clinic)
+    values["require_attended"] = clinic.require_attended
+    if request.method == "POST":
+        form = request.form
+        values = {"hours": form.get("hours", ""), "capacity": form.get("capacity", ""),
+                  "closed": form.get("closed", "").split(), "require_attended": bool(form.get("require_attended"))}
+        try:
+            if not values["hours"].strip():
+                set_calendar(db(), clinic, clear=True)
+            else:
+                set_calendar(db(), clinic, hours=values["hours"], capacity=_number(values["capacity"], "capacity"))
+            set_calendar(db(), clinic, closed=values["closed"])
+            clinic.require_attended = values["require_attended"]
+            db().commit()
+            flash("Opening hours saved." if clinic.capacity else
+                  "Saved. Without opening hours and a capacity, staff call back when a client replies R.")
+            return redirect(url_for("staff.hours"))
+        except ValidationError as exc:
+            db().rollback()
+            flash(str(exc), "error")
+    return render_template("hours.html", values=values)
 
 
 @bp.get("/queue")

@@ -19,13 +19,14 @@ from glowline.exceptions import ValidationError
 from glowline.intake.engine import TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
 from glowline.transports import callbacks
-from glowline.store.models import (Channel, Client, Clinic, HandledAs, Intake, IntakeStatus, Plan, PlanStatus,
-                                   SessionStatus, TreatmentSession)
+from glowline.store.models import (Channel, Client, Clinic, HandledAs, Intake, IntakeStatus, MessageKind, Plan,
+                                   PlanStatus, SessionStatus, TreatmentSession)
 from glowline.phone import to_e164
 from glowline.plans.timeline import zone
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
 from glowline.voice.twiml import AnswerVia, claim_step, goodbye_twiml, read_answer, render_turn, spoken_phone, step_sid
+from glowline.voice.rebook import answer_on_call, key_of, missed_call_twiml, offer_on_call
 from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
@@ -226,6 +227,11 @@ def reminder():
     if is_machine(answered_by):
         row.handled_as = HandledAs.REMINDER_MACHINE.value
         record_result(message, CallResult.NO_ANSWER, now)
+    if message.kind is MessageKind.MISSED_SESSION:
+        row.reply = missed_call_twiml(session, message, answered_by_machine=is_machine(answered_by),
+                                      action_url=runtime().callbacks.reminder_rebook(message.id, 1))
+        session.commit()
+        return _twiml(row.reply)
     row.reply = reminder_twiml(message, answered_by=answered_by,
                                action_url=runtime().callbacks.reminder_gather(message.id, 1))
     session.commit()
@@ -253,10 +259,46 @@ def reminder_gather():
         return _twiml(replay)
     choice = read_choice(answer.reply if answer.via is AnswerVia.DTMF else None,
                          answer.reply if answer.via is AnswerVia.SPEECH else None)
+    if choice.result is CallResult.CALLBACK_REQUESTED:
+        # With opening hours set, "press 2" offers open times by keypad instead of a call back.
+        offered = offer_on_call(session, runtime(), message, now=now,
+                                action_url=runtime().callbacks.reminder_rebook(message.id, 1))
+        if offered is not None:
+            record_result(message, CallResult.CALLBACK_REQUESTED, now)
+            row.handled_as = HandledAs.REBOOK_OFFER.value
+            row.reply = offered
+            session.commit()
+            return _twiml(offered)
     twiml, result = apply_choice(session, message, choice, now=now, attempt=attempt,
                                  retry_url=runtime().callbacks.reminder_gather(message.id, attempt + 1))
     row.handled_as = result.value if result is not None else HandledAs.REMINDER_REASK.value
     row.needs_attention = result is CallResult.CALLBACK_REQUESTED
+    row.reply = twiml
+    session.commit()
+    return _twiml(twiml)
+
+
+@bp.post(callbacks.REMINDER_REBOOK_PATH)
+@verify_twilio
+@inbound(REMINDER_CALL)
+def reminder_rebook():
+    """The key pressed for an offered time on a reminder call: 1-3 books it (checked again), 0 asks for a call."""
+    form = request.form
+    call_sid = form.get("CallSid") or ""
+    message_id, attempt = _int_arg("message_id"), _int_arg("attempt") or 1
+    session = db()
+    message = message_for_call(session, call_sid, message_id) if call_sid and message_id else None
+    if message is None:
+        return _twiml(unavailable_twiml())
+    now = runtime().clock.now()
+    answer = read_answer(form)
+    row, replay = claim_step(session, sid=step_sid(call_sid, f"rebook:{attempt}"), clinic_id=message.clinic_id,
+                             client_id=message.client_id, from_number=message.to_number, body=answer.reply,
+                             confidence=answer.confidence, handled_as=HandledAs.REBOOK_PICK.value, now=now)
+    if replay is not None:
+        return _twiml(replay)
+    twiml = answer_on_call(session, runtime(), message, key_of(answer.reply, answer.via), now=now,
+                           action_url=runtime().callbacks.reminder_rebook(message.id, attempt + 1))
     row.reply = twiml
     session.commit()
     return _twiml(twiml)

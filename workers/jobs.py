@@ -63,13 +63,31 @@ def reconcile() -> dict:
     """The periodic job: put what is due into RQ, restore what Redis lost, settle stuck sends."""
     from glowline.delivery.reconcile import reconcile as run
 
-    report = run(context.current(), stuck_after=stuck_after(context.current().config))
-    return report.as_dict() if report is not None else {"skipped": "another reconcile holds the lock"}
+    rt = context.current()
+    report = run(rt, stuck_after=stuck_after(rt.config))
+    if report is None:
+        return {"skipped": "another reconcile holds the lock"}
+    # Only the run that got the lock settles plans, so two runs never complete one plan twice.
+    return report.as_dict() | {"plans_completed": complete_plans()}
+
+
+def complete_plans() -> int:
+    """Mark completed the plans whose last aftercare window has ended; returns how many."""
+    from glowline.plans.lifecycle import complete_due_plans
+
+    rt = context.current()
+    with rt.sessions() as db:
+        done = complete_due_plans(db, catalog=rt.catalog, now=rt.clock.now())
+        db.commit()
+    return len(done)
 
 
 def _enqueue_after_commit(rt, db: Session, message: OutboxMessage, *, suffix: str = "") -> None:
     message_id, due_at = message.id, message.due_at
     on_commit(db, lambda: enqueue_one(rt.queue, message_id, due_at, rt.clock.now(), suffix=suffix))
+
+
+NOT_AFTER_NO_SHOW = frozenset({MessageKind.REMINDER, MessageKind.AFTERCARE, MessageKind.AFTERCARE_END})
 
 
 def _reason_to_skip(db: Session, message: OutboxMessage, now: datetime) -> str | None:
@@ -84,6 +102,9 @@ def _reason_to_skip(db: Session, message: OutboxMessage, now: datetime) -> str |
     if session is not None and message.kind is not MessageKind.STAFF_NOTICE:
         if session.status is SessionStatus.CANCELLED:
             return "session_cancelled"
+        if session.status is SessionStatus.NO_SHOW and message.kind in NOT_AFTER_NO_SHOW:
+            # Aftercare for a treatment that never happened would only confuse.
+            return "session_no_show"
         if message.kind is MessageKind.BOOKING_NUDGE and session.status is SessionStatus.CONFIRMED:
             return "already_confirmed"
     # Opt-out belongs to the number, whoever the row was written for (a staff phone can opt out too).
@@ -114,6 +135,9 @@ def _send(rt, db: Session, message_id: int) -> str:
         return "missing"
     if message.status in TERMINAL_STATUSES or message.status is MessageStatus.SENT:
         return f"already_{message.status.value}"
+    if message.status is MessageStatus.HELD:
+        # Waiting for staff (attendance) or a rebooking; releasing it schedules it again.
+        return "held"
     if message.status is MessageStatus.SENDING:
         # Claimed by an attempt that has not recorded its outcome: still running, or it died
         # between Twilio's answer and the commit. Never resend blindly.

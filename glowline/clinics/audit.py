@@ -20,6 +20,13 @@ class AuditAction(str, enum.Enum):
     MESSAGE_RETRIED = "message_retried"
     MESSAGE_CANCELLED = "message_cancelled"
     CLIENT_VIEWED = "client_viewed"
+    SESSION_ATTENDED = "session_attended"
+    SESSION_NO_SHOW = "session_no_show"
+    SESSION_HELD = "session_held"
+    SESSION_RELEASED = "session_released"
+    PLAN_COMPLETED = "plan_completed"
+    TIMES_OFFERED = "times_offered"
+    REBOOK_CALL_BACK = "rebook_call_back"
 
 
 # Words staff read on the plan page for each action.
@@ -31,6 +38,13 @@ DESCRIPTIONS = {
     AuditAction.MESSAGE_RETRIED: "retried a message",
     AuditAction.MESSAGE_CANCELLED: "cancelled a message",
     AuditAction.CLIENT_VIEWED: "viewed the client's details",
+    AuditAction.SESSION_ATTENDED: "marked a session attended",
+    AuditAction.SESSION_NO_SHOW: "marked a session no-show",
+    AuditAction.SESSION_HELD: "asked to reschedule (reminders held)",
+    AuditAction.SESSION_RELEASED: "released a held session",
+    AuditAction.PLAN_COMPLETED: "completed the plan",
+    AuditAction.TIMES_OFFERED: "was offered new times",
+    AuditAction.REBOOK_CALL_BACK: "asked for a call to rebook",
 }
 
 

@@ -20,13 +20,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from glowline.transports import errors as twilio_errors
-from glowline.store.models import (OPEN_STATUSES, TERMINAL_STATUSES, Channel, Client, MessageEvent, MessageStatus,
+from glowline.store.models import (TERMINAL_STATUSES, UNSENT_STATUSES, Channel, Client, MessageEvent, MessageStatus,
                                    OutboxMessage)
 
 log = logging.getLogger(__name__)
 
 S = MessageStatus
-RANK = {S.PENDING: 0, S.QUEUED: 1, S.SENDING: 2, S.SENT: 3,
+RANK = {S.PENDING: 0, S.HELD: 0, S.QUEUED: 1, S.SENDING: 2, S.SENT: 3,
         S.DELIVERED: 4, S.UNDELIVERED: 4, S.FAILED: 4, S.CANCELLED: 4, S.SKIPPED: 4}
 CLAIMABLE = (S.PENDING, S.QUEUED)
 RETRYABLE_BY_STAFF = (S.FAILED, S.UNDELIVERED, S.SKIPPED)
@@ -250,5 +250,5 @@ def reopen(db: Session, message: OutboxMessage, *, now: datetime) -> bool:
 
 
 def cancel(db: Session, message: OutboxMessage, *, now: datetime, result: str = "cancelled_by_staff") -> bool:
-    """Cancel a pending or queued row; False when it has already left (a queued job then finds nothing to do)."""
-    return _set(db, message.id, OPEN_STATUSES, status=S.CANCELLED, result=result, finished_at=now, updated_at=now)
+    """Cancel a pending, queued or held row; False when it has already left (a queued job then finds nothing to do)."""
+    return _set(db, message.id, UNSENT_STATUSES, status=S.CANCELLED, result=result, finished_at=now, updated_at=now)

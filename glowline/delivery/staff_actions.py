@@ -51,6 +51,6 @@ def retry_message(db: Session, rt, message: OutboxMessage, *, actor: str, now: d
 def cancel_message(db: Session, message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
     """Staff cancel: a pending or queued row is cancelled; a queued job then finds nothing to do."""
     if not outbox.cancel(db, message, now=now):
-        raise Conflict(f"only a pending or queued message can be cancelled; this one is {message.status.value}")
+        raise Conflict(f"only a pending, queued or held message can be cancelled; this one is {message.status.value}")
     record_message_action(db, message, actor=actor, action=AuditAction.MESSAGE_CANCELLED, now=now)
     return message

@@ -20,11 +20,10 @@ from glowline.intake.notice import notify_staff
 from glowline.messages.catalog import text
 from glowline.normalize import words
 from glowline.plans.replies import handle_reply
-from glowline.plans.plan_text import USAGE
-from glowline.plans.staff_commands import handle_staff_text
+from glowline.plans.staff_commands import HELP, handle_staff_text
 from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, StaffPhone
 
-STAFF_COMMANDS = frozenset({"plan"})
+STAFF_COMMANDS = frozenset({"plan", "move", "done", "noshow", "release"})
 
 
 def keywords(msg: Inbound) -> Outcome:
@@ -65,7 +64,7 @@ def opted_out(msg: Inbound) -> Outcome:
 
 
 def staff(msg: Inbound) -> Outcome:
-    """A text from one of the clinic's staff phones: a PLAN command, or the command list."""
+    """A text from one of the clinic's staff phones: a PLAN, MOVE, DONE, NOSHOW or RELEASE command, or the command list."""
     if not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
         return NOT_MINE
     msg.mark(HandledAs.STAFF)
@@ -73,7 +72,7 @@ def staff(msg: Inbound) -> Outcome:
         return [handle_staff_text(msg.db, msg.rt, clinic=msg.clinic, from_number=msg.from_number, body=msg.body,
                                   now=msg.now)]
     # A staff phone is not a client: an intake started for it would only confuse.
-    return [text("staff.usage", usage=USAGE)]
+    return [HELP]
 
 
 def intake(msg: Inbound) -> Outcome:

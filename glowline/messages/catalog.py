@@ -26,6 +26,8 @@ SAMPLES: dict[str, object] = {
     "options": "1 Acne scarring\n2 Fine lines\n3 Pigmentation", "n": 3, "number": 1, "label": "Acne scarring",
     "what": "appointment on Thursday, December 3 at 10 AM", "intro": "Hello, this is Glow Clinic.",
     "menu": "Press 1 to confirm. Press 2 to ask us to call you back.",
+    "choices": ("Reply 1 for Tue Jan 19 10:00 AM, 2 for Wed Jan 20 2:00 PM, 3 for Thu Jan 21 11:30 AM, "
+                "or 0 and we'll call you."),
 }
 
 

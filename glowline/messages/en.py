@@ -52,6 +52,23 @@ TEXTS: dict[str, str] = {
         "at {time}. We will text you reminders before each visit. Reply C to confirm or R to "
         "reschedule. Call {phone} with questions. Reply STOP to opt out."
     ),
+    "template.session_moved": (
+        "{clinic}: your appointment has moved to {date} at {time}. Reply C to confirm or R to "
+        "reschedule, or call {phone}."
+    ),
+    "template.sessions_moved": (
+        "{clinic}: your appointment has moved to {date} at {time}, and your later appointments move "
+        "with it; we will remind you before each. Reply C to confirm or R to reschedule, or call {phone}."
+    ),
+    "template.missed_session": (
+        "{clinic}: we missed you at your appointment on {date} at {time}. We will call you to book a new "
+        "time, or call us on {phone}."
+    ),
+    "template.missed_session_offer": (
+        "{clinic}: we missed you at your appointment on {date} at {time}. Would another time suit you? "
+        "{choices} Or call us on {phone}."
+    ),
+    "template.slot_offer": "{clinic}: would another time suit you? {choices} Or call us on {phone}.",
 
     # -- consent keywords (STOP, START, HELP) -----------------------------------------------------
     "consent.opt_out": "{clinic}: you are unsubscribed and will get no more messages from us. Reply START to resubscribe.",
@@ -112,6 +129,7 @@ TEXTS: dict[str, str] = {
     "call.intro.plan": "Hello, this is {clinic}. Your appointments are booked, and the first is on {when}.",
     "call.intro.reminder": "Hello, this is {clinic} with a reminder of your {what}.",
     "call.intro.visit": "Hello, this is {clinic} about your recent visit.",
+    "call.missed": "Hello, this is {clinic}. We missed you at your {what}. Would another time suit you?",
     "call.menu": "Press 1 to confirm. Press 2 to ask us to call you back. Press 9 to stop reminders.",
     "call.menu.session": "Press 1 to confirm. Press 2 to ask us to call you back.",
     "call.machine": "{intro} To confirm or change anything, please call us on {phone}. Goodbye.",

@@ -17,10 +17,11 @@ MAX_BODY = 1600  # Twilio refuses longer bodies with error 21617.
 # The clinic-facing names of the templates a clinic may override; the default wording of each
 # is the catalogue's "template.<key>" in the client's locale.
 TEMPLATE_KEYS: tuple[str, ...] = ("reminder_confirm", "reminder", "aftercare", "aftercare_end", "booking_nudge",
-                                  "plan_confirmation")
+                                  "plan_confirmation", "session_moved", "sessions_moved", "missed_session",
+                                  "missed_session_offer", "slot_offer")
 
 PLACEHOLDERS = frozenset({"clinic", "phone", "date", "time", "until", "restrictions", "hours", "duration",
-                          "session_number", "total_sessions"})
+                          "session_number", "total_sessions", "choices"})
 
 # GSM 03.38 default alphabet (ESC excluded: it only introduces the extension table).
 _GSM_BASIC = frozenset(

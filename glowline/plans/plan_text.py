@@ -96,6 +96,11 @@ def parse_local_datetime(text: str, *, tz: str, now: datetime) -> datetime:
     return when
 
 
+def take_moment(rest: str, *, tz: str, now: datetime) -> tuple[datetime, str]:
+    """Read a future date and time in ``tz`` from the front of lower-cased ``rest``; aware UTC and what is left."""
+    return _take_moment(rest, tz=tz, now=now)
+
+
 def _take_moment(rest: str, *, tz: str, now: datetime) -> tuple[datetime, str]:
     """Consume a date then a time from the front of ``rest``; return aware UTC and what is left."""
     rest = rest.replace("t", " ", 1) if re.match(r"^\d{4}-\d{1,2}-\d{1,2}t", rest) else rest

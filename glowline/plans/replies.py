@@ -1,4 +1,6 @@
-"""Client replies to reminders: C/Y confirms the next session, R asks for a call, anything else goes to the inbox.
+"""Client replies to reminders: C/Y confirms the next session, R asks to move it, 0-3 answers a rebooking offer.
+
+R offers open times when the clinic set opening hours (else staff call back); anything else goes to the inbox.
 
 The SMS router calls ``handle_reply`` only for a client with an active plan and no intake in
 progress, after STOP-type words were handled. CANCEL is one of those words (US carriers
@@ -14,10 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline.delivery import notices
-from glowline.messages import dates
+from glowline.messages import dates, templates
 from glowline.messages.catalog import text
 from glowline.store.models import Client, Clinic, InboundMessage, Plan, PlanStatus, SessionStatus, TreatmentSession
 from glowline.normalize import words
+from glowline.messages.settings import MessageSettings
+from glowline.plans import rebooking
+from glowline.plans.holds import hold_session
 from glowline.plans.timeline import zone
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,10 @@ def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str |
     Never commits. ``inbound``, when given, is marked for the inbox too.
     """
     said = words(body)
+    if said in rebooking.CHOICES:
+        offered = rebooking.open_offer(db, clinic, client)
+        if offered is not None:
+            return rebooking.pick(db, rt, offered, said, now=now)
     if said in CONFIRM_WORDS:
         return _confirm(db, clinic=clinic, client=client, now=now)
     if said in RESCHEDULE_WORDS:
@@ -77,9 +86,12 @@ def _confirm(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> l
 def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
     session = next_session(db, clinic=clinic, client=client, now=now)
     if session is not None:
-        session.status = SessionStatus.CALLBACK_REQUESTED
-        session.callback_requested_at = now
-        session.confirmed_at = None
+        hold_session(db, session, actor=f"client #{client.id}", now=now)
+        offered = rebooking.offer(db, session, catalog=rt.catalog, now=now)
+        if offered is not None:
+            log.info("client %s offered times for session %s", client.id, session.id)
+            return [templates.render("slot_offer", MessageSettings.from_clinic(clinic),
+                                     choices=rebooking.offer_text(clinic, offered))]
         what = f"session {session.number} ({_when(session, client, clinic)})"
     else:
         what = "an appointment"

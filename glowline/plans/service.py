@@ -6,7 +6,8 @@ transaction, and the dispatcher enqueues only after that commit.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Protocol as TypingProtocol
 from collections.abc import Collection, Iterable
 
@@ -17,15 +18,18 @@ from glowline.clinics import audit
 from glowline.messages import dates, templates
 from glowline.clinics.audit import AuditAction
 from glowline.delivery.channels import channel_for
-from glowline.exceptions import Conflict, NotFound, ValidationError
-from glowline.store.models import (OPEN_STATUSES, Client, Clinic, Intake, IntakeStatus,
+from glowline.exceptions import Conflict, NeedsConfirmation, NotFound, ValidationError
+from glowline.store.models import (UNSENT_STATUSES, Client, Clinic, Intake, IntakeStatus,
                              MessageKind, MessageStatus, OutboxMessage, Plan, PlanStatus, SessionStatus,
                              TreatmentSession)
 from glowline.catalog.protocols import Catalog, Protocol
-from glowline.plans.timeline import (MessageSettings, PlannedMessage, PlannedSession, build_timeline,
-                               next_allowed_time, require_aware, session_messages, space_sessions, zone)
+from glowline.plans.moves import MoveChange, find_session, plan_move
+from glowline.plans.timeline import (MessageSettings, PlannedMessage, build_timeline, next_allowed_time,
+                                     require_aware, zone)
 
 SKIPPED_PAST_DUE = "past_due_at_creation"
+# What follows a visit (the booking nudge for the next session is timed from this one's aftercare).
+AFTER_VISIT_KINDS = frozenset({MessageKind.AFTERCARE, MessageKind.AFTERCARE_END, MessageKind.BOOKING_NUDGE})
 
 
 class Dispatcher(TypingProtocol):
@@ -36,22 +40,26 @@ class Dispatcher(TypingProtocol):
 
 
 def _row(plan: Plan, session: TreatmentSession | None, message: PlannedMessage, *, sender: str,
-         now: datetime) -> OutboxMessage:
+         now: datetime, due_now_ok: bool = False) -> OutboxMessage:
     """An outbox row for a planned message; one already past due is recorded as skipped, not sent late.
 
     A 48-hour reminder for a session 10 hours away would go out at once, out of order with
     the plan confirmation that already names the date, and the delivery side would have to
     guess whether a late reminder still makes sense. Recording it skipped keeps the history
     honest (the clinic sees why no 48h reminder went out) without sending anything.
+    ``due_now_ok``: a move re-timed this row to go out now on purpose.
     """
-    skipped = message.due_at <= now
+    skipped = message.due_at <= now and not due_now_ok
+    kind = MessageKind(message.kind)
+    # A clinic that requires "attended" first holds what follows a visit until staff mark it.
+    held = not skipped and plan.clinic.require_attended and kind in AFTER_VISIT_KINDS
     return OutboxMessage(
         clinic=plan.clinic, client=plan.client, plan=plan, session=session,
         plan_version=plan.version, kind=MessageKind(message.kind),
         channel=channel_for(MessageKind(message.kind), plan.client.preferred_channel),
         to_number=plan.client.phone, from_number=sender, body=message.body, due_at=message.due_at,
         not_after=message.not_after,
-        status=MessageStatus.SKIPPED if skipped else MessageStatus.PENDING,
+        status=(MessageStatus.SKIPPED if skipped else MessageStatus.HELD if held else MessageStatus.PENDING),
         result=SKIPPED_PAST_DUE if skipped else None, finished_at=now if skipped else None,
         created_at=now, updated_at=now,
     )
@@ -127,8 +135,9 @@ def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protoc
 
 
 def _open_messages(db: Session, plan: Plan) -> list[OutboxMessage]:
+    """The plan's messages still to go out, held ones included."""
     return list(db.scalars(select(OutboxMessage).where(OutboxMessage.plan_id == plan.id,
-                                                       OutboxMessage.status.in_(OPEN_STATUSES))))
+                                                       OutboxMessage.status.in_(UNSENT_STATUSES))))
 
 
 def _cancel(message: OutboxMessage, now: datetime) -> None:
@@ -153,10 +162,7 @@ def _bump(db: Session, plan: Plan, now: datetime, cancel: Collection[int | None]
 
 
 def _session(plan: Plan, number: int) -> TreatmentSession:
-    for row in plan.sessions:
-        if row.number == number:
-            return row
-    raise NotFound(f"plan has no session {number}; it has sessions 1 to {len(plan.sessions)}")
+    return find_session(plan.sessions, number)
 
 
 def _require_active(plan: Plan) -> None:
@@ -165,76 +171,84 @@ def _require_active(plan: Plan) -> None:
 
 
 def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, shift_later: bool, actor: str,
-                 now: datetime, catalog: Catalog, dispatcher: Dispatcher | None = None) -> Plan:
-    """Move one session (and, with ``shift_later``, every later one by the plan interval) and redo their messages."""
+                 now: datetime, catalog: Catalog, dispatcher: Dispatcher | None = None,
+                 confirm: bool = False, notify: bool = True) -> Plan:
+    """Move one session (and, with ``shift_later``, every later one by the plan interval) and redo their messages.
+
+    A move that takes the spacing outside the protocol's interval range raises
+    NeedsConfirmation naming the rules it breaks, unless ``confirm`` says staff meant it.
+    """
     require_aware(new_start, "starts_at")
     _require_active(plan)
-    if new_start <= now:
-        raise ValidationError("the new time must be in the future", field="starts_at")
-    protocol = catalog.get(plan.protocol_id)
+    change = work_out_move(db, plan, number, new_start, shift_later=shift_later, now=now, catalog=catalog)
+    if change.interval_breaks and not confirm:
+        raise NeedsConfirmation("this move breaks the protocol's spacing: " + "; ".join(change.interval_breaks)
+                                + ". Confirm to move anyway.", rules=list(change.interval_breaks))
+    if not notify:
+        change = replace(change, notify=False)
+    apply_move(db, plan, change, actor=actor, now=now, dispatcher=dispatcher)
+    return plan
+
+
+def work_out_move(db: Session, plan: Plan, number: int, new_start: datetime, *, shift_later: bool, now: datetime,
+                  catalog: Catalog) -> MoveChange:
+    """What moving session ``number`` would change, written nowhere (reads the plan's open messages)."""
+    require_aware(now, "now")
+    return plan_move(sessions=list(plan.sessions), number=number, new_start=new_start, shift_later=shift_later,
+                     interval_weeks=plan.interval_weeks, total_sessions=plan.session_count,
+                     protocol=catalog.get(plan.protocol_id), settings=MessageSettings.from_clinic(plan.clinic),
+                     channel=plan.client.preferred_channel.value, client_tz=plan.clinic.zone_for(plan.client),
+                     open_kinds={(m.session_id, m.kind) for m in _open_messages(db, plan)}, now=now)
+
+
+def _moved_notice(plan: Plan, row: TreatmentSession, settings: MessageSettings, *, shifted: bool, sender: str,
+                  now: datetime) -> OutboxMessage:
+    """The client's "your appointment moved" text: new day and time, due now or when quiet hours end."""
+    tz = plan.clinic.zone_for(plan.client)
+    local = row.starts_at.astimezone(zone(tz))
+    body = templates.render("sessions_moved" if shifted else "session_moved", settings,
+                            date=dates.format_date(local), time=dates.format_time(local),
+                            session_number=row.number, total_sessions=plan.session_count)
+    return OutboxMessage(
+        clinic=plan.clinic, client=plan.client, plan=plan, session=row, plan_version=plan.version,
+        kind=MessageKind.SESSION_MOVED,
+        channel=channel_for(MessageKind.SESSION_MOVED, plan.client.preferred_channel), to_number=plan.client.phone,
+        from_number=sender, body=body, due_at=next_allowed_time(now, tz, settings.quiet_start, settings.quiet_end),
+        not_after=row.starts_at, status=MessageStatus.PENDING, created_at=now, updated_at=now,
+    )
+
+
+def apply_move(db: Session, plan: Plan, change: MoveChange, *, actor: str, now: datetime,
+               dispatcher: Dispatcher | None = None) -> Plan:
+    """Write a worked-out move: new starts, a new plan version, cancelled and new messages, the client's text."""
     settings = MessageSettings.from_clinic(plan.clinic)
-    client_tz = plan.clinic.zone_for(plan.client)
-    channel = plan.client.preferred_channel.value
-    ordered = list(plan.sessions)
-    target = _session(plan, number)
-    if target.status is SessionStatus.CANCELLED:
-        raise Conflict(f"session {number} is cancelled")
-    old_start = target.starts_at
-    index = ordered.index(target)
-    previous = next((s for s in reversed(ordered[:index]) if s.status is not SessionStatus.CANCELLED), None)
-    if previous is not None and new_start < previous.starts_at + timedelta(minutes=previous.duration_minutes):
-        raise ValidationError(f"session {number} cannot start before session {previous.number} ends",
-                              field="starts_at")
-    later = [s for s in ordered[index + 1:] if s.status is not SessionStatus.CANCELLED]
-    moved = [target] + (later if shift_later else [])
-    if not shift_later and later and new_start + timedelta(minutes=target.duration_minutes) > later[0].starts_at:
-        raise ValidationError(f"session {number} must end before session {later[0].number} starts, "
-                              "or shift the later sessions too", field="starts_at")
-    starts = space_sessions(new_start, len(moved), plan.interval_weeks, settings.timezone)
-    for row, start in zip(moved, starts, strict=False):
-        row.starts_at = start
-        # A confirmation was for the old time; the client must confirm the new one.
+    by_id = {row.id: row for row in plan.sessions}
+    for move in change.moves:
+        row = by_id[move.session_id]
+        row.starts_at = move.new_start
+        # A confirmation or a call-back request was for the old time; the client must confirm the new one.
         row.status = SessionStatus.SCHEDULED
         row.confirmed_at = None
-    moved_ids = {row.id for row in moved}
-    neighbour = later[0] if later and not shift_later else None
-    open_before = {(m.session_id, m.kind) for m in _open_messages(db, plan)}
-    _bump(db, plan, now, cancel=moved_ids)
-    if neighbour is not None:
+    _bump(db, plan, now, cancel=change.cancel_sessions)
+    if change.cancel_nudge_of is not None:
         # The neighbour's booking nudge is timed from this session's aftercare; its reminders are unchanged.
         for message in _open_messages(db, plan):
-            if message.session_id == neighbour.id and message.kind is MessageKind.BOOKING_NUDGE:
+            if message.session_id == change.cancel_nudge_of and message.kind is MessageKind.BOOKING_NUDGE:
                 _cancel(message, now)
     sender = plan.clinic.sending_number
-    live = [s for s in ordered if s.status is not SessionStatus.CANCELLED]
-    planned = {s.id: PlannedSession(s.number, s.starts_at, s.starts_at + timedelta(minutes=s.duration_minutes))
-               for s in live}
-    rows: list[OutboxMessage] = []
-    for row in moved + ([neighbour] if neighbour is not None else []):
-        position = live.index(row)
-        before = live[position - 1] if position > 0 else None
-        after = live[position + 1] if position + 1 < len(live) else None
-        wanted: list[PlannedMessage] = []
-        if before is not None:
-            wanted += [m for m in session_messages(protocol, planned[before.id], planned[row.id], settings, channel,
-                                                   client_tz, total_sessions=plan.session_count)
-                       if m.session_number == row.number]
-        if row is not neighbour:
-            wanted += [m for m in session_messages(protocol, planned[row.id],
-                                                   planned[after.id] if after is not None else None,
-                                                   settings, channel, client_tz, total_sessions=plan.session_count)
-                       if m.session_number == row.number]
-        elif (row.id, MessageKind.BOOKING_NUDGE) not in open_before:
-            # Its nudge already went out (or never existed): do not send a second one.
-            wanted = []
-        rows += [_row(plan, row, m, sender=sender, now=now) for m in wanted]
-        if row.number == 1 and (row.id, MessageKind.PLAN_CONFIRMATION) in open_before:
-            # The confirmation had not gone out yet and names the old date: send the new one instead.
-            rows.append(_confirmation(plan, row, settings, sender=sender, now=now))
+    rows = [_row(plan, by_id[session_id], m, sender=sender, now=now,
+                 due_now_ok=(session_id, m.key) in change.retimed) for session_id, m in change.messages]
+    target = _session(plan, change.target)
+    if change.confirmation:
+        rows.append(_confirmation(plan, target, settings, sender=sender, now=now))
+    if change.notify:
+        rows.append(_moved_notice(plan, target, settings, shifted=change.shift_later and len(change.moves) > 1,
+                                  sender=sender, now=now))
     db.add_all(rows)
-    _audit(db, plan, AuditAction.SESSION_MOVED, actor, now, session=number, shift_later=shift_later,
-           moved_sessions=[r.number for r in moved], old_start=old_start.isoformat(),
-           new_start=target.starts_at.isoformat())
+    first = change.moves[0]
+    _audit(db, plan, AuditAction.SESSION_MOVED, actor, now, session=change.target, shift_later=change.shift_later,
+           moved_sessions=[m.number for m in change.moves], old_start=first.old_start.isoformat(),
+           new_start=first.new_start.isoformat(), interval_breaks=list(change.interval_breaks))
     _schedule(db, dispatcher, rows)
     return plan
 

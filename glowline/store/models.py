@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from typing import Any, ClassVar
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, Time,
+from sqlalchemy import (JSON, Boolean, false, Date, DateTime, Enum, Float, ForeignKey, Integer, String, Text, Time,
                         TypeDecorator, UniqueConstraint, Index)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,6 +81,8 @@ class SessionStatus(str, enum.Enum):
     CONFIRMED = "confirmed"
     CALLBACK_REQUESTED = "callback_requested"
     CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
 
 
 class MessageStatus(str, enum.Enum):
@@ -94,11 +96,16 @@ class MessageStatus(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
+    # Waiting for a person: aftercare until staff mark the visit attended, or a session's
+    # reminders after the client asked to reschedule. Never enqueued; released to pending.
+    HELD = "held"
 
 
 TERMINAL_STATUSES = frozenset({MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED,
                                MessageStatus.CANCELLED, MessageStatus.SKIPPED})
 OPEN_STATUSES = frozenset({MessageStatus.PENDING, MessageStatus.QUEUED})
+# Still to go out, held or not: what a change to the plan cancels or re-stamps.
+UNSENT_STATUSES = OPEN_STATUSES | {MessageStatus.HELD}
 
 
 class MessageKind(str, enum.Enum):
@@ -110,6 +117,8 @@ class MessageKind(str, enum.Enum):
     PLAN_CONFIRMATION = "plan_confirmation"
     STAFF_NOTICE = "staff_notice"
     CLIENT_NOTICE = "client_notice"
+    SESSION_MOVED = "session_moved"
+    MISSED_SESSION = "missed_session"
 
 
 class HandledAs(str, enum.Enum):
@@ -138,6 +147,8 @@ class HandledAs(str, enum.Enum):
     NO_OPEN_INTAKE = "no_open_intake"
     REMINDER_CALL = "reminder_call"
     REMINDER_MACHINE = "reminder_machine"
+    REBOOK_OFFER = "rebook_offer"
+    REBOOK_PICK = "rebook_pick"
     REMINDER_REASK = "reminder_reask"
 
 
@@ -162,6 +173,10 @@ class Clinic(Base):
     templates: Mapped[dict] = mapped_column(JSON, default=dict)
     voice_retry_minutes: Mapped[int | None] = mapped_column(Integer)
     voice_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hold each session's aftercare until staff mark the visit attended (off: it goes out at the end).
+    require_attended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How many treatments at once; None until the clinic sets opening hours (then clients rebook by text).
+    capacity: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     numbers: Mapped[list[ClinicNumber]] = relationship(back_populates="clinic", cascade="all, delete-orphan",
@@ -182,6 +197,31 @@ class Clinic(Base):
     def zone_for(self, client: Client | None) -> str:
         """The zone a client's times are told in: the client's own when known, else the clinic's."""
         return (client.timezone if client is not None else None) or self.timezone
+
+
+class OpeningHours(Base):
+    """One span a clinic is open on a weekday (0 = Monday), local wall-clock times; several spans make a split day."""
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (UniqueConstraint("clinic_id", "weekday", "opens"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens: Mapped[time] = mapped_column(Time)
+    closes: Mapped[time] = mapped_column(Time)
+
+
+class ClinicClosure(Base):
+    """A date the clinic is closed (a holiday), whatever its weekly hours say."""
+
+    __tablename__ = "clinic_closures"
+    __table_args__ = (UniqueConstraint("clinic_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(120))
 
 
 class ClinicNumber(Base):
@@ -334,6 +374,7 @@ class Plan(Base):
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
 
     clinic: Mapped[Clinic] = relationship()
     client: Mapped[Client] = relationship()
@@ -354,6 +395,8 @@ class TreatmentSession(Base):
     status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus), default=SessionStatus.SCHEDULED)
     confirmed_at: Mapped[datetime | None]
     callback_requested_at: Mapped[datetime | None]
+    # When staff marked the visit attended or no-show.
+    attendance_at: Mapped[datetime | None]
     # The latest reminder call's outcome (confirmed, no_answer, busy, ...), for staff pages.
     call_result: Mapped[str | None] = mapped_column(String(32))
     call_result_at: Mapped[datetime | None]
@@ -434,3 +477,28 @@ class AuditEvent(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlotOfferStatus(str, enum.Enum):
+    """Where a rebooking offer stands."""
+    OPEN = "open"
+    BOOKED = "booked"
+    CALL_BACK = "call_back"
+    REPLACED = "replaced"
+
+
+class SlotOffer(Base):
+    """Up to three times offered to a client for one session; the reply 1, 2, 3 or 0 answers the open one."""
+
+    __tablename__ = "slot_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id", ondelete="CASCADE"))
+    # ISO 8601 UTC starts, in the order offered (reply 1 is the first).
+    slots: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[SlotOfferStatus] = mapped_column(_enum(SlotOfferStatus), default=SlotOfferStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]

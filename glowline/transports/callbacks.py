@@ -21,6 +21,7 @@ VOICE_PREFIX = "/twilio/voice"  # incoming calls (set in the Twilio console) and
 VOICE_GATHER_PATH = "/gather"
 REMINDER_PATH = "/reminder"
 REMINDER_GATHER_PATH = "/reminder/gather"
+REMINDER_REBOOK_PATH = "/reminder/rebook"
 CALL_STATUS_PATH = "/status"
 
 
@@ -63,6 +64,10 @@ class CallbackUrls:
     def reminder_gather(self, message_id: int, attempt: int) -> str:
         """The Gather action of a reminder call's menu."""
         return self._url(VOICE_PREFIX + REMINDER_GATHER_PATH, message_id=message_id, attempt=attempt)
+
+    def reminder_rebook(self, message_id: int, attempt: int) -> str:
+        """The Gather action of the open times offered on a call (keys 1-3, 0 for a call back)."""
+        return self._url(VOICE_PREFIX + REMINDER_REBOOK_PATH, message_id=message_id, attempt=attempt)
 
     def call_gather(self, step: int, session_id: int | None = None) -> str:
         """The Gather action of an incoming call's ``step`` (about one session, when ``session_id`` is given)."""

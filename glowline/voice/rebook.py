@@ -1,0 +1,102 @@
+"""Rebooking by keypad: on a reminder call, "press 2" offers the same open times a text would.
+
+The times, the re-check of a pick and the booking are ``glowline.plans.rebooking``'s; this
+module only says them and reads the key pressed. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from glowline.plans import rebooking
+from glowline.plans.holds import hold_session
+from glowline.plans.timeline import zone
+from glowline.store.models import OutboxMessage, PlanStatus, SessionStatus, SlotOffer
+from glowline.voice.calls import keypad_gather
+from glowline.messages.catalog import text
+from glowline.messages.dates import spoken_moment
+from glowline.voice.twiml import AnswerVia, spoken_phone
+
+LIVE = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
+_SPOKEN = {"zero": "0", "none": "0", "one": "1", "first": "1", "two": "2", "second": "2", "to": "2", "too": "2",
+           "three": "3", "third": "3"}
+
+
+def key_of(reply: str | None, via: AnswerVia) -> str | None:
+    """The key a caller pressed, or the number they said ("two", "the second one")."""
+    text = (reply or "").strip().lower()
+    if via is AnswerVia.DTMF:
+        return text[:1] or None
+    for word in text.replace(".", " ").replace(",", " ").split():
+        if word in _SPOKEN or word in rebooking.CHOICES:
+            return _SPOKEN.get(word, word)
+    return None
+
+
+def offer_twiml(made: SlotOffer, tz: str, action_url: str, *, lead: str) -> str:
+    """Say the offered times as keys 1-3 and 0 for a call back, and listen for one key."""
+    local = zone(tz)
+    choices = ". ".join(f"Press {n} for {spoken_moment(t.astimezone(local))}"
+                        for n, t in enumerate(rebooking.offered_times(made), 1))
+    response = VoiceResponse()
+    response.append(keypad_gather(action_url, f"{lead} {choices}. Or press 0 and we will call you back."))
+    response.say("We did not hear a choice. We will call you back to find a new time. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def offer_on_call(db: Session, rt, message: OutboxMessage, *, now: datetime, action_url: str) -> str | None:
+    """Hold the call's session and offer open times by keypad; None when the clinic has none to offer."""
+    session = message.session
+    if (session is None or session.status not in LIVE or session.plan is None
+            or session.plan.status is not PlanStatus.ACTIVE or not rebooking.enabled(db, message.clinic)):
+        return None
+    hold_session(db, session, actor=f"client #{message.client_id}", now=now)
+    made = rebooking.offer(db, session, catalog=rt.catalog, now=now)
+    if made is None:
+        return None
+    return offer_twiml(made, message.clinic.timezone, action_url, lead="Let us find you a new time.")
+
+
+def answer_on_call(db: Session, rt, message: OutboxMessage, key: str | None, *, now: datetime,
+                   action_url: str) -> str:
+    """Book the key pressed (re-checked), offer fresh times if it was taken, or ask for a call back."""
+    clinic, client = message.clinic, message.client
+    phone = spoken_phone(clinic.callback_number)
+    made = rebooking.open_offer(db, clinic, client) if client is not None else None
+    response = VoiceResponse()
+    if made is None or client is None:
+        response.say(f"This offer is no longer open. Please call us on {phone}. Goodbye.")
+        response.hangup()
+        return str(response)
+    if key not in rebooking.CHOICES or int(key) > len(made.slots):
+        return offer_twiml(made, clinic.timezone, action_url, lead="Sorry, that is not one of the choices.")
+    before = made.id
+    texts = rebooking.pick(db, rt, made, key, now=now)
+    fresh = rebooking.open_offer(db, clinic, client)
+    if fresh is not None and fresh.id != before:
+        return offer_twiml(fresh, clinic.timezone, action_url, lead="Sorry, that time was just taken.")
+    # The text answer, without the clinic's name in front: the call already said who it is.
+    spoken = texts[0].split(": ", 1)[-1]
+    response.say(spoken.replace("Reply R or call", "Call").replace(clinic.callback_number, phone) + " Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def missed_call_twiml(db: Session, message: OutboxMessage, *, answered_by_machine: bool, action_url: str) -> str:
+    """A voice-preferring client's "we missed you" call: the open times by keypad, or the call-back number."""
+    clinic, client, session = message.clinic, message.client, message.session
+    made = rebooking.open_offer(db, clinic, client) if client is not None else None
+    when = (spoken_moment(session.starts_at.astimezone(zone(clinic.zone_for(client))))
+            if session is not None else None)
+    what = text("call.appointment_on", when=when) if when else text("call.upcoming_appointment")
+    intro = text("call.missed", clinic=clinic.name, what=what)
+    if made is None or answered_by_machine:
+        response = VoiceResponse()
+        response.say(text("call.machine", intro=intro, phone=spoken_phone(clinic.callback_number)))
+        response.hangup()
+        return str(response)
+    return offer_twiml(made, clinic.timezone, action_url, lead=intro)
