@@ -10,7 +10,15 @@ from urllib.parse import urlsplit
 
 from glowline.exceptions import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout in development (and in an editable install); site-packages when installed from a wheel.
+ROOT = PACKAGE_DIR.parent
+# A wheel carries its own copy of the clinic's data files here (setup.py copies the top-level
+# protocols.json and schemas/ in at build time); a checkout has no such folder and uses its own files,
+# which is where clinics edit them.
+BUNDLED_DATA_DIR = PACKAGE_DIR / "_data"
+DATA_DIR = BUNDLED_DATA_DIR if (BUNDLED_DATA_DIR / "protocols.json").is_file() else ROOT
+INSTALLED = DATA_DIR == BUNDLED_DATA_DIR
 DEFAULT_TWILIO_API = "https://api.twilio.com"
 
 
@@ -38,6 +46,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name}: must be positive, got {raw!r}")
     return value
+
+
+def default_var_dir() -> Path:
+    """Where state lives by default: the checkout's var/, or var/ in the current directory when installed."""
+    # An installed package must never write into site-packages; an installed `glowline run`
+    # keeps its SQLite file and Redis data beside the directory it was started from.
+    return Path.cwd() / "var" if INSTALLED else ROOT / "var"
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -108,9 +123,9 @@ class Config:
     staff_session_minutes: int = 60
     staff_login_failures: int = 10
     staff_lockout_seconds: int = 900
-    var_dir: Path = ROOT / "var"
-    protocols_path: Path = ROOT / "protocols.json"
-    schemas_dir: Path = ROOT / "schemas"
+    var_dir: Path = field(default_factory=default_var_dir)
+    protocols_path: Path = DATA_DIR / "protocols.json"
+    schemas_dir: Path = DATA_DIR / "schemas"
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -132,7 +147,7 @@ class Config:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Read the environment; a malformed setting raises ConfigError naming it."""
         env = os.environ if environ is None else environ
-        var_dir = Path(env.get("GLOWLINE_VAR_DIR") or ROOT / "var")
+        var_dir = Path(env.get("GLOWLINE_VAR_DIR") or default_var_dir())
         database_url = _database_url(env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'glowline.sqlite3'}")
         redis_url = _redis_url(env["REDIS_URL"]) if env.get("REDIS_URL") else None
         sid = env.get("TWILIO_ACCOUNT_SID") or None
@@ -161,7 +176,7 @@ class Config:
             # RQ would kill a send waiting on Twilio, leaving its outcome unknown.
             raise ConfigError(f"TWILIO_HTTP_TIMEOUT: {twilio_timeout:g}s must be at most half of "
                               f"JOB_TIMEOUT ({job_timeout}s)")
-        protocols_path = Path(env.get("PROTOCOLS_PATH") or ROOT / "protocols.json")
+        protocols_path = Path(env.get("PROTOCOLS_PATH") or DATA_DIR / "protocols.json")
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -180,5 +195,5 @@ class Config:
             staff_lockout_seconds=_int(env, "STAFF_LOCKOUT_SECONDS", 900, minimum=1),
             var_dir=var_dir,
             protocols_path=protocols_path,
-            schemas_dir=Path(env.get("SCHEMAS_DIR") or ROOT / "schemas"),
+            schemas_dir=Path(env.get("SCHEMAS_DIR") or DATA_DIR / "schemas"),
         )

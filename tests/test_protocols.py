@@ -9,6 +9,7 @@ import pytest
 from glowline.config import ROOT
 from glowline.exceptions import ConfigError, NotFound
 from glowline.catalog.protocols import load_catalog
+from glowline.catalog.schemas import SchemaRegistry
 
 SCHEMA = ROOT / "schemas" / "protocols.schema.json"
 # The nine kinds of restriction in the sheet's After Care paragraph.
@@ -144,3 +145,13 @@ def test_long_schema_errors_stay_on_one_line(tmp_path):
     message = str(info.value)
     assert message.startswith("protocols.json: protocols[0].aftercare: ")
     assert "\n" not in message and len(message) < 240
+
+
+@pytest.mark.parametrize("value", ["2026-12-03 10:00", "2026-12-03T10:00:00", "next tuesday", "2026-13-03T10:00:00Z"])
+def test_api_bodies_refuse_a_first_session_that_is_not_an_iso_datetime_with_offset(value):
+    # jsonschema checks "date-time" only when rfc3339-validator is installed: a direct dependency.
+    schema = SchemaRegistry.load(ROOT / "schemas")["api_plan_create"]
+    problems = schema.errors({"intake_id": 1, "protocol": "skin-rejuvenation", "first_session_at": value})
+    assert problems == [("first_session_at", f"{value!r} is not a 'date-time'")]
+    assert schema.errors({"intake_id": 1, "protocol": "skin-rejuvenation",
+                          "first_session_at": "2026-12-03T10:00:00-05:00"}) == []
