@@ -167,3 +167,30 @@ def test_consent_that_lifts_a_number_wide_opt_out_says_so(engine, db, clinic, pe
     assert person.opted_out_at is None
     consent = db.scalars(select(ConsentEvent)).one()
     assert consent.method == "voice_intake" and "every clinic number" in consent.scope
+
+
+@pytest.mark.parametrize("reply", ["no", "why do you need my name", "prefer not"])
+def test_a_refused_name_hears_why_and_the_question_again(engine, db, clinic, person, clock, reply):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    turn = walk(engine, db, intake, ["yes", reply], clock)
+    assert turn.status == "asking" and turn.question.field == "first_name" and "first_name" not in intake.answers
+    assert turn.messages == ["We ask so we can greet you by name and find your file when you call. "
+                             "What is your first name?"]
+    turn = walk(engine, db, intake, ["Anne-Marie"], clock)
+    assert turn.messages[-1].startswith("Nice to meet you, Anne-Marie! What would you most like to treat?")
+
+
+@pytest.mark.parametrize("reply", ["123", "Here is my face"])
+def test_a_reply_that_is_not_a_name_is_asked_again_kindly(engine, db, clinic, person, clock, reply):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    turn = walk(engine, db, intake, ["yes", reply], clock)
+    assert turn.question.field == "first_name" and "first_name" not in intake.answers
+    assert "Nice to meet you" not in " ".join(turn.messages) and "first name" in turn.messages[-1]
+
+
+def test_back_to_the_name_does_not_thank_again(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    turn = walk(engine, db, intake, ["yes"], clock)
+    assert turn.messages == ["Thank you! What is your first name?"]
+    turn = walk(engine, db, intake, ["Kim", "back"], clock)
+    assert turn.messages == ["What is your first name?"]

@@ -69,6 +69,24 @@ def test_first_name(engine, reply, expected):
     assert interpret(engine.question("first_name"), reply).value == expected
 
 
+@pytest.mark.parametrize("reply, expected", [
+    ("Maria", "Maria"), ("José", "José"), ("Anne-Marie", "Anne-Marie"), ("O'Neil", "O'Neil"), ("O’Neil", "O’Neil"),
+    ("mary jane", "Mary Jane"), ("o'neil", "O'Neil"),
+    ("123", None), ("Here is my face", None), ("Maria 2", None), ("my name is what you see", None),
+])
+def test_first_name_is_one_or_two_words_of_letters(engine, reply, expected):
+    result = interpret(engine.question("first_name"), reply)
+    assert result.value == expected and not result.refused
+
+
+@pytest.mark.parametrize("reply", ["no", "No!", "nope", "why", "Why?", "why do you need my name", "prefer not",
+                                   "I'd rather not say", "none of your business"])
+def test_a_refusal_to_a_free_text_question_is_not_an_answer(engine, reply):
+    for field in ("first_name", "preferred_times"):
+        result = interpret(engine.question(field), reply)
+        assert result.refused and result.value is None
+
+
 def test_consent_no_is_a_decline_not_a_miss(engine):
     result = interpret(engine.question("consent"), "No thanks")
     assert result.declined and result.value is None

@@ -14,6 +14,15 @@ _NAME_LEAD = re.compile(r"^(?:hi|hello|hey)?[\s,!.]*(?:my name is|my name's|name
                         r"this is|call me)\s+", re.IGNORECASE)
 _NAME_TAIL = re.compile(r"\s+here$", re.IGNORECASE)
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+# A first name: one or two words of letters, each word may join parts with an apostrophe or hyphen
+# ("Anne-Marie", "O'Neil", "Mary Jane"). [^\W\d_] is "a letter" in any script, accents included.
+_LETTERS = r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*"
+_FIRST_NAME = re.compile(rf"^{_LETTERS}(?: {_LETTERS})?$")
+# A refusal or a question back ("no", "why?", "prefer not to say") to a free-text question: the client
+# hears why the clinic asks, then the question again.
+_REFUSAL = re.compile(r"^(?:no+|nope|nah|no (?:thanks?|thank you|way)|why\b.*|what for\b.*|how come\b.*|"
+                      r"(?:i(?:'d| would) )?(?:rather|prefer) not\b.*|i don'?t want to\b.*|not telling\b.*|"
+                      r"none of your business|skip|pass|n ?a)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,7 @@ class Interpretation:
 
     value: object = None
     declined: bool = False
+    refused: bool = False
 
 
 def interpret(question: Question, reply: str | None, *, channel: Channel = Channel.SMS) -> Interpretation:
@@ -36,7 +46,14 @@ def interpret(question: Question, reply: str | None, *, channel: Channel = Chann
         return Interpretation(_choice(question, reply))
     if question.kind == "multi":
         return Interpretation(_multi(question, reply))
+    if _is_refusal(reply):
+        return Interpretation(refused=True)
     return Interpretation(_text(question, reply))
+
+
+def _is_refusal(reply: str | None) -> bool:
+    said = re.sub(r"[^\w\s']+", " ", clean(reply).replace("\u2019", "'"))
+    return bool(_REFUSAL.match(" ".join(said.split())))
 
 
 def _choice(question: Question, reply: str | None):
@@ -78,9 +95,15 @@ def _text(question: Question, reply: str | None):
     text = clean(reply)
     if not words(text):
         return None
-    if question.field == "first_name":
-        text = _NAME_TAIL.sub("", _NAME_LEAD.sub("", text))
-        text = _EDGE_PUNCT.sub("", text)
-        if text and (text.islower() or text.isupper()):
-            text = text.title()
+    if question.shape == "first-name":
+        return _first_name(text)
     return text or None
+
+
+def _first_name(text: str) -> str | None:
+    name = " ".join(_EDGE_PUNCT.sub("", _NAME_TAIL.sub("", _NAME_LEAD.sub("", text))).split())
+    if not _FIRST_NAME.match(name):
+        return None  # a sentence, a caption, a number: not a name
+    if name.islower() or name.isupper():
+        name = name.title()
+    return name

@@ -158,6 +158,8 @@ class IntakeEngine:
         result = interpret(question, reply, channel=channel)
         if result.declined:
             return self._declined(db, intake, question, channel, now)
+        if result.refused:
+            return self._explain(db, intake, question, channel, now)
         if result.value is None or not self._validators[question.field].is_valid(
                 self._stored_value(intake, question, result.value, channel, now)):
             return self._miss(db, intake, question, channel, now)
@@ -206,9 +208,12 @@ class IntakeEngine:
         return {"clinic": intake.clinic.name, "first_name": answers.get("first_name")}
 
     def _ask(self, intake: Intake, channel: Channel, *, before: list[str] | None = None,
-             events: list[str] | None = None) -> Turn:
+             events: list[str] | None = None, acknowledge: bool = False) -> Turn:
         question = self._open_question(intake)
         asked = render_question(question, channel, self._values(intake))
+        if acknowledge and question.ack:
+            # Only after an accepted answer: a re-ask or BACK has nothing to thank the client for.
+            asked = f"{fill(question.ack, self._values(intake))} {asked}"
         return Turn([*(before or []), asked], question, intake, TurnStatus.ASKING, list(events or []))
 
     def _confirming(self, intake: Intake, channel: Channel) -> Turn:
@@ -236,7 +241,7 @@ class IntakeEngine:
         if following is None:
             return self._complete(db, intake, channel, now)
         intake.current_field = following.field
-        return self._ask(intake, channel, events=[answered(question.field)])
+        return self._ask(intake, channel, events=[answered(question.field)], acknowledge=True)
 
     def _miss(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime,
               wording: str = "intake.miss") -> Turn:
@@ -247,6 +252,17 @@ class IntakeEngine:
                                                 f"after {MAX_MISSES} tries")
         hint = render_hint(question, channel, self._values(intake))
         return Turn([text(wording, hint=hint)], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
+
+    def _explain(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
+        # A refusal counts as a miss, so a client who keeps refusing reaches a person, not a loop.
+        turn = self._miss(db, intake, question, channel, now)
+        if turn.status is not TurnStatus.ASKING:
+            return turn
+        values = self._values(intake)
+        why = fill(question.why, values) if question.why else text("intake.why.default", clinic=values["clinic"])
+        asked = render_question(question, channel, values)
+        return Turn([text("intake.why", why=why, question=asked)], question, intake, TurnStatus.ASKING,
+                    [TurnEvent.MISS])
 
     def _declined(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
         # Without consent we may not send automated texts or calls, so a person takes over.

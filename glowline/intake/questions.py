@@ -11,6 +11,8 @@ from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.store.models import Channel
 
 KINDS = ("consent", "yesno", "choice", "multi", "text")
+# The shapes a free-text answer may be declared to take (``x-shape``); see intake.answers.
+SHAPES = ("first-name", "free")
 SCHEMA_FILE = "intake.schema.json"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -38,6 +40,9 @@ class Question:
     screening: str | None = None
     voice_prompt: str | None = None
     voice_hint: str | None = None
+    shape: str = "free"
+    why: str | None = None
+    ack: str | None = None
 
     def choice(self, number: int) -> Choice | None:
         """The choice with this number, if there is one."""
@@ -78,6 +83,12 @@ def load_questions(schema: Mapping, catalog) -> list[Question]:
         for key in ("x-prompt", "x-hint"):
             if not isinstance(sub.get(key), str) or not sub[key].strip():
                 raise ConfigError(f"{where}.{key}: every question needs a {key[2:]} text")
+        shape = sub.get("x-shape", "free")
+        if shape not in SHAPES:
+            raise ConfigError(f"{where}.x-shape: expected one of {', '.join(SHAPES)}, got {shape!r}")
+        for key in ("x-why", "x-ack"):
+            if sub.get(key) is not None and (not isinstance(sub[key], str) or not sub[key].strip()):
+                raise ConfigError(f"{where}.{key}: must be a sentence")
         choices = _choices(name, sub, kind, catalog) if kind in ("choice", "multi") else ()
         hints = tuple(sub.get("x-speech-hints") or ())
         if not hints and choices:
@@ -85,7 +96,8 @@ def load_questions(schema: Mapping, catalog) -> list[Question]:
         questions.append(Question(
             field=name, prompt=sub["x-prompt"], hint=sub["x-hint"], kind=kind, choices=choices,
             speech_hints=hints, screening=sub.get("x-screening"), voice_prompt=sub.get("x-prompt-voice"),
-            voice_hint=sub.get("x-hint-voice"),
+            voice_hint=sub.get("x-hint-voice"), shape=shape, why=sub.get("x-why"),
+            ack=sub.get("x-ack"),
         ))
     return questions
 

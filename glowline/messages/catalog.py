@@ -28,6 +28,7 @@ SAMPLES: dict[str, object] = {
     "menu": "Press 1 to confirm. Press 2 to ask us to call you back.",
     "choices": ("Reply 1 for Tue Jan 19 10:00 AM, 2 for Wed Jan 20 2:00 PM, 3 for Thu Jan 21 11:30 AM, "
                 "or 0 and we'll call you."),
+    "why": "We ask so we can greet you by name.", "question": "What is your first name?",
 }
 
 

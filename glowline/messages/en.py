@@ -91,6 +91,9 @@ TEXTS: dict[str, str] = {
     "intake.revalidate": "Sorry, one more check.",
     "intake.miss": "Sorry, I didn't get that. {hint}",
     "intake.miss.after_no": "Sorry about that. {hint}",
+    # A refusal or "why?" to a free-text question: why the clinic asks, then the question again.
+    "intake.why": "{why} {question}",
+    "intake.why.default": "We ask so {clinic} can plan your treatment.",
     "intake.heard": "I heard '{heard}'. Is that right? Reply YES or NO.",
     "intake.heard.voice": "I heard '{heard}'. Is that right? Say yes or no.",
     "intake.name": ", {first_name}",
