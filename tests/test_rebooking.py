@@ -264,3 +264,90 @@ def test_a_voice_preferring_client_who_missed_a_visit_is_called_and_rebooks_by_k
     db.expire_all()
     session = db.get(TreatmentSession, last.id)
     assert session.starts_at == rebooking.offered_times(made)[0] and session.status is SessionStatus.CONFIRMED
+
+
+def test_an_r_lands_in_the_inbox_and_the_day_view_data_says_so(client, db, runtime, plan, clock):
+    from glowline.store.models import InboundMessage
+
+    text(client, "R")
+    row = db.scalars(select(InboundMessage).where(InboundMessage.body == "R")).one()
+    assert row.needs_attention and row.handled_as == "reschedule_request"
+    db.expire_all()
+    sessions = db.get(Plan, plan.id).sessions
+    states = rebooking.rebook_states(db, plan.clinic, [s.id for s in sessions])
+    assert states == {sessions[0].id: rebooking.RebookState.ASKED}
+    # A confirmation is not something staff need to act on.
+    text(client, "C")
+    assert not db.scalars(select(InboundMessage).where(InboundMessage.body == "C")).one().needs_attention
+
+
+def test_without_opening_hours_an_r_still_tells_staff_and_lands_in_the_inbox(client, db, runtime, clinic, clock):
+    from glowline.store.models import InboundMessage
+
+    start_plan(runtime, db, clinic, make_client(db), clock, days=9, sessions=3)
+    text(client, "R")
+    assert db.scalars(select(InboundMessage).where(InboundMessage.body == "R")).one().needs_attention
+    notices = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).all()
+    assert any("asked to reschedule" in n.body for n in notices)
+
+
+def test_a_no_show_offered_times_shows_as_rebooking_offered(db, runtime, plan, clock):
+    last = plan.sessions[2]
+    clock.set(last.starts_at + timedelta(minutes=30))
+    mark_no_show(db, runtime, db.get(Plan, plan.id), 3, actor="staff:test", now=clock.now())
+    db.commit()
+    states = rebooking.rebook_states(db, plan.clinic, [s.id for s in plan.sessions])
+    assert states == {last.id: rebooking.RebookState.OFFERED}
+
+
+def test_an_incoming_call_press_2_offers_times_by_keypad_and_holds_the_reminders(client, db, runtime, hours, clock):
+    from glowline.store.models import Channel, InboundMessage, MessageStatus
+    from tests.test_voice_intake import Call
+
+    plan = make_plan_for_caller(db, runtime, hours, clock)
+    call = Call(client, "CA" + "5" * 32, caller="+12125550111")
+    call.start()
+    assert "Your next appointment is on" in call.text
+    call.press("2")
+    # The same three times a text R or a reminder call's "press 2" offers.
+    assert "Press 1 for Wednesday, December 2 at 9 AM" in call.text
+    assert "Press 2 for Thursday, December 3 at 9 AM" in call.text and "press 0" in call.text
+    assert call.action.endswith(f"/twilio/voice/rebook?step=1&session_id={plan.sessions[0].id}")
+    db.expire_all()
+    first = db.get(Plan, plan.id).sessions[0]
+    assert first.status is SessionStatus.CALLBACK_REQUESTED
+    reminders = db.scalars(select(OutboxMessage).where(OutboxMessage.session_id == first.id,
+                                                       OutboxMessage.kind == MessageKind.REMINDER)).all()
+    assert reminders and all(r.status is MessageStatus.HELD for r in reminders if r.due_at > clock.now())
+    assert db.scalars(select(InboundMessage).where(InboundMessage.handled_as == "rebook_offer")).one().needs_attention
+    call.press("2")
+    assert "you are booked for Thu Dec 3 9:00 AM" in call.text and call.ended
+    db.expire_all()
+    first = db.get(Plan, plan.id).sessions[0]
+    assert first.starts_at == datetime(2026, 12, 3, 9, tzinfo=NY) and first.status is SessionStatus.CONFIRMED
+    assert first.plan.client.preferred_channel is Channel.VOICE
+
+
+def test_an_incoming_call_press_2_without_opening_hours_holds_the_reminders(client, db, runtime, clinic, clock):
+    from glowline.store.models import MessageStatus
+    from tests.test_voice_intake import Call
+
+    plan = make_plan_for_caller(db, runtime, clinic, clock)
+    call = Call(client, "CA" + "6" * 32, caller="+12125550111")
+    call.start()
+    call.press("2")
+    assert "call you back" in call.text and call.ended
+    db.expire_all()
+    first = db.get(Plan, plan.id).sessions[0]
+    assert first.status is SessionStatus.CALLBACK_REQUESTED
+    reminders = db.scalars(select(OutboxMessage).where(OutboxMessage.session_id == first.id,
+                                                       OutboxMessage.kind == MessageKind.REMINDER)).all()
+    assert reminders and all(r.status is MessageStatus.HELD for r in reminders if r.due_at > clock.now())
+    assert db.scalars(select(SlotOffer)).all() == []
+
+
+def make_plan_for_caller(db, runtime, clinic, clock):
+    from glowline.store.models import Channel
+    from tests.helpers import make_plan
+
+    return make_plan(db, runtime, clinic, clock, phone="+12125550111", channel=Channel.VOICE, days=9)

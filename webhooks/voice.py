@@ -26,7 +26,8 @@ from glowline.plans.timeline import zone
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
 from glowline.voice.twiml import AnswerVia, claim_step, goodbye_twiml, read_answer, render_turn, spoken_phone, step_sid
-from glowline.voice.rebook import answer_on_call, key_of, missed_call_twiml, offer_on_call
+from glowline.voice.rebook import (answer_on_call, answer_pick, key_of, missed_call_twiml, offer_for_session,
+                                  offer_on_call)
 from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
@@ -182,6 +183,14 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
                                       text("call.not_a_choice", menu=text("call.menu.session"))))
         response.hangup()
         return str(response)
+    if choice.result is CallResult.CALLBACK_REQUESTED:
+        # "Press 2" holds the session like a text R and, with opening hours set, offers open times by keypad.
+        offered = offer_for_session(db(), runtime(), target, now=now,
+                                    action_url=runtime().callbacks.call_rebook(1, target.id))
+        if offered is not None:
+            row.handled_as = HandledAs.REBOOK_OFFER.value
+            row.needs_attention = True
+            return offered
     local = target.starts_at.astimezone(zone(clinic.zone_for(client)))
     response, result = answer_session(target, choice.result, now=now,
                                       words=text("call.appointment_on", when=spoken_moment(local)), phone=phone)
@@ -203,6 +212,32 @@ def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: 
     row.handled_as = HandledAs.INTAKE.value
     row.needs_attention = turn.status is TurnStatus.NEEDS_HUMAN
     return render_turn(turn, action_url=runtime().callbacks.call_gather(step + 1))
+
+
+@bp.post(callbacks.VOICE_REBOOK_PATH)
+@verify_twilio
+@inbound(CALL_GATHER)
+def rebook():
+    """The key a caller pressed for a time offered on a call they made: 1-3 books it (checked again), 0 a call."""
+    form = request.form
+    clinic, phone = _caller(form)
+    call_sid = form.get("CallSid") or ""
+    step, session_id = _int_arg("step"), _int_arg("session_id")
+    if clinic is None or phone is None or not call_sid or step is None or session_id is None:
+        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+    rt, session = runtime(), db()
+    now = rt.clock.now()
+    client = get_or_create_client(session, phone, now)
+    answer = read_answer(form)
+    row, replay = claim_step(session, sid=step_sid(call_sid, f"rebook:{step}"), clinic_id=clinic.id,
+                             client_id=client.id, from_number=phone, body=answer.reply, confidence=answer.confidence,
+                             handled_as=HandledAs.REBOOK_PICK.value, now=now)
+    if replay is not None:
+        return _twiml(replay)
+    row.reply = answer_pick(session, rt, clinic, client, key_of(answer.reply, answer.via), now=now,
+                            action_url=rt.callbacks.call_rebook(step + 1, session_id))
+    session.commit()
+    return _twiml(row.reply)
 
 
 @bp.post(callbacks.REMINDER_PATH)

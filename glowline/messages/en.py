@@ -123,6 +123,14 @@ TEXTS: dict[str, str] = {
     "reply.nothing_to_confirm": ("{clinic}: we could not find an upcoming appointment to confirm. "
                                  "Please call {phone}."),
     "reply.reschedule": "{clinic}: thanks, we will call you to find a new time. You can also call us on {phone}.",
+    "rebook.choice": "{n} for {when}",
+    "rebook.choices": "Reply {choices}, or 0 and we'll call you.",
+    "rebook.not_a_choice": "{clinic}: please reply with one of the numbers offered. {choices}",
+    "rebook.taken": "{clinic}: sorry, that time was just taken. {choices}",
+    "rebook.taken.none": ("{clinic}: sorry, that time was just taken and we have no other free time to offer. "
+                          "We will call you to find one. You can also call us on {phone}."),
+    "rebook.booked": ("{clinic}: you are booked for {when}. We will remind you before your visit. "
+                      "Need to change it? Reply R or call {phone}."),
 
     # -- calls: the intake by phone and reminder calls -----------------------------------------
     "voice.no_input": "Sorry, we did not hear you. Please call again. Goodbye.",

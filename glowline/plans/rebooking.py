@@ -8,6 +8,7 @@ Nothing here commits: the caller owns the transaction.
 
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from glowline.clinics.audit import AuditAction
 from glowline.delivery import notices
 from glowline.exceptions import Conflict, NeedsConfirmation, ValidationError
 from glowline.messages import dates
+from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.plans.service import move_session
 from glowline.plans.slots import Calendar, find_slots, interval_window, is_open, read_preference
 from glowline.plans.timeline import zone
@@ -27,6 +29,12 @@ from glowline.store.models import (Client, Clinic, ClinicClosure, Intake, Openin
                                    SessionStatus, SlotOffer, SlotOfferStatus, TreatmentSession)
 
 log = logging.getLogger(__name__)
+
+
+class RebookState(str, enum.Enum):
+    """Where a session's rebooking stands, as the staff day view shows it next to its confirmation."""
+    ASKED = "asked to reschedule"
+    OFFERED = "rebooking offered"
 
 CHOICES = frozenset({"0", "1", "2", "3"})
 # Sessions in these states hold a place in the calendar.
@@ -114,16 +122,17 @@ def offered_times(made: SlotOffer) -> list[datetime]:
     return [datetime.fromisoformat(t) for t in made.slots]
 
 
-def describe(when: datetime, tz: str) -> str:
+def describe(when: datetime, tz: str, locale: str = DEFAULT_LOCALE) -> str:
     """A time as the offer names it: "Tue Jan 19 10:00 AM"."""
     local = when.astimezone(zone(tz))
-    return f"{dates.format_date(local)} {dates.format_time(local)}"
+    return f"{dates.format_date(local, locale)} {dates.format_time(local, locale)}"
 
 
-def offer_text(clinic: Clinic, made: SlotOffer) -> str:
+def offer_text(clinic: Clinic, made: SlotOffer, locale: str = DEFAULT_LOCALE) -> str:
     """ "Reply 1 for Tue Jan 19 10:00 AM, 2 for ..., or 0 and we'll call you." """
-    choices = ", ".join(f"{n} for {describe(t, clinic.timezone)}" for n, t in enumerate(offered_times(made), 1))
-    return f"Reply {choices}, or 0 and we'll call you."
+    choices = ", ".join(text("rebook.choice", locale, n=n, when=describe(t, clinic.timezone, locale))
+                        for n, t in enumerate(offered_times(made), 1))
+    return text("rebook.choices", locale, choices=choices)
 
 
 def open_offer(db: Session, clinic: Clinic, client: Client) -> SlotOffer | None:
@@ -151,18 +160,18 @@ def _call_back(db: Session, rt, made: SlotOffer, session: TreatmentSession, *, n
                              f"Please call the client back; details on the staff page.")
 
 
-def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime) -> list[str]:
+def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime,
+         locale: str = DEFAULT_LOCALE) -> list[str]:
     """Answer a reply of 0-3 to an open offer: book the pick if still free, else offer fresh times."""
     session = db.get(TreatmentSession, made.session_id)
     assert session is not None  # the offer's foreign key keeps it
     clinic = session.plan.clinic
     if choice == "0":
         _call_back(db, rt, made, session, now=now, why="the client asked for a call to find a new time.")
-        return [f"{clinic.name}: thanks, we will call you to find a new time. "
-                f"You can also call us on {clinic.callback_number}."]
+        return [text("reply.reschedule", locale, clinic=clinic.name, phone=clinic.callback_number)]
     times = offered_times(made)
     if int(choice) > len(times):
-        return [f"{clinic.name}: please reply with one of the numbers offered. " + offer_text(clinic, made)]
+        return [text("rebook.not_a_choice", locale, clinic=clinic.name, choices=offer_text(clinic, made, locale))]
     wanted = times[int(choice) - 1]
     # One booking at a time per clinic: a second client picking the same last slot waits here,
     # then sees the first one's session in the calendar read below.
@@ -182,13 +191,33 @@ def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime) -> lis
         fresh = offer(db, session, catalog=rt.catalog, now=now, exclude=(wanted,))
         if fresh is None:
             _call_back(db, rt, made, session, now=now, why="the time the client picked was taken and no other fits.")
-            return [f"{clinic.name}: sorry, that time was just taken and we have no other free time to offer. "
-                    f"We will call you to find one. You can also call us on {clinic.callback_number}."]
-        return [f"{clinic.name}: sorry, that time was just taken. " + offer_text(clinic, fresh)]
+            return [text("rebook.taken.none", locale, clinic=clinic.name, phone=clinic.callback_number)]
+        return [text("rebook.taken", locale, clinic=clinic.name, choices=offer_text(clinic, fresh, locale))]
     session.status = SessionStatus.CONFIRMED
     session.confirmed_at = now
     made.status = SlotOfferStatus.BOOKED
     made.answered_at = now
     log.info("client %s rebooked session %s by offer %s", made.client_id, session.id, made.id)
-    return [f"{clinic.name}: you are booked for {describe(wanted, clinic.timezone)}. "
-            f"We will remind you before your visit. Need to change it? Reply R or call {clinic.callback_number}."]
+    return [text("rebook.booked", locale, clinic=clinic.name, when=describe(wanted, clinic.timezone, locale),
+                 phone=clinic.callback_number)]
+
+
+def rebook_states(db: Session, clinic: Clinic, session_ids: list[int]) -> dict[int, RebookState]:
+    """For the staff day view: which of these sessions the client asked to move (R), or were offered new times.
+
+    A session waiting for a call-back (R, or "press 2" on a call) is "asked to reschedule"; a
+    no-show with an open offer of times is "rebooking offered". Others are left out.
+    """
+    if not session_ids:
+        return {}
+    states: dict[int, RebookState] = {}
+    for sid in db.scalars(select(TreatmentSession.id).join(Plan)
+                          .where(Plan.clinic_id == clinic.id, TreatmentSession.id.in_(session_ids),
+                                 TreatmentSession.status == SessionStatus.CALLBACK_REQUESTED)):
+        states[sid] = RebookState.ASKED
+    offered = db.scalars(select(SlotOffer.session_id).where(SlotOffer.clinic_id == clinic.id,
+                                                            SlotOffer.session_id.in_(session_ids),
+                                                            SlotOffer.status == SlotOfferStatus.OPEN))
+    for sid in offered:
+        states.setdefault(sid, RebookState.OFFERED)
+    return states

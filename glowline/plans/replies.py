@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from glowline.delivery import notices
 from glowline.messages import dates, templates
 from glowline.messages.catalog import text
-from glowline.store.models import Client, Clinic, InboundMessage, Plan, PlanStatus, SessionStatus, TreatmentSession
+from glowline.store.models import (Client, Clinic, HandledAs, InboundMessage, Plan, PlanStatus, SessionStatus,
+                                   TreatmentSession)
 from glowline.normalize import words
 from glowline.messages.settings import MessageSettings
 from glowline.plans import rebooking
@@ -60,6 +61,10 @@ def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str |
     if said in CONFIRM_WORDS:
         return _confirm(db, clinic=clinic, client=client, now=now)
     if said in RESCHEDULE_WORDS:
+        if inbound is not None:
+            # Staff see an R in the inbox whether or not the client is offered times by text.
+            inbound.handled_as = HandledAs.RESCHEDULE.value
+            inbound.needs_attention = True
         return _reschedule(db, rt, clinic=clinic, client=client, now=now)
     if inbound is not None:
         inbound.needs_attention = True

@@ -134,6 +134,8 @@ class HandledAs(str, enum.Enum):
     STAFF = "staff_command"
     INTAKE = "intake"
     PLAN_REPLY = "plan_reply"
+    # A client's R: staff see it in the inbox until someone calls or the client rebooks.
+    RESCHEDULE = "reschedule_request"
     INBOX = "inbox"
     INTAKE_START = "intake_start"
     ERROR = "error"

@@ -22,6 +22,7 @@ VOICE_GATHER_PATH = "/gather"
 REMINDER_PATH = "/reminder"
 REMINDER_GATHER_PATH = "/reminder/gather"
 REMINDER_REBOOK_PATH = "/reminder/rebook"
+VOICE_REBOOK_PATH = "/rebook"  # a caller's key for a time offered on a call they made
 CALL_STATUS_PATH = "/status"
 
 
@@ -68,6 +69,10 @@ class CallbackUrls:
     def reminder_rebook(self, message_id: int, attempt: int) -> str:
         """The Gather action of the open times offered on a call (keys 1-3, 0 for a call back)."""
         return self._url(VOICE_PREFIX + REMINDER_REBOOK_PATH, message_id=message_id, attempt=attempt)
+
+    def call_rebook(self, step: int, session_id: int) -> str:
+        """Where an incoming call's caller presses the key for an offered time."""
+        return self._url(VOICE_PREFIX + VOICE_REBOOK_PATH, step=step, session_id=session_id)
 
     def call_gather(self, step: int, session_id: int | None = None) -> str:
         """The Gather action of an incoming call's ``step`` (about one session, when ``session_id`` is given)."""

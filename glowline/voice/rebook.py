@@ -14,7 +14,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from glowline.plans import rebooking
 from glowline.plans.holds import hold_session
 from glowline.plans.timeline import zone
-from glowline.store.models import OutboxMessage, PlanStatus, SessionStatus, SlotOffer
+from glowline.store.models import (Client, Clinic, OutboxMessage, PlanStatus, SessionStatus, SlotOffer,
+                                   TreatmentSession)
 from glowline.voice.calls import keypad_gather
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
@@ -51,20 +52,36 @@ def offer_twiml(made: SlotOffer, tz: str, action_url: str, *, lead: str) -> str:
 def offer_on_call(db: Session, rt, message: OutboxMessage, *, now: datetime, action_url: str) -> str | None:
     """Hold the call's session and offer open times by keypad; None when the clinic has none to offer."""
     session = message.session
-    if (session is None or session.status not in LIVE or session.plan is None
-            or session.plan.status is not PlanStatus.ACTIVE or not rebooking.enabled(db, message.clinic)):
+    if session is None or not rebooking.enabled(db, message.clinic):
         return None
-    hold_session(db, session, actor=f"client #{message.client_id}", now=now)
-    made = rebooking.offer(db, session, catalog=rt.catalog, now=now)
+    return offer_for_session(db, rt, session, now=now, action_url=action_url)
+
+
+def offer_for_session(db: Session, rt, session: TreatmentSession, *, now: datetime, action_url: str) -> str | None:
+    """ "Press 2" on any call: hold the session like a text R, then offer open times by keypad if there are any.
+
+    None when the session is no longer live or the clinic has no time to offer (the caller
+    then hears the call-back answer, and the session stays held for staff).
+    """
+    plan = session.plan
+    if session.status not in LIVE or plan is None or plan.status is not PlanStatus.ACTIVE:
+        return None
+    hold_session(db, session, actor=f"client #{plan.client_id}", now=now)
+    made = rebooking.offer(db, session, catalog=rt.catalog, now=now) if rebooking.enabled(db, plan.clinic) else None
     if made is None:
         return None
-    return offer_twiml(made, message.clinic.timezone, action_url, lead="Let us find you a new time.")
+    return offer_twiml(made, plan.clinic.timezone, action_url, lead="Let us find you a new time.")
 
 
 def answer_on_call(db: Session, rt, message: OutboxMessage, key: str | None, *, now: datetime,
                    action_url: str) -> str:
     """Book the key pressed (re-checked), offer fresh times if it was taken, or ask for a call back."""
-    clinic, client = message.clinic, message.client
+    return answer_pick(db, rt, message.clinic, message.client, key, now=now, action_url=action_url)
+
+
+def answer_pick(db: Session, rt, clinic: Clinic, client: Client | None, key: str | None, *, now: datetime,
+                action_url: str) -> str:
+    """The caller's key for an offered time, on any call: booked (re-checked), fresh times, or a call back."""
     phone = spoken_phone(clinic.callback_number)
     made = rebooking.open_offer(db, clinic, client) if client is not None else None
     response = VoiceResponse()
