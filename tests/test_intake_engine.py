@@ -82,7 +82,9 @@ def test_voice_wording_for_choices_and_the_keypad(engine, db, clinic, person, cl
     assert "Press or say 1 for acne scars" in turn.messages[-1]
     assert "acne scars" in turn.question.speech_hints[0].lower()
     turn = walk(engine, db, intake, ["purple"], clock, channel="voice")
-    assert turn.messages == ["Sorry, I didn't get that. Please say the name, or press a number from 1 to 9."]
+    assert turn.messages[0].startswith("Sorry, I didn't get that. Please say the name, or press a number from 1 to 9. "
+                                       "What would you most like to treat? Press or say 1 for acne scars;")
+    assert all(f"{c.number} for {c.label.lower()}" in turn.messages[0] for c in turn.question.choices)
 
 
 def test_low_confidence_answers_are_read_back(engine, db, clinic, person, clock):
@@ -194,3 +196,30 @@ def test_back_to_the_name_does_not_thank_again(engine, db, clinic, person, clock
     assert turn.messages == ["Thank you! What is your first name?"]
     turn = walk(engine, db, intake, ["Kim", "back"], clock)
     assert turn.messages == ["What is your first name?"]
+
+
+def test_several_numbers_to_a_single_choice_are_asked_to_pick_one(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    turn = walk(engine, db, intake, ["yes", "Kim", "1, 3"], clock)
+    assert turn.question.field == "concern" and "concern" not in intake.answers
+    assert turn.messages[0].startswith("Please pick just one. What would you most like to treat?\n1 Acne scars")
+
+
+def test_two_choices_read_reply_1_or_2(engine, db, clinic, person, clock):
+    intake = engine.start(db, clinic=clinic, client=person, channel="sms", now=clock.now()).intake
+    turn = walk(engine, db, intake, ["yes", "Kim", "1", "1", "no", "no", "no", "no", "no"], clock)
+    assert turn.question.field == "reminder_channel" and turn.messages[-1].endswith("\nReply 1 or 2.")
+    assert "from 1 to 2" not in turn.messages[-1]
+
+
+def test_every_re_ask_ends_with_the_open_question(engine, db, clinic, person, clock):
+    for channel in ("sms", "voice"):
+        intake = engine.start(db, clinic=clinic, client=person, channel=channel, now=clock.now()).intake
+        for q in engine.questions():
+            asked = engine.current(db, intake=intake, channel=channel).messages[-1]
+            turn = engine.answer(db, intake=intake, reply="%%", channel=channel, now=clock.now())
+            assert turn.question.field == q.field and turn.messages[-1].endswith(asked), (channel, q.field)
+            intake.misses = 0
+            good = {"consent": "yes", "first_name": "Kim", "concern": "1", "area": "1", "reminder_channel": "1",
+                    "preferred_times": "mornings"}.get(q.field, "no")
+            engine.answer(db, intake=intake, reply=good, channel=channel, now=clock.now())

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from glowline.store.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              MessageStatus, OutboxMessage, Plan, PlanStatus)
+from glowline.intake.engine import build_engine
 from tests.helpers import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, twilio_post
 from tests.worker_helpers import work
 
@@ -59,6 +60,7 @@ def test_full_intake_with_mistakes_back_restart_stop_start_help(client, runtime,
     assert sms(client, "face")[1] == ""
     helped = sms(client, "help")[1]
     assert "Glow Clinic" in helped and "(212) 555-0123" in helped and "STOP" in helped
+    assert "Which area" not in helped  # an opted-out client gets the HELP answer only
     resumed = sms(client, "START")[1]
     assert "subscribed to messages again" in resumed and "Which area" in resumed
 
@@ -231,3 +233,17 @@ def test_plan_from_a_staff_phone_of_another_clinic_is_not_a_command(client, runt
     make_clinic(db, name="Other Spa", number="+12125550177", staff=("+12125550166",))
     reply = sms(client, "PLAN 1 dec 3 10am", sender="+12125550166")[1]
     assert "Thanks for texting Glow Clinic" in reply
+
+
+def test_help_at_each_intake_question_gives_the_clinic_and_the_same_question(client, runtime, clinic, fake_twilio):
+    sms(client, "hi")
+    answers = {"consent": "yes", "first_name": "Kim", "concern": "1", "area": "1", "reminder_channel": "1",
+               "preferred_times": "mornings"}
+    while (field := intake_of(runtime).current_field) is not None:
+        helped = sms(client, "HELP")[1]
+        assert "Glow Clinic" in helped and "(212) 555-0123" in helped, field
+        with runtime.sessions() as s:
+            intake = s.get(Intake, intake_of(runtime).id)
+            asked = build_engine(runtime).current(s, intake=intake, channel="sms").messages[-1]
+        assert helped.endswith(asked) and intake_of(runtime).current_field == field
+        sms(client, answers.get(field, "no"))

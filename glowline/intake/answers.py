@@ -32,6 +32,7 @@ class Interpretation:
     value: object = None
     declined: bool = False
     refused: bool = False
+    several: bool = False
 
 
 def interpret(question: Question, reply: str | None, *, channel: Channel = Channel.SMS) -> Interpretation:
@@ -43,6 +44,9 @@ def interpret(question: Question, reply: str | None, *, channel: Channel = Chann
     if question.kind == "yesno":
         return Interpretation(parse_yes_no(reply, keypad=keypad))
     if question.kind == "choice":
+        numbers = parse_numbers(reply)
+        if numbers is not None and len(set(numbers)) > 1:
+            return Interpretation(several=True)  # "1, 3" to a single choice: ask to pick one
         return Interpretation(_choice(question, reply))
     if question.kind == "multi":
         return Interpretation(_multi(question, reply))

@@ -160,6 +160,8 @@ class IntakeEngine:
             return self._declined(db, intake, question, channel, now)
         if result.refused:
             return self._explain(db, intake, question, channel, now)
+        if result.several:
+            return self._miss(db, intake, question, channel, now, wording="intake.pick_one")
         if result.value is None or not self._validators[question.field].is_valid(
                 self._stored_value(intake, question, result.value, channel, now)):
             return self._miss(db, intake, question, channel, now)
@@ -250,8 +252,15 @@ class IntakeEngine:
         if intake.misses >= MAX_MISSES:
             return self._hand_over(intake, channel, now, f"needs a person: no answer to {question.field} "
                                                 f"after {MAX_MISSES} tries")
-        hint = render_hint(question, channel, self._values(intake))
-        return Turn([text(wording, hint=hint)], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
+        values = self._values(intake)
+        asked = render_question(question, channel, values)
+        if wording == "intake.pick_one":
+            return Turn([text(wording, question=asked)], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
+        # Every re-ask is the hint (what kind of answer fits), then the open question in full with its
+        # options, so the client never has to scroll back (or a caller remember) what was asked.
+        hint = render_hint(question, channel, values)
+        said = text(wording, hint=f"{hint} {asked}")
+        return Turn([said], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
 
     def _explain(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
         # A refusal counts as a miss, so a client who keeps refusing reaches a person, not a loop.

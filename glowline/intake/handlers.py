@@ -37,7 +37,12 @@ def keywords(msg: Inbound) -> Outcome:
     if keyword is Keyword.HELP:
         # HELP is answered even after STOP: carriers require it and it is not marketing.
         msg.mark(HandledAs.HELP)
-        return [compliance.help_reply(msg.clinic)]
+        replies = [compliance.help_reply(msg.clinic)]
+        intake = None if msg.client.opted_out else msg.engine.open_intake(msg.db, msg.clinic, msg.client)
+        if intake is not None:
+            # Mid-intake, HELP ends with the open question so the client knows what to answer next.
+            replies += msg.engine.current(msg.db, intake=intake, channel=msg.channel).messages
+        return replies
     if keyword is Keyword.OPT_IN and msg.client.opted_out:
         return _opt_in(msg)
     return NOT_MINE

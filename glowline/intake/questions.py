@@ -141,8 +141,10 @@ def render_question(question: Question, channel: Channel, values: Mapping[str, o
         options = ("; " if voice else "\n").join(
             text(f"question.option{suffix}", locale, number=c.number, label=c.label.lower() if voice else c.label)
             for c in question.choices)
-        return text(f"question.{question.kind}{suffix}", locale, prompt=prompt, options=options,
-                    n=len(question.choices))
+        key = f"question.{question.kind}"
+        if question.kind == "choice" and len(question.choices) == 2 and not voice:
+            key += ".two"  # "Reply 1 or 2", not "a number from 1 to 2"
+        return text(f"{key}{suffix}", locale, prompt=prompt, options=options, n=len(question.choices))
     return prompt
 
 
@@ -154,6 +156,8 @@ def render_hint(question: Question, channel: Channel, values: Mapping[str, objec
             return fill(question.voice_hint, {**values, "n": n})
         if question.kind in ("consent", "yesno"):
             return text("hint.yesno.voice", locale)
+        if question.kind == "choice" and n == 2:
+            return text("hint.choice.two.voice", locale)
         if question.kind in ("choice", "multi"):
             return text(f"hint.{question.kind}.voice", locale, n=n)
     return fill(question.hint, {**values, "n": n})

@@ -91,6 +91,7 @@ TEXTS: dict[str, str] = {
     "intake.revalidate": "Sorry, one more check.",
     "intake.miss": "Sorry, I didn't get that. {hint}",
     "intake.miss.after_no": "Sorry about that. {hint}",
+    "intake.pick_one": "Please pick just one. {question}",
     # A refusal or "why?" to a free-text question: why the clinic asks, then the question again.
     "intake.why": "{why} {question}",
     "intake.why.default": "We ask so {clinic} can plan your treatment.",
@@ -108,6 +109,7 @@ TEXTS: dict[str, str] = {
     "question.yesno": "{prompt} Reply YES or NO.",
     "question.option": "{number} {label}",
     "question.choice": "{prompt}\n{options}\nReply with a number from 1 to {n}.",
+    "question.choice.two": "{prompt}\n{options}\nReply 1 or 2.",
     "question.multi": "{prompt}\n{options}\nReply with one or more numbers, e.g. 1 or 1 2.",
     "question.yesno.voice": "{prompt} Say yes or no, or press 1 for yes and 2 for no.",
     "question.option.voice": "{number} for {label}",
@@ -115,6 +117,7 @@ TEXTS: dict[str, str] = {
     "question.multi.voice": "{prompt} Press or say {options}. You can say more than one.",
     "hint.yesno.voice": "Please say yes or no, or press 1 for yes and 2 for no.",
     "hint.choice.voice": "Please say the name, or press a number from 1 to {n}.",
+    "hint.choice.two.voice": "Please say the name, or press 1 or 2.",
     "hint.multi.voice": "Please say one or more of the names, or press a number from 1 to {n}.",
 
     # -- replies to reminders (C / R) -----------------------------------------------------------
