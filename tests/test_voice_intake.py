@@ -164,12 +164,29 @@ def test_a_retried_step_replays_its_twiml_and_counts_once(client, db, clinic):
     assert db.scalar(select(func.count()).select_from(Intake)) == 1 and restarted.status_code == 200
 
 
-def test_unknown_clinic_number_or_hidden_caller_gets_an_apology_and_nothing_is_stored(client, db, clinic):
-    for call in (Call(client, "CA" + "f" * 32, to="+12125550177"), Call(client, "CA" + "1" * 32, caller="anonymous")):
-        root = parse_twiml(twilio_post(client, "/twilio/voice", call.form()))
-        assert "Sorry" in said(root) and gather_of(root) is None and root[-1].tag == "Hangup"
+def test_unknown_clinic_number_gets_an_apology_and_nothing_is_stored(client, db, clinic):
+    call = Call(client, "CA" + "f" * 32, to="+12125550177")
+    root = parse_twiml(twilio_post(client, "/twilio/voice", call.form()))
+    assert "Sorry" in said(root) and gather_of(root) is None and root[-1].tag == "Hangup"
     assert db.scalar(select(func.count()).select_from(InboundMessage)) == 0
     assert db.scalar(select(func.count()).select_from(Client)) == 0
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "", "+266696687", "Restricted"])
+def test_a_withheld_number_is_put_through_to_the_clinic_phone(client, db, clinic, caller):
+    clinic.contact_phone = "+12125550123"
+    db.commit()
+    root = parse_twiml(twilio_post(client, "/twilio/voice", Call(client, "CA" + "1" * 32, caller=caller).form()))
+    assert root[-1].tag == "Dial" and root[-1].text == "+12125550123" and "Glow Clinic" in said(root)
+    assert not any(el.tag == "Hangup" for el in root)
+    assert db.scalar(select(func.count()).select_from(Client)) == 0
+
+
+def test_a_withheld_number_without_a_clinic_phone_is_told_how_to_reach_the_clinic(client, db, clinic):
+    clinic.contact_phone = None
+    db.commit()
+    root = parse_twiml(twilio_post(client, "/twilio/voice", Call(client, "CA" + "1" * 32, caller="anonymous").form()))
+    assert "call again with your number shown" in said(root) and "cannot take this call" not in said(root)
 
 
 def test_unsigned_call_is_refused(client, db, clinic):

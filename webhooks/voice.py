@@ -30,7 +30,7 @@ from glowline.voice.rebook import (answer_on_call, answer_pick, key_of, missed_c
                                   offer_on_call)
 from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
-                                  reminder_twiml, unavailable_twiml)
+                                  reminder_twiml, unavailable_twiml, withheld_twiml)
 from webhooks.context import db, runtime
 from webhooks.contract import CALL, CALL_GATHER, CALL_STATUS, REMINDER_CALL, inbound
 from webhooks.twilio_auth import verify_twilio
@@ -101,6 +101,11 @@ def incoming():
     form = request.form
     clinic, phone = _caller(form)
     call_sid = form.get("CallSid") or ""
+    if clinic is not None and phone is None and call_sid:
+        # A withheld or unknown number is a person trying to reach the clinic: never hang up on them.
+        # Nothing is stored (there is no client to store it against); the clinic's own phone takes it.
+        # Its contact phone, never a Twilio number of its own (that would ring this webhook again).
+        return _twiml(withheld_twiml(clinic.name, clinic.contact_phone))
     if clinic is None or phone is None or not call_sid:
         # Nothing stored: we do not know whose call this is.
         return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))

@@ -157,7 +157,11 @@ TEXTS: dict[str, str] = {
     "call.confirmed": "Thank you. Your {what} is confirmed. Goodbye.",
     "call.callback": "Thank you. Someone from the clinic will call you back. Goodbye.",
     "call.unavailable": "Sorry, we cannot take this call right now. Goodbye.",
-    "call.unavailable.clinic": "Sorry, {clinic}. we cannot take this call right now. Goodbye.",
+    "call.unavailable.clinic": "Sorry, {clinic} cannot take this call right now. Goodbye.",
+    # A caller whose number is withheld: we cannot text or call them back, so a person takes the call.
+    "call.withheld.forward": "Thank you for calling {clinic}. Putting you through to the clinic, one moment.",
+    "call.withheld.no_phone": ("Thank you for calling {clinic}. We cannot see your number, so we cannot call you back. "
+                               "Please call again with your number shown, or send us a text. Goodbye."),
     "call.next_session": "Hello, this is {clinic}. Your next appointment is on {when}. {menu}",
     "call.next_session.confirmed": "Hello, this is {clinic}. Your next appointment is on {when}. It is confirmed. {menu}",
     "call.answers_in": "Thank you for calling {clinic}. We have your answers, and someone will call you back soon.",

@@ -146,6 +146,18 @@ def keypad_gather(action_url: str, said: str) -> Gather:
     return gather
 
 
+def withheld_twiml(clinic_name: str, forward_to: str | None) -> str:
+    """A caller with a hidden number: put through to the clinic's phone, or told how to reach it."""
+    response = VoiceResponse()
+    if forward_to:
+        response.say(text("call.withheld.forward", clinic=clinic_name))
+        response.dial(forward_to)
+    else:
+        response.say(text("call.withheld.no_phone", clinic=clinic_name))
+        response.hangup()
+    return str(response)
+
+
 def unavailable_twiml(clinic_name: str | None = None) -> str:
     """A short apology and hang-up, for a call we cannot serve (unknown number or message)."""
     response = VoiceResponse()
