@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Mapping
@@ -10,6 +11,8 @@ from urllib.parse import urlsplit
 
 from glowline.exceptions import ConfigError
 
+# Twilio account SIDs are AC plus 32 hex digits; anything else is a typo or a pasted auth token.
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The checkout in development (and in an editable install); site-packages when installed from a wheel.
 ROOT = PACKAGE_DIR.parent
@@ -155,8 +158,8 @@ class Config:
         if bool(sid) != bool(token):
             missing = "TWILIO_AUTH_TOKEN" if sid else "TWILIO_ACCOUNT_SID"
             raise ConfigError(f"{missing}: set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
-        if sid and not (sid.startswith("AC") and len(sid) == 34):
-            raise ConfigError("TWILIO_ACCOUNT_SID: expected 34 characters starting with AC")
+        if sid and not ACCOUNT_SID.fullmatch(sid):
+            raise ConfigError("TWILIO_ACCOUNT_SID: expected AC followed by 32 hexadecimal digits")
         secret = env.get("SECRET_KEY") or ""
         if sid and len(secret) < 16:
             raise ConfigError("SECRET_KEY: set a random secret of at least 16 characters when Twilio is live")

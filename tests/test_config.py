@@ -57,3 +57,9 @@ def test_bad_setting_is_refused_naming_it(env, named):
     message = str(info.value)
     assert message.startswith(named)
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("sid", ["AC" + "z" * 32, "AC" + "1" * 31, "SK" + "1" * 32, "ac" + "1" * 32, "x" * 34])
+def test_an_account_sid_must_be_ac_and_32_hex_digits(sid):
+    with pytest.raises(ConfigError, match="TWILIO_ACCOUNT_SID: expected AC followed by 32 hexadecimal digits"):
+        Config.from_env({**LIVE, "TWILIO_ACCOUNT_SID": sid})

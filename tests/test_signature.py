@@ -87,3 +87,12 @@ def test_verification_off_is_for_local_simulation_and_says_so(runtime, clinic, c
     assert "SIGNATURE VERIFICATION IS OFF" in caplog.text
     assert app.test_client().post("/twilio/sms", data=PARAMS).status_code == 200
 
+
+
+@pytest.mark.parametrize("account", ["AC" + "1" * 32, "", None])
+def test_a_signed_webhook_for_another_account_is_refused_and_nothing_stored(client, runtime, clinic, account):
+    params = {k: v for k, v in PARAMS.items() if k != "AccountSid"}
+    if account is not None:
+        params["AccountSid"] = account
+    assert twilio_post(client, "/twilio/sms", params).status_code == 403
+    assert stored(runtime) == (0, 0, 0)

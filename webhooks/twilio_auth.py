@@ -30,7 +30,7 @@ def public_url() -> str:
 
 
 def verify_twilio(view):
-    """Refuse (403) any request whose X-Twilio-Signature does not match; nothing runs before it."""
+    """Refuse (403) a bad signature or, with Twilio credentials, another account's AccountSid; nothing runs first."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -46,6 +46,11 @@ def verify_twilio(view):
             if not validator.validate(public_url(), request.form, signature):
                 log.warning("twilio webhook %s refused: bad signature", request.path)
                 abort(403)
+        if config.twilio_account_sid and request.form.get("AccountSid") != config.twilio_account_sid:
+            # Signed, but for another account (a sub-account or a second project sharing the token):
+            # not ours to store or act on.
+            log.warning("twilio webhook %s refused: AccountSid is not the configured account", request.path)
+            abort(403)
         return view(*args, **kwargs)
 
     return wrapper
