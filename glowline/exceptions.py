@@ -48,3 +48,12 @@ class TransportError(GlowlineError):
         self.status = status
         self.opted_out = opted_out
         self.ambiguous = ambiguous
+
+
+class ConsentRequired(Conflict):
+    """The client has no current consent for this clinic (none, declined, or opted out).
+
+    ``field`` is always ``"consent"`` so the API can name it like a validation error.
+    """
+
+    field = "consent"

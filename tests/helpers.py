@@ -61,6 +61,7 @@ def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int
     person = Client(phone=phone, preferred_channel=channel or Channel.SMS)
     db.add(person)
     db.flush()
+    give_consent(db, person, clinic, now=clock.now())
     plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get(protocol),
                        catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=days),
                        actor="test", now=clock.now(), dispatcher=runtime.dispatcher if schedule else None)
@@ -109,6 +110,7 @@ def start_plan(runtime, db, clinic, person, clock, *, days=9, **kwargs) -> Plan:
     from glowline.plans.service import create_plan
 
     first = clock.now() + (days if isinstance(days, timedelta) else timedelta(days=days))
+    give_consent(db, person, clinic)
     plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("skin-rejuvenation"),
                        catalog_version=runtime.catalog.version, first_session_at=first, actor="staff:test",
                        now=clock.now(), dispatcher=runtime.dispatcher, **kwargs)
@@ -117,8 +119,9 @@ def start_plan(runtime, db, clinic, person, clock, *, days=9, **kwargs) -> Plan:
 
 
 def make_intake(db, clinic, *, phone: str = CLIENT_PHONE, concern: str | None = "acne scars",
-                status: IntakeStatus = IntakeStatus.COMPLETE, flags: list | None = None) -> Intake:
-    """Commit a finished intake for ``clinic`` from the client at ``phone``."""
+                status: IntakeStatus = IntakeStatus.COMPLETE, flags: list | None = None,
+                consent: bool = True) -> Intake:
+    """Commit a finished intake for ``clinic`` from the client at ``phone`` (who consented, unless told not)."""
     client = db.query(Client).filter_by(phone=phone).one_or_none()
     if client is None:
         client = Client(phone=phone)
@@ -127,8 +130,19 @@ def make_intake(db, clinic, *, phone: str = CLIENT_PHONE, concern: str | None = 
     intake = Intake(clinic_id=clinic.id, client=client, status=status, answers=answers, flags=flags or [],
                     completed_at=datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc))
     db.add(intake)
+    if consent:
+        give_consent(db, client, clinic)
     db.commit()
     return intake
+
+
+def give_consent(db, client, clinic, *, now=None) -> None:
+    """Record the client's consent to this clinic's automated messages, as a finished intake would."""
+    from glowline.compliance.consent import record_intake_consent
+
+    db.flush()
+    record_intake_consent(db, client=client, clinic=clinic, wording="May Glow Clinic send you automated texts?",
+                          channel="sms", now=now or datetime(2026, 11, 1, tzinfo=timezone.utc))
 
 
 def in_redis(runtime, message_id: int) -> bool:

@@ -112,7 +112,7 @@ def test_opt_out_between_enqueue_and_send_stops_the_message(runtime, db, clinic,
     db.commit()
     advance(runtime, clock, timedelta(hours=2))
     row = fresh(db, row)
-    assert (row.status, row.result, row.attempts) == (MessageStatus.SKIPPED, "opted_out", 0)
+    assert (row.status, row.result, row.attempts) == (MessageStatus.SUPPRESSED, "opted_out", 0)
     assert fake_twilio.attempts() == []
 
 

@@ -46,7 +46,7 @@ def test_retry_refuses_sent_messages_and_opted_out_clients(runtime, db, clinic, 
     db.commit()
     schedule(runtime, db, [skipped])
     work(runtime)
-    assert fresh(db, skipped).status is MessageStatus.SKIPPED
+    assert fresh(db, skipped).status is MessageStatus.SUPPRESSED
     with pytest.raises(Conflict, match="opted out"):
         retry_message(db, runtime, fresh(db, skipped), actor="staff:ana", now=clock.now())
     assert len(fake_twilio.attempts()) == 1

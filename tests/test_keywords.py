@@ -12,6 +12,8 @@ from glowline.compliance.keywords import Command, Keyword, command, detect
     "optout", "opt out", "Opt-Out", "OPT OUT PLEASE", "stop texting me", "Stop texting me!!", "please stop",
     "stop please", "STOP 🛑", "don't text me", "Do not contact me again", "remove me from your list",
     "take me off the list", "stop messaging me", "no more texts", "Unsubscribe me",
+    # A stop-sign emoji alone is a reasonable way to say stop (FCC 24-18).
+    "🛑",
 ])
 def test_opt_out(body):
     assert detect(body) is Keyword.OPT_OUT
@@ -19,7 +21,7 @@ def test_opt_out(body):
 
 @pytest.mark.parametrize("body", [
     "cancel my appointment", "I can't stop smiling", "stop by tomorrow?", "the end of the week works",
-    "quite good", "yes", "no", "", "🛑", "start over", "back", "Stephanie",
+    "quite good", "yes", "no", "", "start over", "back", "Stephanie",
 ])
 def test_not_opt_out(body):
     assert detect(body) is not Keyword.OPT_OUT

@@ -15,6 +15,7 @@ from glowline.store.models import (AuditEvent, Client, Clinic, ClinicNumber, Int
                              MessageStatus, OutboxMessage, PlanStatus, SessionStatus)
 from glowline.plans.service import cancel_plan, cancel_session, create_plan, move_session
 from glowline.catalog.protocols import load_catalog
+from tests.helpers import give_consent
 
 CATALOG = load_catalog(ROOT / "protocols.json", ROOT / "schemas" / "protocols.schema.json")
 NY = ZoneInfo("America/New_York")
@@ -52,6 +53,7 @@ def people(db):
     db.flush()
     intake = Intake(clinic_id=clinic.id, client_id=client.id, status=IntakeStatus.COMPLETE)
     db.add(intake)
+    give_consent(db, client, clinic)
     db.commit()
     return clinic, client, intake
 

@@ -129,7 +129,7 @@ def test_unknown_to_is_404_and_stores_nothing(client, runtime, clinic):
         assert s.scalar(select(func.count()).select_from(Client)) == 0
 
 
-def test_stop_cancels_open_messages_from_every_clinic_and_confirms_once(client, runtime, clinic, db, clock):
+def test_stop_pauses_without_cancelling_and_confirms_once(client, runtime, clinic, db, clock):
     other = make_clinic(db, name="Other Spa", number="+12125550177", staff=())
     sms(client, "hi")
     with runtime.sessions() as s:
@@ -144,8 +144,9 @@ def test_stop_cancels_open_messages_from_every_clinic_and_confirms_once(client, 
     assert sms(client, "STOP")[1] == ""
     assert sms(client, "hello?")[1] == ""
     with runtime.sessions() as s:
+        # Suppress, never destroy: the send job suppresses each row that comes due while opted out.
         statuses = sorted(s.scalars(select(OutboxMessage.status)).all())
-        assert statuses == sorted([MessageStatus.CANCELLED, MessageStatus.CANCELLED, MessageStatus.SENT])
+        assert statuses == sorted([MessageStatus.PENDING, MessageStatus.QUEUED, MessageStatus.SENT])
         assert s.scalar(select(func.count()).select_from(ConsentEvent).where(ConsentEvent.action == "opt_out")) == 1
 
 

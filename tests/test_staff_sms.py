@@ -153,9 +153,10 @@ def test_other_texts_from_a_staff_phone_get_the_commands_not_an_intake(client, d
     assert db.scalars(select(Intake)).all() == []
 
 
-def test_staff_are_told_when_the_client_has_opted_out(db, runtime, clinic):
+def test_a_plan_for_an_opted_out_client_is_refused_and_staff_are_told_why(db, runtime, clinic):
     intake = make_intake(db, clinic)
     intake.client.opted_out_at = runtime.clock.now()
     db.commit()
     reply = _text(db, runtime, clinic, f"PLAN {intake.id} dec 3 10am")
-    assert reply.startswith("Plan ") and "opted out" in reply and "call them" in reply
+    assert reply.startswith("Not started") and "opted out" in reply and "START" in reply
+    assert db.scalars(select(Plan)).all() == []

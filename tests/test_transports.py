@@ -61,16 +61,18 @@ def test_persistent_5xx_gives_up_after_five_attempts(runtime, db, clinic, clock,
     assert "gave up after 5 attempts" in row.last_error
 
 
-def test_21610_marks_client_opted_out_and_never_retries(runtime, db, clinic, clock, fake_twilio):
+def test_21610_opts_the_client_out_like_stop_and_never_retries(runtime, db, clinic, clock, fake_twilio):
     fake_twilio.script("Messages", Scripted(400, 21610, "Attempt to send to unsubscribed recipient"))
     person = make_client(db)
     later = make_message(db, clinic, person, due_at=clock.now() + timedelta(days=3))
     row = send_one(runtime, db, clinic, clock, person)
-    assert (row.status, row.attempts, row.error_code, row.result) == (MessageStatus.FAILED, 1, 21610, "opted_out")
+    assert (row.status, row.attempts, row.error_code, row.result) == (MessageStatus.SUPPRESSED, 1, 21610,
+                                                                      "carrier_opted_out")
     assert len(fake_twilio.attempts()) == 1
     db.expire_all()
     assert person.opted_out
-    assert fresh(db, later).status is MessageStatus.CANCELLED
+    # Suppress, never destroy: the later row waits, and is suppressed only if it comes due while opted out.
+    assert fresh(db, later).status is MessageStatus.PENDING
     consent = db.scalars(select(ConsentEvent)).one()
     assert (consent.action, consent.method, consent.client_id) == ("opt_out", "carrier_21610", person.id)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from glowline.store.models import (Channel, InboundMessage, MessageEvent, MessageKind, MessageStatus,
+from glowline.store.models import (Channel, ConsentEvent, InboundMessage, MessageEvent, MessageKind, MessageStatus,
                              OutboxMessage, SessionStatus)
 from tests.helpers import CLINIC_NUMBER, PUBLIC_BASE_URL, gather_of, make_plan, parse_twiml, said, twilio_post
 
@@ -107,18 +107,32 @@ def test_callback_request_with_2_reaches_the_clinic_inbox(client, db, voice_plan
     assert [(m.handled_as, m.client_id) for m in inbox] == [("callback_requested", message.client_id)]
 
 
-def test_opt_out_with_9_stops_every_later_message(client, db, voice_plan):
+def test_opt_out_with_9_pauses_every_later_message_without_destroying_it(client, db, voice_plan):
     message = placed_reminder(db, voice_plan)
     root = parse_twiml(press(client, message, "9"))
-    assert "no more reminders" in said(root)
+    assert "no more calls or texts" in said(root)
     message = fresh(db, message)
     assert message.result == "opted_out"
     assert message.client.opted_out
     assert message.session.status is SessionStatus.SCHEDULED
+    # Suppress, never destroy: the later rows wait; the send job suppresses each one that comes due
+    # while the client is opted out, and a START resumes the rest.
     still_open = db.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.client_id == message.client_id, OutboxMessage.id != message.id,
         OutboxMessage.status.in_([MessageStatus.PENDING, MessageStatus.QUEUED])))
-    assert still_open == 0
+    assert still_open > 0
+
+
+@pytest.mark.parametrize("speech", ["Don't call me again.", "please stop calling me", "take me off your list"])
+def test_saying_stop_on_a_reminder_call_opts_out_of_calls_and_texts(client, db, voice_plan, speech):
+    message = placed_reminder(db, voice_plan)
+    root = parse_twiml(press(client, message, "", SpeechResult=speech))
+    assert "no more calls or texts" in said(root)
+    message = fresh(db, message)
+    assert message.result == "opted_out" and message.client.opted_out
+    assert message.session.status is SessionStatus.SCHEDULED  # not a call-back request
+    event = db.scalars(select(ConsentEvent).where(ConsentEvent.action == "opt_out")).one()
+    assert (event.method, event.wording) == ("voice_speech", speech)
 
 
 def test_wrong_key_is_asked_again_once_then_the_call_ends(client, db, voice_plan):

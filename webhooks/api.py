@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from glowline.clinics import audit
+from glowline.compliance import consent as compliance
 from glowline.delivery import heartbeat
 from glowline.exceptions import Conflict, NeedsConfirmation, NotFound, ValidationError
-from glowline.store.models import Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan
+from glowline.store.models import Client, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan, PlanStatus
 from glowline.delivery.report import queue_listing, queue_summary
 from glowline.delivery.staff_actions import cancel_message, retry_message, retry_refusal
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
@@ -43,7 +44,8 @@ def _not_found(exc: NotFound):
 
 @bp.errorhandler(Conflict)
 def _conflict(exc: Conflict):
-    return _error(str(exc), 409)
+    # A refusal for want of consent names the field, so a booking system can tell it apart.
+    return _error(str(exc), 409, getattr(exc, "field", None))
 
 
 @bp.errorhandler(NeedsConfirmation)
@@ -132,6 +134,17 @@ def plan_messages(plan: Plan) -> list[OutboxMessage]:
                              .order_by(OutboxMessage.due_at, OutboxMessage.id)))
 
 
+def paused_reason(plan: Plan) -> str | None:
+    """Why an active plan sends nothing now ("client opted out", "no consent"), or None."""
+    if plan.status is not PlanStatus.ACTIVE:
+        return None
+    if plan.client.opted_out:
+        return "client opted out"
+    if not compliance.state_of(db(), plan.client, plan.clinic).current:
+        return "no consent"
+    return None
+
+
 def plan_json(plan: Plan) -> dict:
     """A plan with its sessions and every scheduled message."""
     tz = client_zone(plan)
@@ -139,6 +152,8 @@ def plan_json(plan: Plan) -> dict:
     return {
         "id": plan.id, "intake_id": plan.intake_id, "protocol": plan.protocol_id,
         "client_opted_out": plan.client.opted_out,
+        "paused": f"paused: {paused_reason(plan)}" if paused_reason(plan) else None,
+        "consent": compliance.state_of(db(), plan.client, plan.clinic).as_json(),
         "protocols_version": plan.protocols_version, "status": plan.status.value, "version": plan.version,
         "session_count": plan.session_count, "interval_weeks": plan.interval_weeks,
         "created_by": plan.created_by, "created_at": plan.created_at.isoformat(),
@@ -170,7 +185,8 @@ def intake_json(intake: Intake, *, full: bool = False, plan_id: int | None = Non
             "flags": list(intake.flags or []), "channel": intake.channel.value, "client_phone": intake.client.phone,
             "created_at": intake.created_at.isoformat(),
             "completed_at": intake.completed_at.isoformat() if intake.completed_at else None,
-            "waiting_for_plan": intake.status in PLANNABLE, "plan_id": plan_id}
+            "waiting_for_plan": intake.status in PLANNABLE, "plan_id": plan_id,
+            "consent": compliance.state_of(db(), intake.client, intake.clinic).as_json()}
     if full:
         data["answers"] = intake.answers or {}
     return data
@@ -194,6 +210,21 @@ def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
         "health": heartbeat.check(runtime()).as_dict(),
         "window_hours": hours,
     }
+
+
+@bp.get("/opt-outs")
+@token_required
+def list_opt_outs():
+    """GET /api/opt-outs: this clinic's clients who have opted out, newest first, with what they said."""
+    clients = db().scalars(select(Client).join(Intake, Intake.client_id == Client.id)
+                           .where(Intake.clinic_id == g.clinic_id, Client.opted_out_at.is_not(None))
+                           .distinct()).all()
+    clinic = _clinic()
+    states = sorted(((c, compliance.state_of(db(), c, clinic)) for c in clients),
+                    key=lambda pair: pair[1].opted_out_at, reverse=True)
+    return jsonify(opt_outs=[{"client_phone": c.phone, "opted_out_at": st.opted_out_at.isoformat(),
+                              "by": st.opted_out_by, "method": st.opted_out_method} for c, st in states
+                             if st.opted_out_at is not None])
 
 
 @bp.get("/protocols")

@@ -12,7 +12,9 @@ _MESSAGE = {"type": "object", "properties": {
     # The enums come from the store's own, so the document cannot drift from what the API returns.
     "kind": {"type": "string", "enum": [k.value for k in MessageKind]},
     "channel": {"type": "string", "enum": [c.value for c in Channel]},
-    "status": {"type": "string", "enum": [s.value for s in MessageStatus]},
+    "status": {"type": "string", "enum": [s.value for s in MessageStatus],
+               "description": "suppressed: came due while the client had opted out (or had no consent); "
+                              "never sent late"},
     "due_at": {"type": "string", "format": "date-time"},
     "local_time": {"type": "string", "format": "date-time", "description": "due_at in the client's zone"},
     "not_after": {"type": ["string", "null"], "format": "date-time"},
@@ -22,9 +24,23 @@ _MESSAGE = {"type": "object", "properties": {
     "retryable": {"type": "boolean", "description": "true when staff may retry it now "
                   "(failed, undelivered or skipped, and not past its useful time)"},
     "text": {"type": "string"}}}
+_CONSENT = {"type": "object", "description": "The client's consent and opt-out state for this clinic", "properties": {
+    "status": {"enum": ["given", "declined", "requested", "withdrawn", "none"]},
+    "current": {"type": "boolean", "description": "true when automated messages may go to the client"},
+    "at": {"type": ["string", "null"], "format": "date-time"},
+    "method": {"type": ["string", "null"], "description": "how it was captured, e.g. sms_intake, sms_consent_request"},
+    "wording": {"type": ["string", "null"], "description": "the exact words the client was shown"},
+    "opted_out": {"type": "boolean"}, "opted_out_at": {"type": ["string", "null"], "format": "date-time"},
+    "opted_out_by": {"type": ["string", "null"], "description": "the words (or carrier error) that opted them out"},
+    "opted_out_method": {"type": ["string", "null"]}}}
+_OPT_OUT = {"type": "object", "properties": {
+    "client_phone": {"type": "string"}, "opted_out_at": {"type": "string", "format": "date-time"},
+    "by": {"type": ["string", "null"]}, "method": {"type": ["string", "null"]}}}
 _PLAN = {"type": "object", "properties": {
     "id": {"type": "integer"}, "intake_id": {"type": ["integer", "null"]}, "protocol": {"type": "string"},
     "client_opted_out": {"type": "boolean", "description": "true when nothing will reach the client until they text START"},
+    "paused": {"type": ["string", "null"], "description": "e.g. \"paused: client opted out\"; null when messages go out"},
+    "consent": {"$ref": "#/components/schemas/Consent"},
     "protocols_version": {"type": "string"}, "status": {"type": "string", "enum": ["active", "cancelled",
                                                                                     "completed"]},
     "version": {"type": "integer"}, "session_count": {"type": "integer"}, "interval_weeks": {"type": "integer"},
@@ -46,6 +62,7 @@ _INTAKE = {"type": "object", "properties": {
     "client_phone": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
     "completed_at": {"type": ["string", "null"], "format": "date-time"},
     "waiting_for_plan": {"type": "boolean"}, "plan_id": {"type": ["integer", "null"]},
+    "consent": {"$ref": "#/components/schemas/Consent"},
     "answers": {"type": "object", "description": "only on GET /api/intakes/{id}"}}}
 _QUEUE = {"type": "object", "properties": {
     "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
@@ -70,7 +87,8 @@ def _json(schema: dict, description: str) -> dict:
 
 def _errors(*codes: int) -> dict:
     words = {400: "Invalid body or parameter; `field` names it", 401: "Missing or wrong bearer token",
-             404: "Not found (or another clinic's)", 409: "Not allowed in the current state"}
+             404: "Not found (or another clinic's)", 409: "Not allowed in the current state "
+             "(`field: consent` when the client has no current consent)"}
     return {str(code): _json(_ref("Error"), words[code]) for code in codes}
 
 
@@ -93,7 +111,8 @@ def _path_param(name: str, description: str) -> dict:
 
 def build_document(schemas) -> dict:
     """The OpenAPI document; request body schemas are the very files the API validates with."""
-    components = {"Error": _ERROR, "Message": _MESSAGE, "Plan": _PLAN, "Intake": _INTAKE, "Queue": _QUEUE}
+    components = {"Error": _ERROR, "Message": _MESSAGE, "Plan": _PLAN, "Intake": _INTAKE, "Queue": _QUEUE,
+                  "Consent": _CONSENT, "OptOut": _OPT_OUT}
     for name in ("api_plan_create", "api_session_move", "api_plan_cancel", "api_session_action"):
         schema = {k: v for k, v in schemas[name].schema.items() if k not in ("$schema", "$id")}
         components[name] = schema
@@ -141,6 +160,8 @@ def build_document(schemas) -> dict:
         "/api/messages/{message_id}/cancel": {"post": _op("Cancel a pending or queued message",
                                                           ("200", _ref("Message"), "The cancelled message"),
                                                           params=[message_id], errors=(401, 404, 409))},
+        "/api/opt-outs": {"get": _op("The clinic's clients who opted out, newest first, with what opted them out",
+                                     ("200", list_of("opt_outs", "OptOut"), "Opted-out clients"))},
         "/api/queue": {"get": _op("Counts by status, next due, failures, worker and scheduler heartbeat",
                                   ("200", _ref("Queue"), "The queue"))},
     }

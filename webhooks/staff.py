@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from glowline.clinics import audit
 from glowline.clinics.hours import describe_calendar, set_calendar
+from glowline.compliance import consent as compliance
 from glowline.exceptions import Conflict, GlowlineError, NeedsConfirmation, NotFound, ValidationError
 from glowline.store.models import Clinic, Intake, OutboxMessage, Plan, PlanStatus, StaffUser
 from glowline.delivery.staff_actions import cancel_message, retry_message
@@ -21,7 +22,7 @@ from glowline.plans.staff_commands import client_gets
 from glowline.messages.dates import format_moment
 from glowline.plans.timeline import MessageSettings, build_timeline, zone
 from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
-from webhooks.api import apply_session_action, client_zone, message_json, plan_messages, queue_state
+from webhooks.api import apply_session_action, client_zone, message_json, paused_reason, plan_messages, queue_state
 from webhooks.auth import check_login, client_address, load_staff, log_in, log_out, login_required, throttle
 from webhooks.context import db, runtime
 
@@ -193,7 +194,9 @@ def intakes():
                            .order_by(Intake.completed_at, Intake.id)).all()
     plans = db().scalars(select(Plan).where(Plan.clinic_id == clinic.id).order_by(Plan.id.desc()).limit(20)).all()
     _viewed("intakes", [i.id for i in waiting])
-    return render_template("intakes.html", waiting=waiting, plans=plans, concern=intake_concern, tz=zone(clinic.timezone))
+    consents = {i.id: compliance.state_of(db(), i.client, clinic) for i in waiting}
+    return render_template("intakes.html", waiting=waiting, plans=plans, concern=intake_concern,
+                           tz=zone(clinic.timezone), consents=consents)
 
 
 def _form_values(intake: Intake) -> dict:
@@ -251,7 +254,31 @@ def new_plan(intake_id: int):
             return redirect(url_for("staff.show_plan", plan_id=plan.id))
     return render_template("plan_form.html", intake=intake, values=values, error=error,
                            protocols=list(runtime().catalog), concern=intake_concern(intake),
-                           planned=intake.status not in PLANNABLE), (400 if error else 200)
+                           planned=intake.status not in PLANNABLE,
+                           consent=compliance.state_of(db(), intake.client, clinic),
+                           clinic_tz=zone(clinic.timezone)), (400 if error else 200)
+
+
+@bp.post("/intakes/<int:intake_id>/consent-request")
+@login_required
+def consent_request(intake_id: int):
+    """Text the client the one consent request (YES/NO), recorded with its exact words."""
+    clinic = _clinic()
+    try:
+        intake = find_intake(db(), clinic.id, intake_id)
+    except NotFound:
+        abort(404)
+    try:
+        row = compliance.request_consent(db(), client=intake.client, clinic=clinic, actor=g.actor,
+                                         now=runtime().clock.now())
+        runtime().dispatcher.schedule(db(), [row])
+        db().commit()
+    except Conflict as exc:
+        db().rollback()
+        flash(f"No consent request sent: {exc}.", "error")
+    else:
+        flash("Consent request texted. When the client replies YES you can start the plan.")
+    return redirect(url_for("staff.new_plan", intake_id=intake.id))
 
 
 @bp.post("/preview")
@@ -293,7 +320,9 @@ def show_plan(plan_id: int):
     _viewed("plan", [plan.intake_id] if plan.intake_id else [], plan_id=plan.id)
     return render_template("plan.html", plan=plan, protocol=protocol, rows=rows, svg=svg, events=events,
                            describe=audit.describe, tz=zone(tz), clinic_tz=zone(clinic.timezone),
-                           now=runtime().clock.now())
+                           now=runtime().clock.now(),
+                           consent=compliance.state_of(db(), plan.client, clinic), paused=paused_reason(plan),
+                           consent_history=compliance.history(db(), plan.client, clinic))
 
 
 @bp.post("/plans/<int:plan_id>/cancel")

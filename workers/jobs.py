@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glowline.compliance import consent
 from glowline.delivery import outbox
 from glowline.voice import calls as voice_calls
 from glowline.store.db import on_commit
@@ -34,6 +35,8 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=10)
 # RQ's scheduler stores due times in whole seconds, so a job may start up to a second early.
 EARLY_TOLERANCE = timedelta(seconds=2)
+# Reasons that suppress rather than skip: the row is kept as the record of what the opt-out held back.
+SUPPRESS = frozenset({"opted_out", "no_consent"})
 
 
 def backoff(attempts: int) -> timedelta:
@@ -112,6 +115,10 @@ def _reason_to_skip(db: Session, message: OutboxMessage, now: datetime) -> str |
                                                   Client.opted_out_at.is_not(None)))
     if opted_out is not None:
         return "opted_out"
+    if (plan is not None and message.client is not None
+            and not consent.state_of(db, message.client, message.clinic).current):
+        # A plan started before consent was the gate (or for a client who declined) stays silent.
+        return "no_consent"
     if message.not_after is not None and message.not_after < now:
         return "past_useful_time"
     return None
@@ -153,6 +160,10 @@ def _send(rt, db: Session, message_id: int) -> str:
         db.commit()
         return "early"
     reason = _reason_to_skip(db, message, now)
+    if reason in SUPPRESS:
+        outbox.mark_suppressed(db, message, reason, now=now)
+        db.commit()
+        return f"suppressed_{reason}"
     if reason is not None:
         outbox.mark_skipped(db, message, reason, now=now)
         db.commit()
@@ -214,7 +225,6 @@ def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) 
     log.warning("outbox %s (%s): send attempt %s failed: code=%s status=%s retryable=%s", message.id,
                 message.kind.value, message.attempts, exc.code, exc.status, exc.retryable)
     if exc.opted_out:
-        outbox.mark_failed(db, message, str(exc), now=now, code=exc.code, result="opted_out")
         outbox.opt_out_by_carrier(db, message, now=now)
         db.commit()
         return "opted_out"

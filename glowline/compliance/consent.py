@@ -5,19 +5,39 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import or_, update
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glowline.compliance import texts
+from glowline.exceptions import Conflict, ConsentRequired
 from glowline.messages.catalog import DEFAULT_LOCALE, text
-from glowline.store.models import (Channel, Client, Clinic, ConsentAction, ConsentEvent, MessageStatus, OPEN_STATUSES,
+from glowline.store.models import (Channel, Client, Clinic, ConsentAction, ConsentEvent, MessageKind, MessageStatus,
                                    OutboxMessage)
 from glowline.phone import pretty
+from glowline.store.models import (Channel, Client, Clinic, ConsentEvent, MessageKind, MessageStatus,
+                                   OutboxMessage)
 
 log = logging.getLogger(__name__)
 
 # An opt-out is a property of the number: it stops every clinic on this installation.
 OPT_OUT_SCOPE = "all messages from every clinic number"
 MAX_WORDING = 2000
+
+
+class ConsentStatus(str, enum.Enum):
+    """Where a client's consent for one clinic stands."""
+    GIVEN = "given"
+    DECLINED = "declined"
+    REQUESTED = "requested"
+    WITHDRAWN = "withdrawn"
+    NONE = "none"
+
+
+_STATUS_OF = {ConsentAction.OPT_IN: ConsentStatus.GIVEN, ConsentAction.DECLINED: ConsentStatus.DECLINED,
+              ConsentAction.OPT_OUT: ConsentStatus.WITHDRAWN, ConsentAction.REQUESTED: ConsentStatus.REQUESTED}
 
 
 def intake_scope(clinic: Clinic) -> str:
@@ -27,29 +47,20 @@ def intake_scope(clinic: Clinic) -> str:
 
 def opt_out(db: Session, *, client: Client, clinic: Clinic | None, wording: str, method: str,
             now: datetime) -> bool:
-    """Stop everything to this number; True when it changed something (False if already opted out)."""
+    """Mark the client opted out; True when it changed something (False if already opted out).
+
+    Nothing in the outbox is cancelled: the send job suppresses each row as it comes due, so
+    an opt-in later resumes every row still ahead (suppress, never destroy).
+    """
     if client.opted_out_at is not None:
         return False
     client.opted_out_at = now
-    cancelled = cancel_open_messages(db, client=client, now=now)
-    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None, action=ConsentAction.OPT_OUT.value,
-                        wording=wording[:MAX_WORDING], method=method, scope=OPT_OUT_SCOPE, created_at=now))
+    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None,
+                        action=ConsentAction.OPT_OUT.value, wording=wording[:MAX_WORDING], method=method,
+                        scope=OPT_OUT_SCOPE, created_at=now))
     db.flush()
-    log.info("client %s opted out; %d open messages cancelled", client.id, cancelled)
+    log.info("client %s opted out", client.id)
     return True
-
-
-def cancel_open_messages(db: Session, *, client: Client, now: datetime) -> int:
-    """Cancel every pending or queued row to this client, across clinics; returns how many."""
-    # Rows are matched by number as well as id: a row may carry only the number.
-    result = db.execute(
-        update(OutboxMessage)
-        .where(or_(OutboxMessage.client_id == client.id, OutboxMessage.to_number == client.phone),
-               OutboxMessage.status.in_([s.value for s in OPEN_STATUSES]))
-        .values(status=MessageStatus.CANCELLED, last_error="recipient opted out", finished_at=now, updated_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    return getattr(result, "rowcount", 0) or 0
 
 
 def opt_in(db: Session, *, client: Client, clinic: Clinic | None, wording: str, method: str,
@@ -57,7 +68,8 @@ def opt_in(db: Session, *, client: Client, clinic: Clinic | None, wording: str, 
     """Lift an opt-out and record the consent; True when the number had opted out."""
     was_out = client.opted_out_at is not None
     client.opted_out_at = None
-    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None, action=ConsentAction.OPT_IN.value,
+    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id if clinic else None,
+                        action=ConsentAction.OPT_IN.value,
                         wording=wording[:MAX_WORDING], method=method, scope=scope, created_at=now))
     db.flush()
     return was_out
@@ -76,8 +88,10 @@ def record_intake_consent(db: Session, *, client: Client, clinic: Clinic, wordin
 
 
 def opt_out_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
-    """The one confirmation a STOP gets."""
-    return text("consent.opt_out", locale, clinic=clinic.name)
+    """The one confirmation an opt-out gets: what it covers, how to undo it, how to cancel a visit instead."""
+    # CANCEL is a carrier opt-out word, so someone who meant their appointment must learn how to do that.
+    phone = clinic.callback_number
+    return text("consent.opt_out", locale, clinic=clinic.name, phone=pretty(phone) if phone else "the clinic")
 
 
 def opt_in_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
@@ -91,3 +105,126 @@ def help_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
     if not phone:
         return text("consent.help.no_phone", locale, clinic=clinic.name)
     return text("consent.help", locale, clinic=clinic.name, phone=pretty(phone))
+
+
+def record_declined(db: Session, *, client: Client, clinic: Clinic, wording: str, method: str,
+                    now: datetime) -> None:
+    """Record that the client said no to automated messages from this clinic (the words they were asked)."""
+    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id, action=ConsentAction.DECLINED.value,
+                        wording=wording[:MAX_WORDING], method=method, scope=intake_scope(clinic), created_at=now))
+    db.flush()
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """A client's consent and opt-out state for one clinic, as staff and the API see it."""
+
+    status: ConsentStatus
+    at: datetime | None = None
+    method: str | None = None
+    wording: str | None = None
+    opted_out_at: datetime | None = None
+    opted_out_by: str | None = None
+    opted_out_method: str | None = None
+    request_wording: str | None = None
+
+    @property
+    def current(self) -> bool:
+        """True when automated messages may go to the client: consent given and no opt-out since."""
+        return self.status is ConsentStatus.GIVEN and self.opted_out_at is None
+
+    @property
+    def label(self) -> str:
+        """A short phrase for staff pages: "given", "declined", "opted out"..."""
+        if self.opted_out_at is not None:
+            return "opted out"
+        return {ConsentStatus.GIVEN: "given", ConsentStatus.DECLINED: "declined",
+                ConsentStatus.REQUESTED: "requested, no answer yet", ConsentStatus.WITHDRAWN: "withdrawn",
+                ConsentStatus.NONE: "none"}[self.status]
+
+    def as_json(self) -> dict:
+        """The API's view of the state."""
+        return {
+            "status": self.status.value, "current": self.current,
+            "at": self.at.isoformat() if self.at else None, "method": self.method, "wording": self.wording,
+            "opted_out": self.opted_out_at is not None,
+            "opted_out_at": self.opted_out_at.isoformat() if self.opted_out_at else None,
+            "opted_out_by": self.opted_out_by, "opted_out_method": self.opted_out_method,
+        }
+
+
+def history(db: Session, client: Client, clinic: Clinic) -> list[ConsentEvent]:
+    """Every consent change of a client at one clinic, oldest first."""
+    return list(db.scalars(select(ConsentEvent).where(ConsentEvent.client_id == client.id,
+                                                      ConsentEvent.clinic_id == clinic.id)
+                           .order_by(ConsentEvent.created_at, ConsentEvent.id)))
+
+
+def state_of(db: Session, client: Client, clinic: Clinic) -> ConsentState:
+    """The client's consent for this clinic, read from its consent record."""
+    events = history(db, client, clinic)
+    decisive = [e for e in events if e.action != ConsentAction.REQUESTED.value]
+    last = decisive[-1] if decisive else None
+    pending = events[-1] if events and events[-1].action == ConsentAction.REQUESTED.value else None
+    status = _STATUS_OF[ConsentAction(last.action)] if last is not None else ConsentStatus.NONE
+    if pending is not None and status is not ConsentStatus.GIVEN:
+        status = ConsentStatus.REQUESTED
+    shown = pending if status is ConsentStatus.REQUESTED else last
+    stop = next((e for e in reversed(events) if e.action == ConsentAction.OPT_OUT.value), None)
+    out = client.opted_out_at is not None
+    return ConsentState(status=status, at=shown.created_at if shown else None, method=shown.method if shown else None,
+                        wording=shown.wording if shown else None, opted_out_at=client.opted_out_at,
+                        opted_out_by=stop.wording if (out and stop) else None,
+                        opted_out_method=stop.method if (out and stop) else None,
+                        request_wording=pending.wording if pending else None)
+
+
+def require_consent(db: Session, client: Client, clinic: Clinic) -> ConsentState:
+    """The client's state when they may get automated messages from this clinic; else ConsentRequired."""
+    state = state_of(db, client, clinic)
+    if state.opted_out_at is not None:
+        raise ConsentRequired("the client has opted out of messages from this clinic; they must text START "
+                              "before a plan can start")
+    if not state.current:
+        why = {ConsentStatus.DECLINED: "declined automated texts and calls",
+               ConsentStatus.REQUESTED: "has not yet answered the consent request",
+               ConsentStatus.WITHDRAWN: "withdrew consent"}.get(state.status, "has not consented to automated "
+                                                                           "texts and calls")
+        raise ConsentRequired(f"no current consent: the client {why}; text them a consent request first")
+    return state
+
+
+def request_consent(db: Session, *, client: Client, clinic: Clinic, actor: str, now: datetime) -> OutboxMessage:
+    """Queue the one consent-request text (YES/NO) and record its exact wording; the caller schedules it."""
+    state = state_of(db, client, clinic)
+    if state.opted_out_at is not None:
+        raise Conflict("the client has opted out; only they can resubscribe, by texting START")
+    if state.current:
+        raise Conflict("the client has already consented")
+    if not clinic.numbers:
+        raise Conflict("the clinic has no number to text from")
+    body = texts.consent_request(clinic)
+    db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id, action=ConsentAction.REQUESTED.value,
+                        wording=body, method=f"staff_request by {actor}"[:32], scope=intake_scope(clinic),
+                        created_at=now))
+    row = OutboxMessage(clinic_id=clinic.id, client_id=client.id, kind=MessageKind.CONSENT_REQUEST,
+                        channel=Channel.SMS, to_number=client.phone, from_number=clinic.sending_number, body=body,
+                        due_at=now, status=MessageStatus.PENDING, created_at=now, updated_at=now)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def answer_request(db: Session, *, client: Client, clinic: Clinic, agreed: bool, channel: str,
+                   now: datetime) -> str | None:
+    """Record a YES/NO to a pending consent request with the request's exact words; the reply, or None."""
+    state = state_of(db, client, clinic)
+    if state.status is not ConsentStatus.REQUESTED or state.request_wording is None:
+        return None
+    method = f"{Channel(channel).value}_consent_request"
+    if agreed:
+        opt_in(db, client=client, clinic=clinic, wording=state.request_wording, method=method, now=now,
+               scope=intake_scope(clinic))
+        return texts.consent_given_reply(clinic)
+    record_declined(db, client=client, clinic=clinic, wording=state.request_wording, method=method, now=now)
+    return texts.consent_declined_reply(clinic)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 
+from glowline.compliance.stop_intent import StopIntent, classify
 from glowline.normalize import words
 
 
@@ -13,6 +14,16 @@ class Keyword(str, enum.Enum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
+    # Only probably a stop ("no more", "not interested"): one confirming question, nothing stored.
+    PROBABLY_OPT_OUT = "probably_opt_out"
+    # Asks how to stop ("how do I unsubscribe?"): answered, not acted on.
+    STOP_QUESTION = "stop_question"
+    # "cancel my appointment": for staff; never an opt-out.
+    APPOINTMENT_CANCEL = "appointment_cancel"
+
+
+_FROM_INTENT = {StopIntent.PROBABLY_STOP: Keyword.PROBABLY_OPT_OUT, StopIntent.QUESTION: Keyword.STOP_QUESTION,
+                StopIntent.APPOINTMENT_CANCEL: Keyword.APPOINTMENT_CANCEL}
 
 
 class Command(str, enum.Enum):
@@ -21,22 +32,6 @@ class Command(str, enum.Enum):
     BACK = "back"
 
 
-# The carrier/CTIA list; CANCEL is here, so appointment actions must use other words.
-OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
-
-# Politeness around a keyword does not change what it means ("STOP please", "stop now!!").
-_FILLER = r"(?:please|pls|plz|now|thanks|thank you|thx|ok|okay|all)"
-_OPT_OUT_PHRASES = [
-    rf"^(?:{_FILLER} )*(?:{'|'.join(sorted(OPT_OUT_WORDS))})(?: {_FILLER})*$",
-    r"^(?:please )?opt (?:me )?out(?: please)?$",
-    r"^(?:please )?(?:stop|quit|end|no more) (?:texting|texts|messaging|messages|sending|contacting|calling)"
-    r"(?: me)?(?: (?:texts|messages|anything))?(?: please)?$",
-    r"^(?:please )?(?:do not|don t|dont) (?:text|message|contact|call) me(?: again| anymore| any more)?(?: please)?$",
-    r"^(?:please )?(?:remove|unsubscribe) me(?: from (?:this|your|the) list)?(?: please)?$",
-    r"^(?:please )?take me off (?:this|your|the) list(?: please)?$",
-    r"^leave me alone$",
-]
-_OPT_OUT = [re.compile(p) for p in _OPT_OUT_PHRASES]
 _OPT_IN = re.compile(r"^(?:please )?(?:start|unstop|opt (?:me )?(?:back )?in|resubscribe|subscribe)"
                      r"(?: again)?(?: please)?$")
 _HELP = re.compile(r"^(?:help|info)(?: please| me)?$")
@@ -47,18 +42,20 @@ _BACK = re.compile(r"^(?:back|go back|previous|undo|back up|previous question)$"
 def detect(body: str | None, *, opted_out: bool = False) -> Keyword | None:
     """The compliance keyword a whole message means, if any (any case and punctuation).
 
-    YES opts back in only for a number that opted out; otherwise it is an answer.
+    Opt-out is any reasonable way of saying stop (``stop_intent.classify``). YES opts back in only
+    for a client who opted out; otherwise it is an answer.
     """
     said = words(body)
+    intent = classify(body)
+    if intent is StopIntent.STOP:
+        return Keyword.OPT_OUT
     if not said:
         return None
-    if any(p.match(said) for p in _OPT_OUT):
-        return Keyword.OPT_OUT
     if _OPT_IN.match(said) or (opted_out and said in ("yes", "y")):
         return Keyword.OPT_IN
     if _HELP.match(said):
         return Keyword.HELP
-    return None
+    return _FROM_INTENT.get(intent) if intent is not None else None
 
 
 def command(body: str | None) -> Command | None:

@@ -1,7 +1,8 @@
 """The outbox state machine: claim a row, record what the provider said, reopen or cancel it.
 
     pending -> queued -> sending -> sent -> delivered | undelivered | failed
-    pending/queued -> cancelled | skipped;  sending -> failed (Twilio refused, or outcome unknown)
+    pending/queued -> cancelled | skipped | suppressed;  sending -> failed (Twilio refused, or outcome unknown)
+    sending -> suppressed (Twilio said the recipient opted out: 21610)
 
 Every transition is a conditional UPDATE (``WHERE status IN (...)``) so two workers, two
 callbacks or a worker and a staff member racing on one row cannot move it backwards.
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 S = MessageStatus
 RANK = {S.PENDING: 0, S.HELD: 0, S.QUEUED: 1, S.SENDING: 2, S.SENT: 3,
-        S.DELIVERED: 4, S.UNDELIVERED: 4, S.FAILED: 4, S.CANCELLED: 4, S.SKIPPED: 4}
+        S.DELIVERED: 4, S.UNDELIVERED: 4, S.FAILED: 4, S.CANCELLED: 4, S.SKIPPED: 4, S.SUPPRESSED: 4}
 CLAIMABLE = (S.PENDING, S.QUEUED)
 RETRYABLE_BY_STAFF = (S.FAILED, S.UNDELIVERED, S.SKIPPED)
 
@@ -44,6 +45,13 @@ CALL_STATUSES: dict[str, MessageStatus] = {
     "queued": S.SENT, "initiated": S.SENT, "ringing": S.SENT, "in-progress": S.SENT,
     "completed": S.DELIVERED, "busy": S.UNDELIVERED, "no-answer": S.UNDELIVERED, "failed": S.FAILED,
     "canceled": S.FAILED,
+}
+
+# Why a row was suppressed, in the words staff read on the queue and plan pages.
+SUPPRESSION_REASONS = {
+    "opted_out": "not sent: the client had opted out when it came due",
+    "no_consent": "not sent: the client has no current consent for this clinic",
+    "carrier_opted_out": "not sent: the carrier says the recipient opted out (Twilio error 21610)",
 }
 
 OUTCOME_UNKNOWN = "outcome_unknown"
@@ -120,6 +128,14 @@ def mark_skipped(db: Session, message: OutboxMessage, reason: str, *, now: datet
          updated_at=now)
 
 
+def mark_suppressed(db: Session, message: OutboxMessage, reason: str, *, now: datetime,
+                    code: int | None = None) -> bool:
+    """Came due for a client who opted out (or has no consent): record why, send nothing, never send late."""
+    return _set(db, message.id, (S.PENDING, S.QUEUED, S.SENDING), status=S.SUPPRESSED, result=reason,
+                last_error=SUPPRESSION_REASONS.get(reason, reason), error_code=code, finished_at=now,
+                updated_at=now)
+
+
 def requeue(db: Session, message: OutboxMessage, *, due_at: datetime, now: datetime, reason: str | None = None,
             code: int | None = None) -> bool:
     """Put a row back in the queue for ``due_at`` (deferral or retry); the caller enqueues after commit."""
@@ -143,9 +159,10 @@ def mark_outcome_unknown(db: Session, message: OutboxMessage, *, now: datetime, 
 
 
 def opt_out_by_carrier(db: Session, message: OutboxMessage, *, now: datetime) -> None:
-    """Twilio said 21610: the number unsubscribed at the carrier. Record consent and stop everything to it."""
+    """Twilio said 21610: suppress this row and opt the client out, exactly as a STOP would."""
     from glowline.compliance import consent as compliance
 
+    mark_suppressed(db, message, "carrier_opted_out", now=now, code=21610)
     client = db.get(Client, message.client_id) if message.client_id else None
     if client is None:
         client = db.scalar(select(Client).where(Client.phone == message.to_number))

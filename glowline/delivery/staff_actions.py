@@ -14,7 +14,7 @@ from glowline.clinics.audit import AuditAction, record_message_action
 from glowline.delivery import outbox
 from glowline.delivery.outbox import RETRYABLE_BY_STAFF
 from glowline.exceptions import Conflict
-from glowline.store.models import OutboxMessage
+from glowline.store.models import MessageStatus, OutboxMessage
 from glowline.transports import errors as twilio_errors
 
 # Twilio's word that this message can never reach this number: a retry would only fail again
@@ -24,6 +24,9 @@ PERMANENT_ERRORS = frozenset({21211, 21408, 21610, 21612, 21614, 30004, 30005, 3
 
 def retry_refusal(message: OutboxMessage, now: datetime) -> str | None:
     """Why staff may not retry this row now, or None when they may."""
+    if message.status is MessageStatus.SUPPRESSED:
+        # What came due while the client had opted out is not sent late, even after a START.
+        return "it came due while the client had opted out (or had no consent); it is not sent late"
     if message.status not in RETRYABLE_BY_STAFF:
         return (f"only a failed, undelivered or skipped message can be retried; this one is "
                 f"{message.status.value}")

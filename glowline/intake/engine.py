@@ -275,6 +275,9 @@ class IntakeEngine:
 
     def _declined(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
         # Without consent we may not send automated texts or calls, so a person takes over.
+        compliance.record_declined(db, client=intake.client, clinic=intake.clinic,
+                                   wording=render_question(question, channel, self._values(intake)),
+                                   method=f"{Channel(channel).value}_intake", now=now)
         return self._hand_over(intake, channel, now, "declined automated texts and calls; call to book")
 
     def _hand_over(self, intake: Intake, channel: Channel, now: datetime, flag: str) -> Turn:

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline.compliance import consent as compliance
+from glowline.compliance import texts
 from glowline.compliance.keywords import Command, Keyword, command, detect
 from glowline.intake.engine import Turn, TurnEvent
 from glowline.intake.inbound import NOT_MINE, HandledAs, Inbound, Outcome
 from glowline.intake.notice import notify_staff
 from glowline.messages.catalog import text
-from glowline.normalize import words
+from glowline.normalize import parse_yes_no, words
 from glowline.plans.replies import handle_reply
 from glowline.plans.staff_commands import HELP, handle_staff_text
 from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, StaffPhone
@@ -68,6 +69,40 @@ def opted_out(msg: Inbound) -> Outcome:
     return []
 
 
+def stop_question(msg: Inbound) -> Outcome:
+    """A question about stopping is answered; a probable stop gets one confirming question. Neither is an answer."""
+    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    if keyword is Keyword.STOP_QUESTION:
+        msg.mark(HandledAs.STOP_QUESTION)
+        return [texts.how_to_stop_reply(msg.clinic), *_current_question(msg)]
+    if keyword is Keyword.PROBABLY_OPT_OUT:
+        msg.mark(HandledAs.OPT_OUT_QUESTION)
+        return [texts.confirm_stop_question(msg.clinic)]
+    return NOT_MINE
+
+
+def consent_answer(msg: Inbound) -> Outcome:
+    """A YES/START or NO to a pending consent request, recorded with the request's exact words."""
+    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    agreed = True if keyword is Keyword.OPT_IN else parse_yes_no(msg.body)
+    if agreed is None:
+        return NOT_MINE
+    reply = compliance.answer_request(msg.db, client=msg.client, clinic=msg.clinic, agreed=agreed,
+                                      channel=msg.channel, now=msg.now)
+    if reply is None:
+        return NOT_MINE
+    msg.mark(HandledAs.CONSENT)
+    return [reply]
+
+
+def _current_question(msg: Inbound) -> list[str]:
+    """The open intake's question again, so a client who asked something else can carry on."""
+    open_intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)
+    if open_intake is None:
+        return []
+    return list(msg.engine.current(msg.db, intake=open_intake, channel=msg.channel).messages)
+
+
 def staff(msg: Inbound) -> Outcome:
     """A text from one of the clinic's staff phones: a PLAN, MOVE, DONE, NOSHOW or RELEASE command, or the command list."""
     if not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
@@ -102,6 +137,9 @@ def plan_reply(msg: Inbound) -> Outcome:
                           inbound=msg.record)
     if answer is None:
         msg.mark(HandledAs.INBOX, attention=True)
+        if detect(msg.body) is Keyword.APPOINTMENT_CANCEL:
+            # Staff were notified by handle_reply; the client learns how to cancel now.
+            return [texts.appointment_cancel_reply(msg.clinic)]
         return [text("inbox.received", clinic=msg.clinic.name)]
     return list(answer)
 

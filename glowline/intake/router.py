@@ -1,6 +1,6 @@
 """The channel-neutral inbound router: an ordered chain of handlers, the first that claims a message answers it.
 
-keywords -> opted_out -> staff -> intake -> plan_reply -> inbox -> start. A new kind of
+keywords -> opted_out -> stop_question -> consent_answer -> staff -> intake -> plan_reply -> inbox -> start. A new kind of
 inbound (a photo, another channel) is a handler (see ``glowline.intake.inbound``) placed in
 ``HANDLERS`` where it belongs: above ``intake`` to see answers before the questionnaire does,
 never above ``keywords`` and ``opted_out``, which keep STOP and consent first.
@@ -32,6 +32,8 @@ MAX_PHONE = 20
 HANDLERS: tuple[Handler, ...] = (
     handlers.keywords,
     handlers.opted_out,
+    handlers.stop_question,
+    handlers.consent_answer,
     handlers.staff,
     handlers.intake,
     handlers.plan_reply,

@@ -71,7 +71,19 @@ TEXTS: dict[str, str] = {
     "template.slot_offer": "{clinic}: would another time suit you? {choices} Or call us on {phone}.",
 
     # -- consent keywords (STOP, START, HELP) -----------------------------------------------------
-    "consent.opt_out": "{clinic}: you are unsubscribed and will get no more messages from us. Reply START to resubscribe.",
+    "consent.opt_out": ("{clinic}: you are unsubscribed and will get no more messages from {clinic}. "
+                        "Reply START to resubscribe. To cancel or move an appointment instead, call us at {phone}."),
+    "consent.request": ("{clinic}: may we send you automated texts and calls about your treatment "
+                        "(appointment reminders and aftercare)? Reply YES to agree or NO to decline. "
+                        "Msg & data rates may apply. Reply STOP anytime to stop."),
+    "consent.request.given": ("{clinic}: thank you, you will get texts about your treatment. "
+                              "Reply STOP anytime to stop, HELP for help."),
+    "consent.request.declined": "No problem, {clinic} won't send you automated messages. To book, call us at {phone}.",
+    "consent.confirm_stop": "Do you want to stop all messages from {clinic}? Reply STOP to confirm.",
+    "consent.how_to_stop": ("{clinic}: to stop all messages from us, reply STOP. You can reply START later "
+                            "to get them again."),
+    "consent.appointment_cancel": ("{clinic}: thanks, we have passed your request about your appointment to our "
+                                   "team. To cancel or move it now, call us at {phone}."),
     "consent.opt_in": "{clinic}: you are subscribed to messages again. Reply STOP to opt out, HELP for help.",
     "consent.help": ("{clinic}: treatment reminders and aftercare texts. Call us at {phone}. "
                      "Msg & data rates may apply. Reply STOP to opt out."),
@@ -152,7 +164,8 @@ TEXTS: dict[str, str] = {
     "call.change_appointment": "To confirm or change your appointment, please call us on {phone}. Goodbye.",
     "call.change_your_appointment": "To change your appointment, please call us on {phone}. Goodbye.",
     "call.change_it": "To change it, please call us on {phone}. Goodbye.",
-    "call.opted_out": "You will get no more reminders from {clinic}. To start them again, call us on {phone}. Goodbye.",
+    "call.opted_out": ("You will get no more calls or texts from {clinic}. To start them again, call us on {phone}. "
+                       "Goodbye."),
     "call.no_longer_booked": "This appointment is no longer booked. Please call us on {phone}. Goodbye.",
     "call.confirmed": "Thank you. Your {what} is confirmed. Goodbye.",
     "call.callback": "Thank you. Someone from the clinic will call you back. Goodbye.",

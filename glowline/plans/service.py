@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline.clinics import audit
+from glowline.compliance import consent
 from glowline.messages import dates, templates
 from glowline.clinics.audit import AuditAction
 from glowline.delivery.channels import channel_for
@@ -106,6 +107,8 @@ def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protoc
         raise ValidationError("the first session must be in the future", field="first_session_at")
     if intake is not None and (intake.clinic_id != clinic.id or intake.client_id != client.id):
         raise NotFound("intake not found for this clinic and client")
+    # Consent is the gate: every surface that starts a plan comes through here.
+    consent.require_consent(db, client, clinic)
     settings = MessageSettings.from_clinic(clinic)
     sender = clinic.sending_number
     timeline = build_timeline(protocol, first_session_at, settings, sessions=sessions,

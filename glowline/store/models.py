@@ -99,10 +99,12 @@ class MessageStatus(str, enum.Enum):
     # Waiting for a person: aftercare until staff mark the visit attended, or a session's
     # reminders after the client asked to reschedule. Never enqueued; released to pending.
     HELD = "held"
+    # Came due while the client had opted out (or had no consent): not sent, and never sent late.
+    SUPPRESSED = "suppressed"
 
 
 TERMINAL_STATUSES = frozenset({MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED,
-                               MessageStatus.CANCELLED, MessageStatus.SKIPPED})
+                               MessageStatus.CANCELLED, MessageStatus.SKIPPED, MessageStatus.SUPPRESSED})
 OPEN_STATUSES = frozenset({MessageStatus.PENDING, MessageStatus.QUEUED})
 # Still to go out, held or not: what a change to the plan cancels or re-stamps.
 UNSENT_STATUSES = OPEN_STATUSES | {MessageStatus.HELD}
@@ -119,6 +121,7 @@ class MessageKind(str, enum.Enum):
     CLIENT_NOTICE = "client_notice"
     SESSION_MOVED = "session_moved"
     MISSED_SESSION = "missed_session"
+    CONSENT_REQUEST = "consent_request"
 
 
 class HandledAs(str, enum.Enum):
@@ -138,6 +141,9 @@ class HandledAs(str, enum.Enum):
     RESCHEDULE = "reschedule_request"
     INBOX = "inbox"
     INTAKE_START = "intake_start"
+    CONSENT = "consent_answer"
+    STOP_QUESTION = "stop_question"
+    OPT_OUT_QUESTION = "opt_out_question"
     ERROR = "error"
     # Calls: one row per step of a call (CallSid plus the step).
     CALL_STARTED = "call_started"
@@ -158,6 +164,8 @@ class ConsentAction(str, enum.Enum):
     """What a consent record says happened (stored on ConsentEvent.action as its value)."""
     OPT_IN = "opt_in"
     OPT_OUT = "opt_out"
+    DECLINED = "declined"
+    REQUESTED = "requested"  # staff texted a consent request; the client's YES/NO follows
 
 
 class Clinic(Base):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from glowline.compliance import consent as compliance
+from glowline.compliance.stop_intent import StopIntent, classify
 from glowline.delivery import outbox
 from glowline.delivery.channels import CALL_KINDS
 from glowline.messages.catalog import text
@@ -71,6 +72,7 @@ class Choice:
 
     key: str | None
     result: CallResult | None
+    spoken: str | None = None
 
 
 def is_machine(answered_by: str | None) -> bool:
@@ -81,6 +83,9 @@ def is_machine(answered_by: str | None) -> bool:
 def read_choice(digits: str | None, speech: str | None) -> Choice:
     """The key a caller pressed, or the key their words stand for; unknown input has no result."""
     key = (digits or "").strip()[:1]
+    if not key and speech and classify(speech) is StopIntent.STOP:
+        # "Don't call me again" holds "call me" but is a revocation: the classifier decides first.
+        return Choice("9", CallResult.OPTED_OUT, spoken=speech[:200])
     if not key and speech:
         words = " ".join("".join(c if c.isalnum() else " " for c in speech.lower()).split())
         padded = f" {words} "
@@ -182,7 +187,7 @@ def apply_choice(db: Session, message: OutboxMessage, choice: Choice, *, now: da
         response.hangup()
         return str(response), None
     if choice.result is CallResult.OPTED_OUT:
-        _opt_out(db, message, now)
+        _opt_out(db, message, now, spoken=choice.spoken)
         response = VoiceResponse()
         response.say(text("call.opted_out", clinic=message.clinic.name, phone=phone))
         response.hangup()
@@ -224,11 +229,12 @@ def answer_session(session: TreatmentSession | None, wanted: CallResult, *, now:
     return response, result
 
 
-def _opt_out(db: Session, message: OutboxMessage, now: datetime) -> None:
-    """Stop every message to this number, through the same path as an SMS STOP."""
+def _opt_out(db: Session, message: OutboxMessage, now: datetime, *, spoken: str | None = None) -> None:
+    """Opt the client out of this clinic's calls and texts, through the same path as an SMS STOP."""
     if message.client is not None:
-        compliance.opt_out(db, client=message.client, clinic=message.clinic,
-                           wording=text("call.opt_out_record", menu=text("call.menu")), method="voice_keypad",
+        wording, method = ((spoken, "voice_speech") if spoken else
+                           (text("call.opt_out_record", menu=text("call.menu")), "voice_keypad"))
+        compliance.opt_out(db, client=message.client, clinic=message.clinic, wording=wording, method=method,
                            now=now)
 
 
