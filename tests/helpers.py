@@ -47,8 +47,8 @@ def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
 
 
 def twilio_post(client, path: str, params: dict, *, token: str = AUTH_TOKEN, signature: str | None = None):
-    """POST a form to ``path`` signed like Twilio signs it for PUBLIC_BASE_URL."""
-    params = {k: str(v) for k, v in params.items()}
+    """POST a form to ``path`` signed like Twilio signs it for PUBLIC_BASE_URL (with our AccountSid, as Twilio does)."""
+    params = {"AccountSid": ACCOUNT_SID, **{k: str(v) for k, v in params.items()}}
     sig = signature if signature is not None else sign(PUBLIC_BASE_URL + path, params, token)
     return client.post(path, data=params, headers={"X-Twilio-Signature": sig})
 

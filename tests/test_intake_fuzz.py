@@ -13,7 +13,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from glowline.store.models import InboundMessage, Intake, IntakeStatus
-from tests.helpers import CLINIC_NUMBER, PUBLIC_BASE_URL, sign
+from tests.helpers import ACCOUNT_SID, CLINIC_NUMBER, PUBLIC_BASE_URL, sign
 
 _sids = itertools.count(1)
 WORDS = ["yes", "no", "1", "2", "9", "BACK", "RESTART", "STOP", "START", "HELP", "Maria", "face neck", "🙂", "👍",
@@ -28,7 +28,7 @@ bodies = st.one_of(
 
 def post_raw(client, sender: str, body: bytes, media: int):
     sid = f"SM{next(_sids):032x}"
-    raw = (f"MessageSid={sid}&From=%2B{sender[1:]}&To=%2B{CLINIC_NUMBER[1:]}&NumMedia={media}&Body="
+    raw = (f"MessageSid={sid}&AccountSid={ACCOUNT_SID}&From=%2B{sender[1:]}&To=%2B{CLINIC_NUMBER[1:]}&NumMedia={media}&Body="
            .encode() + quote_from_bytes(body).encode())
     # Sign the parameters as the framework decodes them (it keeps undecodable bytes percent-encoded).
     environ = EnvironBuilder(method="POST", data=raw, content_type="application/x-www-form-urlencoded").get_environ()

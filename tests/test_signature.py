@@ -94,5 +94,6 @@ def test_a_signed_webhook_for_another_account_is_refused_and_nothing_stored(clie
     params = {k: v for k, v in PARAMS.items() if k != "AccountSid"}
     if account is not None:
         params["AccountSid"] = account
-    assert twilio_post(client, "/twilio/sms", params).status_code == 403
+    signature = sign(PUBLIC_BASE_URL + "/twilio/sms", params)
+    assert client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}).status_code == 403
     assert stored(runtime) == (0, 0, 0)
