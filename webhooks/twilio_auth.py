@@ -8,6 +8,7 @@ import logging
 from flask import abort, request
 from twilio.request_validator import RequestValidator
 
+from glowline.config import ACCOUNT_SID
 from webhooks.context import runtime
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,11 @@ def verify_twilio(view):
             if not validator.validate(public_url(), request.form, signature):
                 log.warning("twilio webhook %s refused: bad signature", request.path)
                 abort(403)
-        if config.twilio_account_sid and request.form.get("AccountSid") != config.twilio_account_sid:
-            # Signed, but for another account (a sub-account or a second project sharing the token):
-            # not ours to store or act on.
+        account = request.form.get("AccountSid")
+        if config.twilio_account_sid and account != config.twilio_account_sid and (
+                not account or ACCOUNT_SID.fullmatch(account)):
+            # Signed, but for another account (a sub-account or a second project sharing the token), or
+            # for none: not ours to store or act on. A malformed one is the contract's 400.
             log.warning("twilio webhook %s refused: AccountSid is not the configured account", request.path)
             abort(403)
         return view(*args, **kwargs)
