@@ -17,8 +17,6 @@ from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.store.models import (Channel, Client, Clinic, ConsentAction, ConsentEvent, MessageKind, MessageStatus,
                                    OutboxMessage)
 from glowline.phone import pretty
-from glowline.store.models import (Channel, Client, Clinic, ConsentEvent, MessageKind, MessageStatus,
-                                   OutboxMessage)
 
 log = logging.getLogger(__name__)
 
