@@ -104,6 +104,10 @@ def _bad_date(d):
     d["updated"] = "2026-02-30"
 
 
+def _restriction_without_spanish(d):
+    del d["protocols"][0]["aftercare"]["restrictions"][0]["text"]["es"]
+
+
 def _duplicate_restriction(d):
     d["protocols"][0]["aftercare"]["restrictions"][1]["id"] = "uv"
 
@@ -117,6 +121,8 @@ def _duplicate_restriction(d):
     (_twice_served, "protocols.json: protocols[4].conditions: 'scars' is already served by 'acne-scarring'"),
     (_bad_date, "protocols.json: updated: '2026-02-30' is not a 'date'"),
     (_duplicate_restriction, "protocols.json: protocols[0].aftercare.restrictions[1].id: duplicate 'uv'"),
+    (_restriction_without_spanish, "protocols.json: protocols[0].aftercare.restrictions[0].text.es: "
+                                   "'es' is a required property"),
 ])
 def test_a_broken_file_names_the_file_and_field(tmp_path, breaker, expected):
     document = _document()

@@ -36,7 +36,17 @@ class Restriction:
     """One thing to avoid after a session, in words a client understands."""
 
     id: str
-    text: str
+    texts: tuple[tuple[str, str], ...]  # (locale, wording) pairs, hashable; the schema requires en and es
+
+    @property
+    def text(self) -> str:
+        """The English wording."""
+        return self.text_in("en")
+
+    def text_in(self, locale: str) -> str:
+        """The wording in ``locale``, English when the file has no such locale."""
+        by_locale = dict(self.texts)
+        return by_locale.get(locale) or by_locale["en"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,7 @@ def _build(name: str, document: dict) -> Catalog:
             if item["id"] in seen:
                 raise ConfigError(f"{name}: {where}.aftercare.restrictions[{r_index}].id: duplicate {item['id']!r}")
             seen.add(item["id"])
-            restrictions.append(Restriction(item["id"], item["text"]))
+            restrictions.append(Restriction(item["id"], tuple(sorted(item["text"].items()))))
         protocols[raw["id"]] = Protocol(
             id=raw["id"],
             name=raw["name"],

@@ -1,6 +1,6 @@
 """The message catalogue: every client-facing sentence by key and locale, and the lookup code uses.
 
-Only English today; a language is one module of ``TEXTS`` and ``PATTERNS`` with the same
+English and Spanish (US); a language is one module of ``TEXTS`` and ``PATTERNS`` with the same
 keys as ``en`` (tests/test_catalog.py checks that every key exists in every locale).
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-from glowline.messages import en
+from glowline.messages import en, es
 
 DEFAULT_LOCALE = "en"
-TEXTS: dict[str, Mapping[str, str]] = {"en": en.TEXTS}
-PATTERNS: dict[str, Mapping[str, str]] = {"en": en.PATTERNS}
+LOCALES: tuple[str, ...] = ("en", "es")
+TEXTS: dict[str, Mapping[str, str]] = {"en": en.TEXTS, "es": es.TEXTS}
+PATTERNS: dict[str, Mapping[str, str]] = {"en": en.PATTERNS, "es": es.PATTERNS}
 
 # A value for every placeholder any text uses, so a test can render each key in each locale.
 SAMPLES: dict[str, object] = {

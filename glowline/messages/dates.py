@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_date as _babel_date
-from babel.dates import format_time as _babel_time
+from babel.dates import format_date as _babel_date_raw
+from babel.dates import format_time as _babel_time_raw
 from babel.units import format_unit
 
 from glowline.messages.catalog import DEFAULT_LOCALE, locale_of, pattern, text
+
+# CLDR puts narrow and plain no-break spaces inside some forms (Spanish "10:00 a.\u202fm."); neither is
+# in GSM-7, so one of them would turn a whole text into UCS-2 and double its segments.
+_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " "})
+
+
+def _babel_date(when: datetime, fmt: str, locale: str) -> str:
+    return _babel_date_raw(when, fmt, locale=locale).translate(_SPACES)
+
+
+def _babel_time(when: datetime, fmt: str, locale: str) -> str:
+    return _babel_time_raw(when, fmt, locale=locale).translate(_SPACES)
 
 
 def format_date(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
@@ -58,5 +70,5 @@ def format_duration(hours: int, locale: str = DEFAULT_LOCALE) -> str:
     """Hours as clients say them: "2 days", "1 day", "36 hours" (whole days when they divide)."""
     locale = locale_of(locale)
     if hours % 24 == 0:
-        return format_unit(hours // 24, "duration-day", locale=locale)
-    return format_unit(hours, "duration-hour", locale=locale)
+        return format_unit(hours // 24, "duration-day", locale=locale).translate(_SPACES)
+    return format_unit(hours, "duration-hour", locale=locale).translate(_SPACES)

@@ -20,7 +20,7 @@ class MessageSettings:
     quiet_end: time = time(8, 0)
     reminder_offsets_hours: tuple[int, ...] = (48, 2)
     session_minutes: int = 60
-    templates: Mapping[str, str] = field(default_factory=dict)
+    templates: Mapping[str, object] = field(default_factory=dict)  # key -> text, or {locale: text}
 
     @classmethod
     def from_clinic(cls, clinic) -> MessageSettings:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from glowline.exceptions import ValidationError
-from glowline.messages.catalog import DEFAULT_LOCALE, placeholders, template_of
+from glowline.messages.catalog import DEFAULT_LOCALE, LOCALES, locale_of, placeholders, template_of
 from glowline.phone import pretty
 
 if TYPE_CHECKING:
@@ -45,15 +45,38 @@ def placeholders_of(text: str, key: str) -> set[str]:
         raise ValidationError(f"template {key!r}: {exc}", field=f"templates.{key}") from None
 
 
-def validate_templates(templates: Mapping[str, str]) -> None:
-    """Check a clinic's overrides: known keys, known placeholders only."""
-    for key, text in templates.items():
+def validate_templates(templates: Mapping[str, object]) -> None:
+    """Check a clinic's overrides: known keys, known locales, known placeholders only.
+
+    An override is either one text (the clinic's English) or ``{"en": ..., "es": ...}`` per locale.
+    """
+    for key, given in templates.items():
         if key not in TEMPLATE_KEYS:
             raise ValidationError(f"unknown template {key!r}; known templates: {', '.join(TEMPLATE_KEYS)}",
                                   field=f"templates.{key}")
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError(f"template {key!r} must be non-empty text", field=f"templates.{key}")
-        _check_placeholders(key, text)
+        wordings = given if isinstance(given, Mapping) else {DEFAULT_LOCALE: given}
+        if not wordings:
+            raise ValidationError(f"template {key!r} must give at least one locale", field=f"templates.{key}")
+        for locale, text in wordings.items():
+            if locale not in LOCALES:
+                raise ValidationError(f"template {key!r}: unknown locale {locale!r}; known: {', '.join(LOCALES)}",
+                                      field=f"templates.{key}")
+            if not isinstance(text, str) or not text.strip():
+                raise ValidationError(f"template {key!r} must be non-empty text", field=f"templates.{key}")
+            _check_placeholders(key, text)
+
+
+def override_of(given: object, locale: str) -> str | None:
+    """A clinic's own wording of a template in ``locale``, or None when it gave none for that locale.
+
+    A single text is the clinic's English: a Spanish client then gets the default Spanish, never English.
+    """
+    if isinstance(given, Mapping):
+        wording = given.get(locale_of(locale))
+        return wording if isinstance(wording, str) and wording.strip() else None
+    if isinstance(given, str) and given.strip() and locale_of(locale) == DEFAULT_LOCALE:
+        return given
+    return None
 
 
 def _check_placeholders(key: str, text: str) -> set[str]:
@@ -71,7 +94,7 @@ def render(key: str, settings: MessageSettings, locale: str = DEFAULT_LOCALE, **
     body over 1600 chars raise ValidationError."""
     if key not in TEMPLATE_KEYS:
         raise ValidationError(f"unknown template {key!r}", field="key")
-    text = settings.templates.get(key) or default_template(key, locale)
+    text = override_of(settings.templates.get(key), locale) or default_template(key, locale)
     names = _check_placeholders(key, text)
     # People read and dial "(212) 555-0123" more easily than "+12125550123"; HELP replies already do.
     context: dict[str, object] = {"clinic": settings.clinic_name, "phone": pretty(settings.clinic_phone)}

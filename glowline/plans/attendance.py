@@ -95,7 +95,7 @@ def mark_no_show(db: Session, rt, plan: Plan, number: int, *, actor: str, now: d
     # With opening hours set, the client picks a new time by number; otherwise staff call.
     offered = rebooking.offer(db, row, catalog=rt.catalog, now=now)
     missed = _missed_text(plan, row, now=now,
-                          choices=rebooking.offer_text(plan.clinic, offered) if offered is not None else None)
+                          choices=rebooking.offer_text(plan.clinic, offered, plan.client.locale) if offered is not None else None)
     db.add(missed)
     _audit(db, plan, AuditAction.SESSION_NO_SHOW, actor, now, session=number)
     _schedule(db, rt.dispatcher, [missed])
@@ -111,8 +111,9 @@ def _missed_text(plan: Plan, row: TreatmentSession, *, now: datetime, choices: s
     settings = MessageSettings.from_clinic(plan.clinic)
     tz = plan.clinic.zone_for(plan.client)
     local = row.starts_at.astimezone(zone(tz))
-    body = templates.render("missed_session_offer" if choices else "missed_session", settings,
-                            date=dates.format_date(local), time=dates.format_time(local),
+    locale = plan.client.locale
+    body = templates.render("missed_session_offer" if choices else "missed_session", settings, locale,
+                            date=dates.format_date(local, locale), time=dates.format_time(local, locale),
                             session_number=row.number, total_sessions=plan.session_count, choices=choices)
     return OutboxMessage(
         clinic=plan.clinic, client=plan.client, plan=plan, session=row, plan_version=plan.version,

@@ -115,7 +115,7 @@ def _retime_first_reminder(message: PlannedMessage, starts_at: datetime, setting
 def plan_move(*, sessions: Sequence[TreatmentSession], number: int, new_start: datetime, shift_later: bool,
               interval_weeks: int, total_sessions: int, protocol: Protocol, settings: MessageSettings,
               channel: str, client_tz: str, open_kinds: Collection[tuple[int | None, MessageKind]],
-              now: datetime) -> MoveChange:
+              now: datetime, locale: str = "en") -> MoveChange:
     """Work out a move of session ``number`` to ``new_start``; a move that cannot happen raises.
 
     ``open_kinds`` is (session id, kind) of every message still waiting to go out: it tells
@@ -160,11 +160,12 @@ def plan_move(*, sessions: Sequence[TreatmentSession], number: int, new_start: d
         wanted: list[PlannedMessage] = []
         if before is not None:
             wanted += [m for m in session_messages(protocol, planned[before.id], planned[row.id], settings, channel,
-                                                   client_tz, total_sessions=total_sessions)
+                                                   client_tz, total_sessions=total_sessions, locale=locale)
                        if m.session_number == row.number]
         if row is not neighbour:
             for m in session_messages(protocol, planned[row.id], planned[after.id] if after is not None else None,
-                                      settings, channel, client_tz, total_sessions=total_sessions):
+                                      settings, channel, client_tz, total_sessions=total_sessions,
+                                      locale=locale):
                 if m.session_number != row.number:
                     continue
                 timed = _retime_first_reminder(m, start_of[row.id], settings, client_tz, now)

@@ -71,8 +71,9 @@ def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings
     """The plan confirmation, due now or, in quiet hours, when they end."""
     tz = plan.clinic.zone_for(plan.client)
     local = first.starts_at.astimezone(zone(tz))
-    body = templates.render("plan_confirmation", settings, date=dates.format_date(local),
-                            time=dates.format_time(local), session_number=1,
+    locale = plan.client.locale
+    body = templates.render("plan_confirmation", settings, locale, date=dates.format_date(local, locale),
+                            time=dates.format_time(local, locale), session_number=1,
                             total_sessions=plan.session_count)
     due = next_allowed_time(now, tz, settings.quiet_start, settings.quiet_end)
     return OutboxMessage(
@@ -113,7 +114,7 @@ def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protoc
     sender = clinic.sending_number
     timeline = build_timeline(protocol, first_session_at, settings, sessions=sessions,
                               interval_weeks=interval_weeks, channel=client.preferred_channel.value,
-                              client_timezone=clinic.zone_for(client))
+                              client_timezone=clinic.zone_for(client), locale=client.locale)
     plan = Plan(clinic=clinic, client=client, intake_id=intake.id if intake is not None else None,
                 protocol_id=protocol.id, protocols_version=catalog_version, session_count=len(timeline.sessions),
                 interval_weeks=interval_weeks or protocol.interval_weeks.default, status=PlanStatus.ACTIVE,
@@ -201,6 +202,7 @@ def work_out_move(db: Session, plan: Plan, number: int, new_start: datetime, *, 
                      interval_weeks=plan.interval_weeks, total_sessions=plan.session_count,
                      protocol=catalog.get(plan.protocol_id), settings=MessageSettings.from_clinic(plan.clinic),
                      channel=plan.client.preferred_channel.value, client_tz=plan.clinic.zone_for(plan.client),
+                     locale=plan.client.locale,
                      open_kinds={(m.session_id, m.kind) for m in _open_messages(db, plan)}, now=now)
 
 
@@ -209,8 +211,9 @@ def _moved_notice(plan: Plan, row: TreatmentSession, settings: MessageSettings, 
     """The client's "your appointment moved" text: new day and time, due now or when quiet hours end."""
     tz = plan.clinic.zone_for(plan.client)
     local = row.starts_at.astimezone(zone(tz))
-    body = templates.render("sessions_moved" if shifted else "session_moved", settings,
-                            date=dates.format_date(local), time=dates.format_time(local),
+    locale = plan.client.locale
+    body = templates.render("sessions_moved" if shifted else "session_moved", settings, locale,
+                            date=dates.format_date(local, locale), time=dates.format_time(local, locale),
                             session_number=row.number, total_sessions=plan.session_count)
     return OutboxMessage(
         clinic=plan.clinic, client=plan.client, plan=plan, session=row, plan_version=plan.version,

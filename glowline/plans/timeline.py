@@ -158,7 +158,7 @@ def _check_range(value: int | None, allowed, name: str, protocol: Protocol, unit
 
 def build_timeline(protocol: Protocol, first_session_at: datetime, settings: MessageSettings, *,
                    sessions: int | None = None, interval_weeks: int | None = None, channel: Channel | str = Channel.SMS,
-                   client_timezone: str | None = None) -> Timeline:
+                   client_timezone: str | None = None, locale: str = "en") -> Timeline:
     """Every session and message of a plan; counts or intervals outside the protocol raise ValidationError."""
     first = require_aware(first_session_at, "first_session_at")
     count = _check_range(sessions, protocol.sessions, "sessions", protocol)
@@ -174,7 +174,7 @@ def build_timeline(protocol: Protocol, first_session_at: datetime, settings: Mes
     for index, session in enumerate(planned):
         following = planned[index + 1] if index + 1 < len(planned) else None
         messages.extend(session_messages(protocol, session, following, settings, channel, client_tz,
-                                         total_sessions=count))
+                                         total_sessions=count, locale=locale))
     messages.sort(key=lambda m: (m.due_at, m.session_number))
     return Timeline(protocol=protocol, sessions=planned, messages=tuple(messages))
 
@@ -196,7 +196,7 @@ def _check_settings(settings: MessageSettings, channel: Channel | str) -> Channe
 
 def session_messages(protocol: Protocol, session: PlannedSession, next_session: PlannedSession | None,
                      settings: MessageSettings, channel: Channel | str, client_timezone: str, *,
-                     total_sessions: int | None = None) -> list[PlannedMessage]:
+                     total_sessions: int | None = None, locale: str = "en") -> list[PlannedMessage]:
     """One session's reminders, aftercare and aftercare-end, plus the booking nudge for ``next_session``.
 
     The nudge carries the next session's number: it is about that session.
@@ -205,12 +205,12 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
     tz = client_timezone
     quiet = (tz, settings.quiet_start, settings.quiet_end)
     local_start = session.starts_at.astimezone(zone(tz))
-    common = dict(date=dates.format_date(local_start), time=dates.format_time(local_start),
+    common = dict(date=dates.format_date(local_start, locale), time=dates.format_time(local_start, locale),
                   session_number=session.number, total_sessions=total_sessions)
 
     def make(number: int, kind: MessageKind, key: str, template: str, due: datetime,
              not_after: datetime | None, **values) -> PlannedMessage:
-        body = templates.render(template, settings, **values)
+        body = templates.render(template, settings, locale, **values)
         count, encoding = templates.segments(body)
         # Voice bodies are spoken, but a voice message may fall back to SMS, so the count still matters.
         return PlannedMessage(number, kind.value, key, due, due.astimezone(zone(tz)), not_after,
@@ -226,25 +226,25 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
                         session.starts_at, **common))
 
     window_end = aftercare_ends(session.ends_at, protocol.aftercare_hours, tz)
-    until = dates.format_moment(window_end.astimezone(zone(tz)))
-    restrictions = "; ".join(r.text for r in protocol.restrictions)
+    until = dates.format_moment(window_end.astimezone(zone(tz)), locale=locale)
+    restrictions = "; ".join(r.text_in(locale) for r in protocol.restrictions)
     due = shift_out_of_quiet_hours(session.ends_at, *quiet, direction="later")
     # Instructions that arrive after the window closed would only confuse.
     out.append(make(session.number, MessageKind.AFTERCARE, "aftercare", "aftercare", due, window_end,
                     until=until, restrictions=restrictions, hours=protocol.aftercare_hours,
-                    duration=dates.format_duration(protocol.aftercare_hours), **common))
+                    duration=dates.format_duration(protocol.aftercare_hours, locale), **common))
     due = shift_out_of_quiet_hours(window_end, *quiet, direction="later")
     out.append(make(session.number, MessageKind.AFTERCARE_END, "aftercare-end", "aftercare_end", due, None,
                     until=until, hours=protocol.aftercare_hours,
-                    duration=dates.format_duration(protocol.aftercare_hours), **common))
+                    duration=dates.format_duration(protocol.aftercare_hours, locale), **common))
 
     if next_session is not None:
         nudge = _nudge_time(protocol, session, next_session, window_end, settings, tz)
         if nudge is not None:
             local_next = next_session.starts_at.astimezone(zone(tz))
             out.append(make(next_session.number, MessageKind.BOOKING_NUDGE, "booking-nudge", "booking_nudge",
-                            nudge, next_session.starts_at, date=dates.format_date(local_next),
-                            time=dates.format_time(local_next), session_number=next_session.number,
+                            nudge, next_session.starts_at, date=dates.format_date(local_next, locale),
+                            time=dates.format_time(local_next, locale), session_number=next_session.number,
                             total_sessions=total_sessions))
     return out
 

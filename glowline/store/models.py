@@ -295,9 +295,16 @@ class Client(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The catalogue locale the client reads and hears ("en", "es"); None until they choose or write.
+    language: Mapped[str | None] = mapped_column(String(8))
     preferred_channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.SMS)
     opted_out_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def locale(self) -> str:
+        """The catalogue locale of everything sent to the client: their language, else English."""
+        return self.language or "en"
 
     @property
     def opted_out(self) -> bool:
