@@ -140,8 +140,10 @@ def _hours(raw: str) -> list[int]:
               help="Call instead when a reminder text cannot reach a landline.")
 @click.option("--voice-retry-minutes", type=int, help="Call once more this long after an unanswered call.")
 @click.option("--no-voice-retry", is_flag=True, help="Never call twice.")
+@click.option("--staff-hours", help="When staff phones may get notices, HH:MM-HH:MM clinic time (default 08:00-20:00).")
+@click.option("--aftercare-until", help="Evening limit for aftercare at a session's end, HH:MM (default 21:00).")
 def clinic_set(clinic_id, quiet_start, quiet_end, reminders, templates, voice_fallback, voice_retry_minutes,
-               no_voice_retry):
+               no_voice_retry, staff_hours, aftercare_until):
     """Change a clinic's message settings (applies to plans started afterwards)."""
     from glowline.clinics.service import get_clinic, update_clinic
     from glowline.exceptions import ValidationError
@@ -156,12 +158,15 @@ def clinic_set(clinic_id, quiet_start, quiet_end, reminders, templates, voice_fa
         updated = update_clinic(get_clinic(session, clinic_id), quiet_start=quiet_start, quiet_end=quiet_end,
                                 reminder_offsets_hours=_hours(reminders) if reminders else None,
                                 templates=overrides, voice_fallback=voice_fallback,
-                                voice_retry_minutes=voice_retry_minutes, clear_voice_retry=no_voice_retry)
+                                voice_retry_minutes=voice_retry_minutes, clear_voice_retry=no_voice_retry,
+                                staff_hours=staff_hours, aftercare_until=aftercare_until)
         retry = f"{updated.voice_retry_minutes} min" if updated.voice_retry_minutes else "off"
         click.echo(f"clinic {updated.id}: quiet {updated.quiet_start:%H:%M}-{updated.quiet_end:%H:%M}, "
                    f"reminders {','.join(map(str, updated.reminder_offsets_hours))} h before, "
                    f"templates overridden: {', '.join(sorted(updated.templates)) or 'none'}, "
-                   f"voice fallback {'on' if updated.voice_fallback else 'off'}, voice retry {retry}")
+                   f"voice fallback {'on' if updated.voice_fallback else 'off'}, voice retry {retry}, "
+                   f"staff hours {updated.staff_hours_start:%H:%M}-{updated.staff_hours_end:%H:%M}, "
+                   f"evening aftercare until {updated.aftercare_evening_until:%H:%M}")
 
 
 @clinic.command("hours")

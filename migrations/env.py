@@ -19,6 +19,11 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = build_engine(config.attributes["database_url"])
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild a table (copy, drop, rename); with foreign keys on, the drop
+            # would cascade-delete every child row. SQLite ignores this PRAGMA inside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

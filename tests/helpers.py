@@ -58,7 +58,7 @@ def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int
     """Commit a client and an acne-scarring plan whose first session is ``days`` from the clock."""
     from glowline.plans.service import create_plan
 
-    person = Client(phone=phone, preferred_channel=channel or Channel.SMS)
+    person = Client(clinic_id=clinic.id, phone=phone, preferred_channel=channel or Channel.SMS)
     db.add(person)
     db.flush()
     give_consent(db, person, clinic, now=clock.now())
@@ -69,9 +69,12 @@ def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int
     return plan
 
 
-def make_client(db, phone=CLIENT_NUMBER, **kwargs) -> Client:
-    """A committed client row."""
-    client = Client(phone=phone, **kwargs)
+def make_client(db, phone=CLIENT_NUMBER, clinic=None, **kwargs) -> Client:
+    """A committed client row of ``clinic`` (by default the first clinic)."""
+    from sqlalchemy import select
+
+    owner = clinic or db.scalars(select(Clinic).order_by(Clinic.id)).first()
+    client = Client(clinic_id=owner.id, phone=phone, **kwargs)
     db.add(client)
     db.commit()
     return client
@@ -122,9 +125,9 @@ def make_intake(db, clinic, *, phone: str = CLIENT_PHONE, concern: str | None = 
                 status: IntakeStatus = IntakeStatus.COMPLETE, flags: list | None = None,
                 consent: bool = True) -> Intake:
     """Commit a finished intake for ``clinic`` from the client at ``phone`` (who consented, unless told not)."""
-    client = db.query(Client).filter_by(phone=phone).one_or_none()
+    client = db.query(Client).filter_by(clinic_id=clinic.id, phone=phone).one_or_none()
     if client is None:
-        client = Client(phone=phone)
+        client = Client(clinic_id=clinic.id, phone=phone)
         db.add(client)
     answers = {"name": "Dana", "concern": concern} if concern else {"name": "Dana"}
     intake = Intake(clinic_id=clinic.id, client=client, status=status, answers=answers, flags=flags or [],

@@ -83,6 +83,23 @@ def test_clinic_set_changes_message_settings_and_refuses_bad_templates(config, d
     assert "{nickname}" not in stored.templates["reminder"]
 
 
+def test_clinic_set_staff_hours_and_the_evening_aftercare_limit(config, db, clinic):
+    env = _env(config)
+    changed = CliRunner().invoke(main, ["clinic", "set", "--clinic", str(clinic.id), "--staff-hours", "09:00-18:30",
+                                        "--aftercare-until", "20:30"], env=env)
+    assert changed.exit_code == 0, changed.output
+    assert "staff hours 09:00-18:30, evening aftercare until 20:30" in changed.output
+    for args, expected in [(["--staff-hours", "18:00-09:00"], "the start must be before the end"),
+                           (["--staff-hours", "9am"], "expected HH:MM-HH:MM"),
+                           (["--aftercare-until", "23:30"], "between 20:00 and 22:00")]:
+        bad = CliRunner().invoke(main, ["clinic", "set", "--clinic", str(clinic.id), *args], env=env)
+        assert bad.exit_code == 2 and expected in bad.output, bad.output
+    db.expire_all()
+    stored = db.get(Clinic, clinic.id)
+    assert (f"{stored.staff_hours_start:%H:%M}", f"{stored.staff_hours_end:%H:%M}",
+            f"{stored.aftercare_evening_until:%H:%M}") == ("09:00", "18:30", "20:30")
+
+
 def test_preview_uses_a_clinics_own_reminders_and_creates_nothing(config, db, clinic):
     from glowline.store.models import OutboxMessage, Plan
 

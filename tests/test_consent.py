@@ -133,14 +133,18 @@ def test_stop_suppresses_what_comes_due_and_start_resumes_the_rest_on_time(clien
                                                                         fake_twilio):
     plan = make_plan(db, runtime, clinic, clock, phone=CLIENT, days=3, schedule=True)
     work(runtime)  # the plan confirmation
-    assert len(fake_twilio.sent()) == 1
+    to_client = lambda: [r for r in fake_twilio.sent() if r.form["To"] == CLIENT]  # noqa: E731
+    assert len(to_client()) == 1
     assert "no more messages from Glow Clinic" in sms(client, "STOP")[1]
+    notice = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).one()
+    assert f"client #{plan.client_id} opted out" in notice.body and f"plan {plan.id} session 1" in notice.body
+    assert CLIENT not in notice.body
     advance(runtime, clock, timedelta(days=2))  # the 48 h reminder comes due while opted out
     rows = db.scalars(select(OutboxMessage).where(OutboxMessage.plan_id == plan.id)
                       .order_by(OutboxMessage.due_at)).all()
     suppressed = [r for r in rows if r.status is MessageStatus.SUPPRESSED]
     assert suppressed and all(r.result == "opted_out" and r.due_at <= clock.now() for r in suppressed)
-    assert len(fake_twilio.sent()) == 1
+    assert len(to_client()) == 1
 
     assert "subscribed to messages again" in sms(client, "START")[1]
     later = [r for r in rows if r.due_at > clock.now()]
@@ -165,3 +169,21 @@ def test_plan_page_and_api_say_paused_while_the_client_is_opted_out(staff, api, 
     body = api("GET", f"/api/plans/{plan.id}").json
     assert body["paused"] == "paused: client opted out" and body["consent"]["opted_out_by"] == "stop"
     assert body["status"] == "active"
+
+
+def test_opt_outs_are_listed_for_staff_and_in_the_api_per_clinic(staff, api, db, runtime, clinic):
+    from tests.helpers import make_clinic
+
+    make_intake(db, clinic)
+    other = make_clinic(db, name="Other Spa", number="+12125550177", staff=())
+    twilio_post(staff, "/twilio/sms", {"MessageSid": "SM" + "e" * 32, "From": "+12125550188",
+                                       "To": other.numbers[0].number, "Body": "stop", "NumMedia": "0"})
+    assert api("GET", "/api/opt-outs").json == {"opt_outs": []}  # another clinic's opt-out is not ours
+    sms(staff, "Take me off your list")
+    listed = api("GET", "/api/opt-outs").json["opt_outs"]
+    assert [(o["client_phone"], o["by"], o["method"]) for o in listed] == [
+        (CLIENT, "Take me off your list", "sms_keyword")]
+    page = staff.get("/staff/opt-outs").get_data(as_text=True)
+    assert CLIENT in page and "Take me off your list" in page and "+12125550188" not in page
+    doc = staff.get("/api/openapi.json").json
+    assert "/api/opt-outs" in doc["paths"]

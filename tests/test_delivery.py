@@ -139,9 +139,13 @@ def test_message_past_its_useful_time_is_skipped_not_sent_late(runtime, db, clin
     assert fake_twilio.attempts() == []
 
 
-def test_quiet_hours_defer_to_the_morning_but_staff_notices_go_now(runtime, db, clinic, person, clock,
-                                                                  fake_twilio):
-    # 21:30 in New York.
+def test_quiet_hours_defer_to_the_morning_but_staff_notices_follow_staff_hours(runtime, db, clinic, person, clock,
+                                                                              fake_twilio):
+    # 21:30 in New York: the clients' quiet hours, but inside this clinic's staff hours (until 22:00).
+    from datetime import time
+
+    clinic.staff_hours_end = time(22, 0)
+    db.commit()
     clock.set(datetime(2026, 12, 2, 2, 30, tzinfo=timezone.utc))
     reminder = make_message(db, clinic, person, due_at=clock.now())
     notice = make_message(db, clinic, None, due_at=clock.now(), kind=MessageKind.STAFF_NOTICE,

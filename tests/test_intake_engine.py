@@ -22,8 +22,8 @@ def engine(runtime):
 
 
 @pytest.fixture
-def person(db):
-    client = Client(phone="+12125550142")
+def person(db, clinic):
+    client = Client(clinic_id=clinic.id, phone="+12125550142")
     db.add(client)
     db.commit()
     return client
@@ -161,14 +161,14 @@ def test_a_finished_intake_only_repeats_how_it_ended(engine, db, clinic, person,
     assert turn.status == "complete" and intake.answers == answers
 
 
-def test_consent_that_lifts_a_number_wide_opt_out_says_so(engine, db, clinic, person, clock):
+def test_consent_that_lifts_an_opt_out_says_so(engine, db, clinic, person, clock):
     person.opted_out_at = clock.now()
     intake = engine.start(db, clinic=clinic, client=person, channel="voice", now=clock.now()).intake
     walk(engine, db, intake, ["yes"], clock, channel="voice")
     db.commit()
     assert person.opted_out_at is None
     consent = db.scalars(select(ConsentEvent)).one()
-    assert consent.method == "voice_intake" and "every clinic number" in consent.scope
+    assert consent.method == "voice_intake" and "lifts the client's earlier opt-out from this clinic" in consent.scope
 
 
 @pytest.mark.parametrize("reply", ["no", "why do you need my name", "prefer not"])

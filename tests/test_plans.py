@@ -48,8 +48,10 @@ def people(db):
                     quiet_start=time(20), quiet_end=time(8), reminder_offsets_hours=[48, 2], session_minutes=60,
                     templates={})
     clinic.numbers.append(ClinicNumber(number="+12125550100"))
-    client = Client(phone="+12125550111")
-    db.add_all([clinic, client])
+    db.add(clinic)
+    db.flush()
+    client = Client(clinic_id=clinic.id, phone="+12125550111")
+    db.add(client)
     db.flush()
     intake = Intake(clinic_id=clinic.id, client_id=client.id, status=IntakeStatus.COMPLETE)
     db.add(intake)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 import threading
 from xml.etree import ElementTree
 
@@ -12,8 +13,8 @@ from sqlalchemy import func, select
 from glowline.store.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              MessageStatus, OutboxMessage, Plan, PlanStatus)
 from glowline.intake.engine import build_engine
-from tests.helpers import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, twilio_post
-from tests.worker_helpers import work
+from tests.helpers import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, make_plan, twilio_post
+from tests.worker_helpers import advance, work
 
 CLIENT = "+12125550142"
 _sids = itertools.count(1)
@@ -130,17 +131,15 @@ def test_unknown_to_is_404_and_stores_nothing(client, runtime, clinic):
 
 
 def test_stop_pauses_without_cancelling_and_confirms_once(client, runtime, clinic, db, clock):
-    other = make_clinic(db, name="Other Spa", number="+12125550177", staff=())
     sms(client, "hi")
     with runtime.sessions() as s:
         person = s.scalar(select(Client).where(Client.phone == CLIENT))
-        for owner, status in ((clinic, MessageStatus.PENDING), (other, MessageStatus.QUEUED),
-                              (other, MessageStatus.SENT)):
-            s.add(OutboxMessage(clinic_id=owner.id, client_id=person.id, kind=MessageKind.REMINDER,
+        for status in (MessageStatus.PENDING, MessageStatus.QUEUED, MessageStatus.SENT):
+            s.add(OutboxMessage(clinic_id=clinic.id, client_id=person.id, kind=MessageKind.REMINDER,
                                 to_number=CLIENT, from_number=CLINIC_NUMBER, body="see you", due_at=clock.now(),
                                 status=status))
         s.commit()
-    assert "unsubscribed" in sms(client, "  unsubscribe. ", to=other.numbers[0].number)[1]
+    assert "unsubscribed" in sms(client, "  unsubscribe. ")[1]
     assert sms(client, "STOP")[1] == ""
     assert sms(client, "hello?")[1] == ""
     with runtime.sessions() as s:
@@ -148,6 +147,23 @@ def test_stop_pauses_without_cancelling_and_confirms_once(client, runtime, clini
         statuses = sorted(s.scalars(select(OutboxMessage.status)).all())
         assert statuses == sorted([MessageStatus.PENDING, MessageStatus.QUEUED, MessageStatus.SENT])
         assert s.scalar(select(func.count()).select_from(ConsentEvent).where(ConsentEvent.action == "opt_out")) == 1
+
+
+def test_stop_at_clinic_b_leaves_clinic_a_untouched(client, runtime, clinic, db, clock, fake_twilio):
+    other = make_clinic(db, name="Other Spa", number="+12125550177", staff=())
+    plan = make_plan(db, runtime, clinic, clock, phone=CLIENT, days=3, schedule=True)
+    reply = sms(client, "STOP", to=other.numbers[0].number)[1]
+    assert "no more messages from Other Spa" in reply
+    with runtime.sessions() as s:
+        rows = {c.clinic_id: c for c in s.scalars(select(Client).where(Client.phone == CLIENT))}
+        assert rows[other.id].opted_out and not rows[clinic.id].opted_out
+    advance(runtime, clock, timedelta(days=3))
+    with runtime.sessions() as s:
+        statuses = set(s.scalars(select(OutboxMessage.status).where(OutboxMessage.plan_id == plan.id,
+                                                                    OutboxMessage.due_at <= clock.now())))
+        assert MessageStatus.SUPPRESSED not in statuses and MessageStatus.SENT in statuses
+    # Clinic A's texts still flow; its client is asked nothing about clinic B's answers.
+    assert any(r.form["From"] == CLINIC_NUMBER and r.form["To"] == CLIENT for r in fake_twilio.sent())
 
 
 def test_non_staff_plan_text_is_just_a_client(client, runtime, clinic):

@@ -87,6 +87,11 @@ def test_preview_draws_the_timeline_without_saving(logged_in, db, clinic):
     assert response.status_code == 200, response.json
     assert response.json["svg"].startswith("<svg") and "Session 4" in response.json["svg"]
     assert response.json["sessions"][0] == "Thu Dec 3 2026, 10:00 AM"
+    evening = logged_in.post("/staff/preview", headers={"X-CSRFToken": token},
+                             json={"intake_id": intake.id, "protocol": "acne-scarring", "date": "2026-12-03",
+                                   "time": "19:30", "sessions": "4"}).json["aftercare"]
+    assert evening[0] == {"session": 1, "when": "Thu Dec 3, 8:30 PM",
+                          "rule": "evening aftercare: at the session's end (allowed until 21:00)"}
     bad = logged_in.post("/staff/preview", headers={"X-CSRFToken": token},
                          json={"intake_id": intake.id, "protocol": "acne-scarring", "date": "2026-12-03",
                                "time": "10:00", "sessions": "40"})

@@ -13,7 +13,7 @@ from glowline.exceptions import ValidationError
 from glowline.store.models import MessageKind
 from glowline.plans.preview import format_preview
 from glowline.catalog.protocols import load_catalog
-from glowline.plans.timeline import (MessageSettings, aftercare_ends, build_timeline, in_quiet_hours,
+from glowline.plans.timeline import (MessageSettings, aftercare_ends, build_timeline, evening_allows, in_quiet_hours,
                                next_allowed_time, shift_out_of_quiet_hours)
 
 CATALOG = load_catalog(ROOT / "protocols.json", ROOT / "schemas" / "protocols.schema.json")
@@ -109,11 +109,33 @@ def test_an_early_session_pulls_its_reminder_back_to_the_evening_before():
     assert by_key(timeline, 1, "reminder-48h").local_time == local(2026, 11, 30, 19, 45)
 
 
-def test_a_late_session_sends_aftercare_next_morning():
-    timeline = build_timeline(CATALOG.get("skin-rejuvenation"), local(2026, 12, 3, 19, 30), clinic())
-    assert by_key(timeline, 1, "aftercare").local_time == local(2026, 12, 4, 8)
-    assert "until Sat Dec 5, 8:30 PM" in by_key(timeline, 1, "aftercare").body
+def test_a_session_ending_after_the_evening_limit_sends_aftercare_next_morning():
+    timeline = build_timeline(CATALOG.get("skin-rejuvenation"), local(2026, 12, 3, 20, 30), clinic())
+    aftercare = by_key(timeline, 1, "aftercare")
+    assert aftercare.local_time == local(2026, 12, 4, 8)
+    assert aftercare.rule.startswith("after the evening limit (21:00)")
+    assert "until Sat Dec 5, 9:30 PM" in aftercare.body
     assert by_key(timeline, 1, "aftercare-end").local_time == local(2026, 12, 6, 8)
+
+
+@pytest.mark.parametrize("start, expected, rule", [
+    ((18, 30), (2026, 12, 3, 19, 30), "at the session's end"),
+    ((19, 30), (2026, 12, 3, 20, 30), "evening aftercare: at the session's end (allowed until 21:00)"),
+    ((19, 59), (2026, 12, 3, 20, 59), "evening aftercare"),
+    ((20, 0), (2026, 12, 4, 8, 0), "after the evening limit"),
+    ((20, 30), (2026, 12, 4, 8, 0), "after the evening limit"),
+])
+def test_evening_aftercare_goes_out_at_the_session_end_up_to_the_clinic_limit(start, expected, rule):
+    timeline = build_timeline(CATALOG.get("skin-rejuvenation"), local(2026, 12, 3, *start), clinic())
+    aftercare = by_key(timeline, 1, "aftercare")
+    assert aftercare.local_time == local(*expected) and aftercare.rule.startswith(rule)
+    assert f"rule: {aftercare.rule}" in format_preview(timeline, NY)
+
+
+def test_a_clinic_may_set_its_own_evening_limit():
+    settings = clinic(aftercare_evening_until=time(20, 0))
+    timeline = build_timeline(CATALOG.get("skin-rejuvenation"), local(2026, 12, 3, 19, 30), settings)
+    assert by_key(timeline, 1, "aftercare").local_time == local(2026, 12, 4, 8)
 
 
 def test_sessions_keep_local_time_across_spring_forward():
@@ -225,7 +247,9 @@ def test_property_quiet_hours_order_and_wall_clock(plan):
         # so the zone is checked separately).
         assert message.local_time == message.due_at
         assert message.local_time.tzinfo.key == client_tz
-        assert not in_quiet_hours(message.due_at, client_tz, time(20), time(8)), message
+        # The one exception: aftercare at the end of an evening session, up to the clinic's limit (21:00).
+        evening_aftercare = message.kind == "aftercare" and evening_allows(message.due_at, client_tz, time(20), time(21))
+        assert evening_aftercare or not in_quiet_hours(message.due_at, client_tz, time(20), time(8)), message
         assert 0 < len(message.body) <= 1600 and message.segments >= 1
         if message.kind == "reminder":
             hours = int(message.key.removeprefix("reminder-").removesuffix("h"))

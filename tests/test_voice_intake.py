@@ -221,7 +221,7 @@ def test_a_client_with_a_session_hears_it_and_answers_by_key(client, db, planned
 
 
 def test_an_opted_out_caller_may_still_do_the_intake(client, db, clinic, clock):
-    db.add(Client(phone=CALLER, opted_out_at=clock.now()))
+    db.add(Client(clinic_id=clinic.id, phone=CALLER, opted_out_at=clock.now()))
     db.commit()
     call = Call(client, "CA" + "4" * 32)
     call.start()

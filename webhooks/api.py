@@ -216,15 +216,17 @@ def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
 @token_required
 def list_opt_outs():
     """GET /api/opt-outs: this clinic's clients who have opted out, newest first, with what they said."""
-    clients = db().scalars(select(Client).join(Intake, Intake.client_id == Client.id)
-                           .where(Intake.clinic_id == g.clinic_id, Client.opted_out_at.is_not(None))
-                           .distinct()).all()
     clinic = _clinic()
-    states = sorted(((c, compliance.state_of(db(), c, clinic)) for c in clients),
-                    key=lambda pair: pair[1].opted_out_at, reverse=True)
-    return jsonify(opt_outs=[{"client_phone": c.phone, "opted_out_at": st.opted_out_at.isoformat(),
+    states = [(c, compliance.state_of(db(), c, clinic)) for c in opted_out_clients(clinic.id)]
+    return jsonify(opt_outs=[{"client_id": c.id, "client_phone": c.phone, "opted_out_at": st.opted_out_at.isoformat(),
                               "by": st.opted_out_by, "method": st.opted_out_method} for c, st in states
                              if st.opted_out_at is not None])
+
+
+def opted_out_clients(clinic_id: int) -> list[Client]:
+    """The clinic's clients who are opted out now, most recent first."""
+    return list(db().scalars(select(Client).where(Client.clinic_id == clinic_id, Client.opted_out_at.is_not(None))
+                             .order_by(Client.opted_out_at.desc())))
 
 
 @bp.get("/protocols")

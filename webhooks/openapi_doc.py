@@ -34,7 +34,8 @@ _CONSENT = {"type": "object", "description": "The client's consent and opt-out s
     "opted_out_by": {"type": ["string", "null"], "description": "the words (or carrier error) that opted them out"},
     "opted_out_method": {"type": ["string", "null"]}}}
 _OPT_OUT = {"type": "object", "properties": {
-    "client_phone": {"type": "string"}, "opted_out_at": {"type": "string", "format": "date-time"},
+    "client_id": {"type": "integer"}, "client_phone": {"type": "string"},
+    "opted_out_at": {"type": "string", "format": "date-time"},
     "by": {"type": ["string", "null"]}, "method": {"type": ["string", "null"]}}}
 _PLAN = {"type": "object", "properties": {
     "id": {"type": "integer"}, "intake_id": {"type": ["integer", "null"]}, "protocol": {"type": "string"},

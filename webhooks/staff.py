@@ -22,7 +22,8 @@ from glowline.plans.staff_commands import client_gets
 from glowline.messages.dates import format_moment
 from glowline.plans.timeline import MessageSettings, build_timeline, zone
 from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
-from webhooks.api import apply_session_action, client_zone, message_json, paused_reason, plan_messages, queue_state
+from webhooks.api import (apply_session_action, client_zone, message_json, opted_out_clients, paused_reason,
+                          plan_messages, queue_state)
 from webhooks.auth import check_login, client_address, load_staff, log_in, log_out, login_required, throttle
 from webhooks.context import db, runtime
 
@@ -301,7 +302,10 @@ def preview():
     return jsonify(
         svg=render_svg(*from_timeline(timeline, tz), tz=tz, title=f"Preview: {protocol.name}"),
         sessions=[format_moment(s.starts_at.astimezone(local), year=True) for s in timeline.sessions],
-        messages=len(timeline.messages) + 1, segments=sum(m.segments for m in timeline.messages))
+        messages=len(timeline.messages) + 1, segments=sum(m.segments for m in timeline.messages),
+        # Which rule set each aftercare's time (evening limit, quiet hours), so staff see why.
+        aftercare=[{"session": m.session_number, "when": format_moment(m.due_at.astimezone(zone(tz))), "rule": m.rule}
+                   for m in timeline.messages if m.kind == "aftercare"])
 
 
 @bp.get("/plans/<int:plan_id>")
@@ -403,6 +407,15 @@ def hours():
             db().rollback()
             flash(str(exc), "error")
     return render_template("hours.html", values=values)
+
+
+@bp.get("/opt-outs")
+@login_required
+def opt_outs():
+    """The clinic's clients who opted out: since when, and by what word or error."""
+    clinic = _clinic()
+    rows = [{"client": c, "state": compliance.state_of(db(), c, clinic)} for c in opted_out_clients(clinic.id)]
+    return render_template("opt_outs.html", rows=rows, tz=zone(clinic.timezone))
 
 
 @bp.get("/queue")

@@ -111,7 +111,7 @@ def incoming():
         return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
     rt, session = runtime(), db()
     now = rt.clock.now()
-    client = get_or_create_client(session, phone, now)
+    client = get_or_create_client(session, clinic, phone, now)
     row, replay = claim_step(session, sid=step_sid(call_sid, "0"), clinic_id=clinic.id, client_id=client.id,
                              from_number=phone, handled_as=HandledAs.CALL_STARTED.value, now=now)
     if replay is not None:
@@ -155,7 +155,7 @@ def gather():
         return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
     rt, session = runtime(), db()
     now = rt.clock.now()
-    client = get_or_create_client(session, phone, now)
+    client = get_or_create_client(session, clinic, phone, now)
     answer = read_answer(form)
     row, replay = claim_step(session, sid=step_sid(call_sid, str(step)), clinic_id=clinic.id,
                              client_id=client.id, from_number=phone, body=answer.reply,
@@ -232,7 +232,7 @@ def rebook():
         return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
     rt, session = runtime(), db()
     now = rt.clock.now()
-    client = get_or_create_client(session, phone, now)
+    client = get_or_create_client(session, clinic, phone, now)
     answer = read_answer(form)
     row, replay = claim_step(session, sid=step_sid(call_sid, f"rebook:{step}"), clinic_id=clinic.id,
                              client_id=client.id, from_number=phone, body=answer.reply, confidence=answer.confidence,

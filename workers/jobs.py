@@ -11,7 +11,7 @@ then start the count again), while the database count survives and is what staff
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,11 +21,12 @@ from glowline.delivery import outbox
 from glowline.voice import calls as voice_calls
 from glowline.store.db import on_commit
 from glowline.delivery.dispatch import enqueue_one
+from glowline.plans.opt_out_notice import notify_opt_out
 from glowline.exceptions import TransportError
 from glowline.store.models import (TERMINAL_STATUSES, Channel, Client, MessageKind, MessageStatus, OutboxMessage,
                              PlanStatus, SessionStatus)
 from glowline.messages.templates import MAX_BODY
-from glowline.plans.timeline import in_quiet_hours, next_allowed_time
+from glowline.plans.timeline import evening_allows, in_quiet_hours, next_allowed_time
 from workers import context
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,10 @@ def _reason_to_skip(db: Session, message: OutboxMessage, now: datetime) -> str |
             return "session_no_show"
         if message.kind is MessageKind.BOOKING_NUDGE and session.status is SessionStatus.CONFIRMED:
             return "already_confirmed"
-    # Opt-out belongs to the number, whoever the row was written for (a staff phone can opt out too).
-    opted_out = db.scalar(select(Client.id).where(Client.phone == message.to_number,
+    # Opt-out belongs to the clinic's client with this number, whoever the row was written for (a staff
+    # phone can opt out too); another clinic's opt-out of the same number is another business's.
+    opted_out = db.scalar(select(Client.id).where(Client.clinic_id == message.clinic_id,
+                                                  Client.phone == message.to_number,
                                                   Client.opted_out_at.is_not(None)))
     if opted_out is not None:
         return "opted_out"
@@ -125,12 +128,19 @@ def _reason_to_skip(db: Session, message: OutboxMessage, now: datetime) -> str |
 
 
 def _quiet_until(message: OutboxMessage, now: datetime) -> datetime | None:
-    """The end of the recipient's quiet hours when ``now`` is inside them; staff notices are exempt."""
-    if message.kind is MessageKind.STAFF_NOTICE:
-        return None
+    """When the row may go out if not now: the end of quiet hours (clients) or the start of staff hours."""
     clinic = message.clinic
+    if message.kind is MessageKind.STAFF_NOTICE:
+        # Held, never dropped: outside staff hours (clinic time) a notice waits for the window to open.
+        closed = (clinic.staff_hours_end or time(20, 0), clinic.staff_hours_start or time(8, 0))
+        if not in_quiet_hours(now, clinic.timezone, *closed):
+            return None
+        return next_allowed_time(now, clinic.timezone, *closed)
     tz = clinic.zone_for(message.client)
     if not in_quiet_hours(now, tz, clinic.quiet_start, clinic.quiet_end):
+        return None
+    if message.kind is MessageKind.AFTERCARE and evening_allows(
+            now, tz, clinic.quiet_start, clinic.aftercare_evening_until or time(21, 0)):
         return None
     return next_allowed_time(now, tz, clinic.quiet_start, clinic.quiet_end)
 
@@ -225,7 +235,10 @@ def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) 
     log.warning("outbox %s (%s): send attempt %s failed: code=%s status=%s retryable=%s", message.id,
                 message.kind.value, message.attempts, exc.code, exc.status, exc.retryable)
     if exc.opted_out:
-        outbox.opt_out_by_carrier(db, message, now=now)
+        client = outbox.opt_out_by_carrier(db, message, now=now)
+        if client is not None and message.kind is not MessageKind.STAFF_NOTICE:
+            notify_opt_out(db, rt, clinic=message.clinic, client=client, how="the carrier reported error 21610",
+                           now=now)
         db.commit()
         return "opted_out"
     if exc.ambiguous:

@@ -80,10 +80,22 @@ def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], 
     return clinic
 
 
+def _staff_hours(raw: str) -> tuple[time, time]:
+    """"08:00-20:00" as (start, end); the window lies within one day."""
+    start_raw, sep, end_raw = raw.partition("-")
+    if not sep:
+        raise ValidationError(f"staff_hours: expected HH:MM-HH:MM, got {raw!r}", field="staff_hours")
+    start, end = parse_clock(start_raw.strip(), "staff_hours"), parse_clock(end_raw.strip(), "staff_hours")
+    if start >= end:
+        raise ValidationError("staff_hours: the start must be before the end", field="staff_hours")
+    return start, end
+
+
 def update_clinic(clinic: Clinic, *, quiet_start: str | None = None, quiet_end: str | None = None,
                   reminder_offsets_hours: list[int] | None = None, templates: dict[str, str] | None = None,
                   voice_fallback: bool | None = None, voice_retry_minutes: int | None = None,
-                  clear_voice_retry: bool = False) -> Clinic:
+                  clear_voice_retry: bool = False, staff_hours: str | None = None,
+                  aftercare_until: str | None = None) -> Clinic:
     """Change a clinic's message settings; everything is checked before anything changes.
 
     New settings apply to plans started afterwards; messages already written keep the
@@ -97,11 +109,21 @@ def update_clinic(clinic: Clinic, *, quiet_start: str | None = None, quiet_end: 
     offsets = _offsets(reminder_offsets_hours) if reminder_offsets_hours is not None else None
     merged = {**(clinic.templates or {}), **(templates or {})}
     validate_templates(merged)
+    window = _staff_hours(staff_hours) if staff_hours is not None else None
+    until = parse_clock(aftercare_until, "aftercare_until") if aftercare_until is not None else None
+    if until is not None and not time(20, 0) <= until <= time(22, 0):
+        # The first evening matters, but nobody should get instructions in the middle of the night.
+        raise ValidationError(f"aftercare_until: must be between 20:00 and 22:00, got {until:%H:%M}",
+                              field="aftercare_until")
     if voice_retry_minutes is not None and not 5 <= voice_retry_minutes <= 24 * 60:
         raise ValidationError("voice retry: minutes must be between 5 and 1440", field="voice_retry_minutes")
     clinic.quiet_start, clinic.quiet_end, clinic.templates = start, end, merged
     if offsets is not None:
         clinic.reminder_offsets_hours = offsets
+    if window is not None:
+        clinic.staff_hours_start, clinic.staff_hours_end = window
+    if until is not None:
+        clinic.aftercare_evening_until = until
     if voice_fallback is not None:
         clinic.voice_fallback = voice_fallback
     if voice_retry_minutes is not None or clear_voice_retry:

@@ -20,8 +20,8 @@ from glowline.phone import pretty
 
 log = logging.getLogger(__name__)
 
-# An opt-out is a property of the number: it stops every clinic on this installation.
-OPT_OUT_SCOPE = "all messages from every clinic number"
+# An opt-out stops every message from the clinic (all of its numbers); another clinic is another business.
+OPT_OUT_SCOPE = "all messages from this clinic, from every one of its numbers"
 MAX_WORDING = 2000
 
 
@@ -79,9 +79,8 @@ def record_intake_consent(db: Session, *, client: Client, clinic: Clinic, wordin
     method = f"{Channel(channel).value}_intake"
     scope = intake_scope(clinic)
     if client.opted_out_at is not None:
-        # The opt-out is a property of the number, so a fresh "yes" lifts it everywhere: the
-        # record must say so rather than claim a one-clinic scope.
-        scope += "; lifts the number's earlier opt-out for every clinic number"
+        # A fresh "yes" lifts the client's earlier opt-out from this clinic: the record says so.
+        scope += "; lifts the client's earlier opt-out from this clinic"
     opt_in(db, client=client, clinic=clinic, wording=wording, method=method, now=now, scope=scope)
 
 

@@ -158,19 +158,21 @@ def mark_outcome_unknown(db: Session, message: OutboxMessage, *, now: datetime, 
     return changed
 
 
-def opt_out_by_carrier(db: Session, message: OutboxMessage, *, now: datetime) -> None:
-    """Twilio said 21610: suppress this row and opt the client out, exactly as a STOP would."""
+def opt_out_by_carrier(db: Session, message: OutboxMessage, *, now: datetime) -> Client | None:
+    """Twilio said 21610: suppress this row and opt the client out as a STOP would; the client when newly out."""
     from glowline.compliance import consent as compliance
 
     mark_suppressed(db, message, "carrier_opted_out", now=now, code=21610)
     client = db.get(Client, message.client_id) if message.client_id else None
     if client is None:
-        client = db.scalar(select(Client).where(Client.phone == message.to_number))
+        client = db.scalar(select(Client).where(Client.clinic_id == message.clinic_id,
+                                                Client.phone == message.to_number))
     if client is None:
-        return
-    compliance.opt_out(db, client=client, clinic=message.clinic,
-                       wording="carrier reported the recipient unsubscribed (Twilio error 21610)",
-                       method="carrier_21610", now=now)
+        return None
+    changed = compliance.opt_out(db, client=client, clinic=message.clinic,
+                                 wording="carrier reported the recipient unsubscribed (Twilio error 21610)",
+                                 method="carrier_21610", now=now)
+    return client if changed else None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from glowline.intake.inbound import NOT_MINE, HandledAs, Inbound, Outcome
 from glowline.intake.notice import notify_staff
 from glowline.messages.catalog import text
 from glowline.normalize import parse_yes_no, words
+from glowline.plans.opt_out_notice import notify_opt_out
 from glowline.plans.replies import handle_reply
 from glowline.plans.staff_commands import HELP, handle_staff_text
 from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, StaffPhone
@@ -34,6 +35,9 @@ def keywords(msg: Inbound) -> Outcome:
         changed = compliance.opt_out(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
                                      method=f"{msg.channel.value}_keyword", now=msg.now)
         msg.mark(HandledAs.OPT_OUT if changed else HandledAs.OPT_OUT_REPEAT)
+        if changed and not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
+            notify_opt_out(msg.db, msg.rt, clinic=msg.clinic, client=msg.client, how=f"by {msg.channel}",
+                           now=msg.now)
         return [compliance.opt_out_reply(msg.clinic)] if changed else []
     if keyword is Keyword.HELP:
         # HELP is answered even after STOP: carriers require it and it is not marketing.

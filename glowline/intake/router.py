@@ -42,17 +42,17 @@ HANDLERS: tuple[Handler, ...] = (
 )
 
 
-def get_or_create_client(db: Session, phone: str, now: datetime) -> Client:
-    """The client for a number, created atomically on first contact and locked for this transaction."""
+def get_or_create_client(db: Session, clinic: Clinic, phone: str, now: datetime) -> Client:
+    """The clinic's client for a number, created atomically on first contact and locked for this transaction."""
     phone = phone[:MAX_PHONE]
     dialect = db.get_bind().dialect.name
-    # INSERT .. ON CONFLICT DO NOTHING: two first texts at once must not fail on the unique phone.
+    # INSERT .. ON CONFLICT DO NOTHING: two first texts at once must not fail on the unique (clinic, phone).
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.execute(insert(Client).values(phone=phone, preferred_channel=Channel.SMS, created_at=now)
-               .on_conflict_do_nothing(index_elements=["phone"]))
+    db.execute(insert(Client).values(clinic_id=clinic.id, phone=phone, preferred_channel=Channel.SMS, created_at=now)
+               .on_conflict_do_nothing(index_elements=["clinic_id", "phone"]))
     # FOR UPDATE serialises concurrent messages from one client on PostgreSQL; SQLite
     # already serialises writers.
-    return db.scalars(select(Client).where(Client.phone == phone).with_for_update()
+    return db.scalars(select(Client).where(Client.clinic_id == clinic.id, Client.phone == phone).with_for_update()
                       .execution_options(populate_existing=True)).one()
 
 
@@ -64,7 +64,7 @@ def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str,
     ``record`` (the stored inbound row) gets the client, what the text was and
     whether the clinic inbox should show it. ``chain`` replaces ``HANDLERS`` (tests, other entry points).
     """
-    client = get_or_create_client(db, from_number, now)
+    client = get_or_create_client(db, clinic, from_number, now)
     if record is not None:
         record.client_id = client.id
     msg = Inbound(db=db, rt=rt, engine=engine or rt.intake_engine, clinic=clinic, client=client,

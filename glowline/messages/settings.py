@@ -21,6 +21,7 @@ class MessageSettings:
     reminder_offsets_hours: tuple[int, ...] = (48, 2)
     session_minutes: int = 60
     templates: Mapping[str, object] = field(default_factory=dict)  # key -> text, or {locale: text}
+    aftercare_evening_until: time = time(21, 0)
 
     @classmethod
     def from_clinic(cls, clinic) -> MessageSettings:
@@ -38,4 +39,5 @@ class MessageSettings:
             reminder_offsets_hours=tuple(clinic.reminder_offsets_hours or (48, 2)),
             session_minutes=clinic.session_minutes or 60,
             templates=dict(clinic.templates or {}),
+            aftercare_evening_until=getattr(clinic, "aftercare_evening_until", None) or time(21, 0),
         )

@@ -36,6 +36,8 @@ def format_preview(timeline: Timeline, tz: str) -> str:
         wrapped = textwrap.wrap(message.body, _TEXT_WIDTH) or [""]
         lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + wrapped[0])
         lines.extend(indent + part for part in wrapped[1:])
+        if message.rule:
+            lines.append(f"{indent}rule: {message.rule}")
     lines.append("")
     lines.append(f"{len(timeline.messages)} messages, {sum(m.segments for m in timeline.messages)} SMS segments "
                  "(plus the plan confirmation sent when the plan starts).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from glowline.messages import dates, templates
@@ -49,6 +49,8 @@ class PlannedMessage:
     body: str
     segments: int
     encoding: str
+    # Why it is due when it is, when a rule moved it or let it through (shown in the preview).
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,24 @@ def _check_settings(settings: MessageSettings, channel: Channel | str) -> Channe
     return checked
 
 
+def evening_allows(when_utc: datetime, tz: str, quiet_start: time, evening_until: time) -> bool:
+    """True when ``when_utc`` is in the evening stretch after quiet hours begin but before the aftercare limit."""
+    local = when_utc.astimezone(zone(tz)).time()
+    return quiet_start < evening_until and quiet_start <= local < evening_until
+
+
+def aftercare_due(session_end: datetime, tz: str, settings: MessageSettings) -> tuple[datetime, str]:
+    """When a session's aftercare goes out, and the rule that decided it (for the preview)."""
+    limit = settings.aftercare_evening_until
+    if not in_quiet_hours(session_end, tz, settings.quiet_start, settings.quiet_end):
+        return session_end, "at the session's end"
+    if evening_allows(session_end, tz, settings.quiet_start, limit):
+        return session_end, f"evening aftercare: at the session's end (allowed until {limit:%H:%M})"
+    due = next_allowed_time(session_end, tz, settings.quiet_start, settings.quiet_end)
+    return due, (f"after the evening limit ({limit:%H:%M}): held until quiet hours end "
+                 f"({settings.quiet_end:%H:%M})")
+
+
 def session_messages(protocol: Protocol, session: PlannedSession, next_session: PlannedSession | None,
                      settings: MessageSettings, channel: Channel | str, client_timezone: str, *,
                      total_sessions: int | None = None, locale: str = "en") -> list[PlannedMessage]:
@@ -205,16 +225,16 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
     tz = client_timezone
     quiet = (tz, settings.quiet_start, settings.quiet_end)
     local_start = session.starts_at.astimezone(zone(tz))
-    common = dict(date=dates.format_date(local_start, locale), time=dates.format_time(local_start, locale),
-                  session_number=session.number, total_sessions=total_sessions)
+    common: dict[str, Any] = dict(date=dates.format_date(local_start, locale), time=dates.format_time(local_start, locale),
+                                  session_number=session.number, total_sessions=total_sessions)
 
     def make(number: int, kind: MessageKind, key: str, template: str, due: datetime,
-             not_after: datetime | None, **values) -> PlannedMessage:
+             not_after: datetime | None, *, rule: str | None = None, **values) -> PlannedMessage:
         body = templates.render(template, settings, locale, **values)
         count, encoding = templates.segments(body)
         # Voice bodies are spoken, but a voice message may fall back to SMS, so the count still matters.
         return PlannedMessage(number, kind.value, key, due, due.astimezone(zone(tz)), not_after,
-                              channel.value, body, count, encoding)
+                              channel.value, body, count, encoding, rule)
 
     out: list[PlannedMessage] = []
     offsets = sorted(set(settings.reminder_offsets_hours), reverse=True)
@@ -228,9 +248,9 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
     window_end = aftercare_ends(session.ends_at, protocol.aftercare_hours, tz)
     until = dates.format_moment(window_end.astimezone(zone(tz)), locale=locale)
     restrictions = "; ".join(r.text_in(locale) for r in protocol.restrictions)
-    due = shift_out_of_quiet_hours(session.ends_at, *quiet, direction="later")
+    due, rule = aftercare_due(session.ends_at, tz, settings)
     # Instructions that arrive after the window closed would only confuse.
-    out.append(make(session.number, MessageKind.AFTERCARE, "aftercare", "aftercare", due, window_end,
+    out.append(make(session.number, MessageKind.AFTERCARE, "aftercare", "aftercare", due, window_end, rule=rule,
                     until=until, restrictions=restrictions, hours=protocol.aftercare_hours,
                     duration=dates.format_duration(protocol.aftercare_hours, locale), **common))
     due = shift_out_of_quiet_hours(window_end, *quiet, direction="later")

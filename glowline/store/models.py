@@ -187,6 +187,12 @@ class Clinic(Base):
     require_attended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # How many treatments at once; None until the clinic sets opening hours (then clients rebook by text).
     capacity: Mapped[int | None] = mapped_column(Integer)
+    # Notices to staff phones wait for this window (clinic time): nobody wants a 2 am text.
+    staff_hours_start: Mapped[time] = mapped_column(Time, default=time(8, 0), server_default="08:00:00")
+    staff_hours_end: Mapped[time] = mapped_column(Time, default=time(20, 0), server_default="20:00:00")
+    # Aftercare for a session ending in the evening goes out at its end up to this time (client local):
+    # the first evening is when the restrictions matter.
+    aftercare_evening_until: Mapped[time] = mapped_column(Time, default=time(21, 0), server_default="21:00:00")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     numbers: Mapped[list[ClinicNumber]] = relationship(back_populates="clinic", cascade="all, delete-orphan",
@@ -284,16 +290,18 @@ class ApiToken(Base):
 
 
 class Client(Base):
-    """A person texting or called by a clinic, keyed by E.164 phone number.
+    """A person texting or called by one clinic, keyed by (clinic, E.164 phone number).
 
-    One row per number across the installation: an opt-out is a property of
-    the number and stops every clinic's messages to it.
+    Two clinics on one installation are two businesses: each has its own row for the same
+    number, so answers, consent, opt-out, language and channel are never shared.
     """
 
     __tablename__ = "clients"
+    __table_args__ = (UniqueConstraint("clinic_id", "phone", name="uq_clients_clinic_phone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
     timezone: Mapped[str | None] = mapped_column(String(64))
     # The catalogue locale the client reads and hears ("en", "es"); None until they choose or write.
     language: Mapped[str | None] = mapped_column(String(8))
@@ -308,7 +316,7 @@ class Client(Base):
 
     @property
     def opted_out(self) -> bool:
-        """True while the number has opted out of all messages."""
+        """True while the client has opted out of every message from their clinic."""
         return self.opted_out_at is not None
 
 

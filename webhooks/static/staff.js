@@ -25,6 +25,11 @@
       status.textContent = body.sessions.length + " sessions, " + body.messages + " messages (" + body.segments + " SMS segments plus the confirmation).";
       list.innerHTML = "";
       body.sessions.forEach(function (s) { var li = document.createElement("li"); li.textContent = s; list.appendChild(li); });
+      var rules = document.getElementById("preview-rules");
+      if (rules) {
+        rules.innerHTML = "";
+        (body.aftercare || []).forEach(function (a) { var li = document.createElement("li"); li.textContent = "Session " + a.session + " aftercare " + a.when + ": " + a.rule; rules.appendChild(li); });
+      }
       box.innerHTML = body.svg;
     }).catch(function () { status.textContent = "Preview unavailable right now."; });
   }
