@@ -34,19 +34,25 @@ def leaked(output: str) -> list[str]:
     return [c for c in CANARIES if c in output]
 
 
-def test_a_database_failure_under_an_inbound_text_logs_no_number_and_no_body(runtime, clinic, config, caplog,
-                                                                             capfd):
+def test_a_database_failure_under_an_inbound_text_or_call_logs_no_number_and_no_body(runtime, clinic, config,
+                                                                                     caplog, capfd):
     from webhooks import create_app
 
-    # PROPAGATE_EXCEPTIONS off: the production path, where Flask logs the exception itself.
+    # PROPAGATE_EXCEPTIONS off: the production path, where Flask logs an unhandled exception itself.
     app = create_app({"RUNTIME": runtime, "TESTING": True, "PROPAGATE_EXCEPTIONS": False})
-    params = {"MessageSid": "SM" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": CANARY_PHONE,
-              "To": CLINIC_NUMBER, "Body": CANARY_BODY, "NumMedia": "0"}
+    http = app.test_client()
+    text = {"MessageSid": "SM" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": CANARY_PHONE,
+            "To": CLINIC_NUMBER, "Body": CANARY_BODY, "NumMedia": "0"}
+    call = {"CallSid": "CA" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": CANARY_PHONE, "To": CLINIC_NUMBER,
+            "SpeechResult": CANARY_BODY, "Confidence": "0.9"}
     with caplog.at_level(logging.DEBUG), table_gone(config.database_url, "inbound_messages"):
-        response = twilio_post(app.test_client(), "/twilio/sms", params)
+        spooled = twilio_post(http, "/twilio/sms", text)  # kept in the inbound spool
+        failed = twilio_post(http, "/twilio/voice/gather?step=1", call)  # a call step is not spooled: logged
     output = caplog.text + "".join(capfd.readouterr())
-    assert response.status_code != 200 or "inbound" in output  # the failure did happen and was logged
+    assert spooled.status_code == 200 and "database unavailable" in output
+    assert failed.status_code == 500
     assert any(r.exc_info or r.exc_text for r in caplog.records), "the failure must be logged with its traceback"
+    assert "inbound_messages" in output  # the statement is there to debug with; its values are not
     assert leaked(output) == []
 
 

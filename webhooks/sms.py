@@ -1,17 +1,21 @@
-"""POST /twilio/sms: Twilio's inbound messaging webhook. Verify, store once, answer with TwiML."""
+"""POST /twilio/sms: Twilio's inbound messaging webhook. Verify, store once, answer with TwiML.
+
+When the database cannot take the text, the verified request goes to the inbound spool
+(glowline/store/spool.py) and the client gets a short acknowledgement: Twilio never
+resends an inbound text, so a 5xx would lose it. A worker replays the spool later.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from twilio.twiml.messaging_response import MessagingResponse
+from sqlalchemy.exc import SQLAlchemyError
 
-from glowline.clinics.service import clinic_for_number
-from glowline.intake.router import handle_text
-from glowline.store.models import Channel, HandledAs, InboundMessage
+from glowline.intake.receive import receive_text, render_twiml
+from glowline.messages import catalog
+from glowline.store import spool
 from glowline.transports import callbacks
 from webhooks.context import db, runtime
 from webhooks.contract import SMS, inbound
@@ -21,65 +25,18 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__)
 
-MAX_STORED_BODY = 4000
-MAX_SID = 80
-
-
-def render_twiml(replies: list[str]) -> str:
-    """One <Message> holding every reply in order (separate messages may arrive out of order)."""
-    response = MessagingResponse()
-    text = "\n\n".join(r for r in replies if r)
-    if text:
-        response.message(text)
-    return str(response)
+# Said while the text waits in the spool (the database, and so the client's locale, is out of reach).
+SPOOLED_REPLY = catalog.text("inbox.spooled")
 
 
 def _twiml(body: str) -> Response:
     return Response(body, mimetype="application/xml")
 
 
-def _stored_reply(sid: str) -> Response:
-    session = db()
-    session.rollback()
-    reply = session.scalar(select(InboundMessage.reply).where(InboundMessage.sid == sid))
-    return _twiml(reply if reply is not None else render_twiml([]))
-
-
-def _text(value: str | None, limit: int) -> str:
-    # PostgreSQL text cannot hold NUL; everything else is kept as the record of what arrived.
-    return (value or "").replace("\x00", "\ufffd")[:limit]
-
-
-def _media_count(raw: str | None) -> int:
-    try:
-        return max(0, min(int(raw or 0), 100))
-    except ValueError:
-        return 0
-
-
-def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[str]:
-    """Route the text inside a savepoint; whatever goes wrong, the stored text is never lost.
-
-    Twilio does not retry a messaging webhook that answered 5xx, so an error must not
-    roll back the inbound row: it stays, marked for the clinic inbox, and the client
-    gets no reply rather than a wrong one.
-    """
-    for attempt in (1, 2):
-        try:
-            with session.begin_nested():
-                return handle_text(session, rt, clinic=clinic, from_number=record.from_number, body=record.body,
-                                   channel=Channel.SMS, now=now, record=record, engine=engine)
-        except IntegrityError:
-            # A concurrent write for the same client won a race; once more sees its rows.
-            if attempt == 1:
-                continue
-            log.exception("inbound sms %s conflicted twice; kept for the clinic inbox", record.id)
-        except Exception:
-            log.exception("inbound sms %s could not be handled; kept for the clinic inbox", record.id)
-        break
-    record.handled_as = HandledAs.ERROR.value
-    record.needs_attention = True
-    return []
+def spool_request(kind: str, now) -> str:
+    """Keep this verified request in the inbound spool for the replay job; returns where it went."""
+    entry = spool.Entry(kind, list(request.form.items(multi=True)), request.args.to_dict(), now)
+    return spool.put(runtime(), entry)
 
 
 @bp.post(callbacks.TWILIO_PREFIX + callbacks.SMS_PATH)
@@ -88,32 +45,16 @@ def _handle(session, rt, clinic, record: InboundMessage, engine, now) -> list[st
 def inbound_sms():
     """Answer one inbound text; the same MessageSid always gets the same reply and one state change."""
     rt = runtime()
-    session = db()
-    form = request.form
-    clinic = clinic_for_number(session, _text(form.get("To"), 32).strip())
-    if clinic is None:
-        abort(404)
-    sid = _text(form.get("MessageSid") or form.get("SmsSid"), MAX_SID).strip()
-    from_number = _text(form.get("From"), 20).strip()
-    if not sid or not from_number:
-        abort(400)
     now = rt.clock.now()
-    record = InboundMessage(sid=sid, clinic_id=clinic.id, channel=Channel.SMS, from_number=from_number,
-                            body=_text(form.get("Body"), MAX_STORED_BODY), num_media=_media_count(form.get("NumMedia")),
-                            received_at=now)
-    session.add(record)
     try:
-        # The unique sid is the guard: a duplicate fails here (or waits for the first, then fails).
-        session.flush()
-    except IntegrityError:
-        log.info("duplicate inbound sms replayed")
-        return _stored_reply(sid)
-
-    replies = _handle(session, rt, clinic, record, rt.intake_engine, now)
-    record.reply = render_twiml(replies)
-    try:
-        session.commit()
-    except IntegrityError:
-        return _stored_reply(sid)
-    log.info("inbound sms %s handled as %s", record.id, record.handled_as)
-    return _twiml(record.reply)
+        reply = receive_text(db(), rt, request.form, now=now)
+    except SQLAlchemyError:
+        with contextlib.suppress(SQLAlchemyError):  # the connection is gone; teardown discards the session
+            db().rollback()
+        where = spool_request("sms", now)
+        # No traceback: the driver's message can hold the row's values (scrubbed, but not needed).
+        log.warning("database unavailable: inbound sms kept in the spool (%s) for replay", where)
+        return _twiml(render_twiml([SPOOLED_REPLY]))
+    if reply is None:
+        abort(404)
+    return _twiml(reply)

@@ -64,15 +64,16 @@ def send_message(message_id: int) -> str:
 
 
 def reconcile() -> dict:
-    """The periodic job: put what is due into RQ, restore what Redis lost, settle stuck sends."""
+    """The periodic job: replay the inbound spool, put what is due into RQ, restore what Redis lost, settle stuck sends."""
     from glowline.delivery.reconcile import reconcile as run
 
     rt = context.current()
+    replayed = _replay_spool(rt)
     report = run(rt, stuck_after=stuck_after(rt.config))
     if report is None:
-        return {"skipped": "another reconcile holds the lock"}
+        return {"skipped": "another reconcile holds the lock", "spool_replayed": replayed}
     # Only the run that got the lock settles plans, so two runs never complete one plan twice.
-    return report.as_dict() | {"plans_completed": complete_plans()}
+    return report.as_dict() | {"plans_completed": complete_plans(), "spool_replayed": replayed}
 
 
 def complete_plans() -> int:
@@ -84,6 +85,22 @@ def complete_plans() -> int:
         done = complete_due_plans(db, catalog=rt.catalog, now=rt.clock.now())
         db.commit()
     return len(done)
+
+
+def replay_spool() -> dict:
+    """Replay texts and status callbacks kept in the inbound spool while the database was down."""
+    return {"spool_replayed": _replay_spool(context.current())}
+
+
+def _replay_spool(rt) -> int:
+    from workers.inbound import replay_inbound
+
+    try:
+        return replay_inbound(rt)
+    except Exception:
+        # The database is still down (or one entry is bad): the rest wait for the next minute.
+        log.warning("inbound spool replay stopped; the remaining entries wait for the next run", exc_info=True)
+        return 0
 
 
 def _enqueue_after_commit(rt, db: Session, message: OutboxMessage, *, suffix: str = "") -> None:

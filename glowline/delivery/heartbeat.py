@@ -8,6 +8,8 @@ from rq import Worker
 from rq.scheduler import RQScheduler
 from sqlalchemy import text
 
+from glowline.store import spool
+
 
 @dataclass
 class Health:
@@ -17,6 +19,7 @@ class Health:
     redis: bool
     scheduler: bool
     workers: int
+    spool: int = 0  # inbound requests waiting for the database (-1: unknown, Redis down)
 
     @property
     def ok(self) -> bool:
@@ -25,8 +28,10 @@ class Health:
 
     def as_dict(self) -> dict:
         """JSON-ready form, with words a person reads at a glance."""
-        data: dict[str, object] = {k: ("up" if v else "down") for k, v in asdict(self).items() if k != "workers"}
+        data: dict[str, object] = {k: ("up" if v else "down") for k, v in asdict(self).items()
+                                   if k not in ("workers", "spool")}
         data["workers"] = self.workers
+        data["spool"] = self.spool
         data["status"] = "ok" if self.ok else "degraded"
         return data
 
@@ -48,4 +53,8 @@ def check(runtime) -> Health:
         workers = Worker.count(connection=runtime.redis, queue=runtime.queue)
     except Exception:
         pass
-    return Health(database=database, redis=redis_up, scheduler=scheduler, workers=workers)
+    try:
+        waiting = spool.depth(runtime)
+    except OSError:
+        waiting = -1
+    return Health(database=database, redis=redis_up, scheduler=scheduler, workers=workers, spool=waiting)

@@ -95,6 +95,9 @@ TEXTS: dict[str, str] = {
     "inbox.received.restart": ("Thanks, we got your message. {clinic} will get back to you soon. "
                                "Reply RESTART to answer the questions again."),
     "intake.text_only": "Sorry, we can only read text here.",
+    # Said while a text waits in the inbound spool (the database is down): no clinic name, it
+    # cannot be looked up, and it promises nothing the replay might not do.
+    "inbox.spooled": "Thanks, we got your message and will reply soon.",
     "staff.usage": "Staff commands: {usage}",
 
     # -- the intake conversation (the questions themselves are in schemas/intake.schema.json) ---

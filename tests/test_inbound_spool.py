@@ -1,0 +1,102 @@
+"""Texts and status callbacks that arrive while the database is down: answered, spooled, replayed once, in order."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from redis import Redis
+from sqlalchemy import select
+
+from glowline.store import spool
+from glowline.store.models import Client, InboundMessage, Intake, MessageStatus, OutboxMessage
+from tests.conftest import CLINIC_NUMBER, twilio_post
+from tests.test_delivery import make_client, make_message
+from tests.test_log_privacy import table_gone
+from webhooks.sms import SPOOLED_REPLY
+
+ACCOUNT = "AC" + "0" * 32
+CLIENTS = [f"+1505555{n:04d}" for n in range(10)]
+WALK = ["hi", "yes", "Quillonette", "1", "face", "no", "no", "no", "yes", "weekday evenings"]
+
+
+def text(http, n, phone, body):
+    params = {"MessageSid": f"SM{n:032x}", "AccountSid": ACCOUNT, "From": phone, "To": CLINIC_NUMBER,
+              "Body": body, "NumMedia": "0"}
+    return twilio_post(http, "/twilio/sms", params)
+
+
+def replay(runtime) -> int:
+    from workers import jobs
+
+    return jobs.replay_spool()["spool_replayed"]
+
+
+def test_a_hundred_texts_while_the_database_is_down_are_answered_then_handled_once_in_order(
+        client, runtime, clinic, config, clock, caplog, capfd):
+    arrivals = []
+    with caplog.at_level(logging.DEBUG), table_gone(config.database_url, "inbound_messages"):
+        for step, body in enumerate(WALK):
+            for c, phone in enumerate(CLIENTS):
+                n = step * len(CLIENTS) + c + 1
+                clock.advance(timedelta(seconds=1))
+                response = text(client, n, phone, body)
+                assert response.status_code == 200
+                assert SPOOLED_REPLY in response.get_data(as_text=True)
+                arrivals.append((f"SM{n:032x}", clock.now()))
+        assert client.get("/healthz").json["spool"] == 100
+    output = caplog.text + "".join(capfd.readouterr())
+    assert not [c for c in [*CLIENTS, "Quillonette", "weekday evenings"] if c in output or c[2:] in output]
+
+    clock.advance(timedelta(minutes=5))  # the database is back; the worker's next run replays
+    assert replay(runtime) == 100
+    assert replay(runtime) == 0  # exactly once, however often the job runs
+    assert client.get("/healthz").json["spool"] == 0
+    with runtime.sessions() as s:
+        rows = s.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        assert [(r.sid, r.received_at.replace(tzinfo=None)) for r in rows] == [
+            (sid, at.replace(tzinfo=None)) for sid, at in arrivals]
+        assert all(r.reply is not None and r.handled_as != "error" for r in rows)
+        for phone in CLIENTS:
+            intake = s.scalars(select(Intake).join(Client).where(Client.phone == phone)).one()
+            # Handled in arrival order: each answer landed on its own question.
+            assert intake.answers["first_name"] == "Quillonette" and intake.answers["area"] == ["face"]
+
+
+def test_with_redis_down_too_the_text_goes_to_a_local_file_and_is_replayed(client, runtime, clinic, config, clock):
+    live = runtime.__dict__.get("redis")
+    runtime.__dict__["redis"] = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    try:
+        with table_gone(config.database_url, "inbound_messages"):
+            assert text(client, 1, CLIENTS[0], "hi").status_code == 200
+            assert text(client, 2, CLIENTS[0], "yes").status_code == 200
+    finally:
+        runtime.__dict__["redis"] = live if live is not None else Redis.from_url(config.redis_url)
+    assert spool.depth(runtime) == 2
+    assert replay(runtime) == 2 and spool.depth(runtime) == 0
+    with runtime.sessions() as s:
+        intake = s.scalars(select(Intake)).one()
+        assert intake.answers.get("consent")  # "yes" after "hi": both handled, in order
+
+
+def test_a_status_callback_while_the_database_is_down_settles_its_row_after(client, db, runtime, clinic, config,
+                                                                             clock):
+    row = make_message(db, clinic, make_client(db), due_at=clock.now())
+    row.status, row.provider_sid = MessageStatus.SENT, "SM" + "d1" * 16
+    db.commit()
+    with table_gone(config.database_url, "message_events"):
+        response = twilio_post(client, f"/twilio/status?message_id={row.id}",
+                               {"MessageSid": "SM" + "d1" * 16, "MessageStatus": "delivered", "AccountSid": ACCOUNT})
+        assert response.status_code == 200
+    assert replay(runtime) == 1
+    db.expire_all()
+    assert db.get(OutboxMessage, row.id).status is MessageStatus.DELIVERED
+
+
+def test_a_replay_that_meets_the_database_still_down_keeps_every_entry(client, runtime, clinic, config, clock):
+    with table_gone(config.database_url, "inbound_messages"):
+        for n in range(3):
+            assert text(client, n + 1, CLIENTS[n], "hi").status_code == 200
+        assert replay(runtime) == 0
+        assert spool.depth(runtime) == 3
+    assert replay(runtime) == 3
