@@ -63,8 +63,13 @@ def serve(host: str, port: int) -> None:
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--no-scheduler", is_flag=True, help="Do not compete for the RQ scheduler lock.")
 def worker(burst: bool, no_scheduler: bool) -> None:
-    """Run one RQ worker (with the scheduler unless told not to)."""
+    """Run one RQ worker (with the scheduler unless told not to), logging at INFO."""
+    import logging
+
     from workers.main import run_worker
+
+    # Per-row outcomes (by id) and reconcile reports are INFO: an operator needs them by default.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     run_worker(load_config(), burst=burst, with_scheduler=not no_scheduler)
 

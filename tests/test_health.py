@@ -69,3 +69,20 @@ def test_an_evicting_redis_is_called_out(redis_conn):
         assert risky_settings(redis_conn) == []
     finally:
         redis_conn.config_set("maxmemory-policy", before)
+
+
+def test_a_worker_counts_again_after_redis_is_flushed(client, runtime, redis_conn):
+    from workers.main import GlowlineWorker
+
+    worker = GlowlineWorker([runtime.queue], connection=runtime.redis)
+    worker.register_birth()
+    try:
+        assert client.get("/healthz").get_json()["workers"] == 1
+        redis_conn.flushall()  # FLUSHALL, or Redis restarted empty, while the worker keeps running
+        assert client.get("/healthz").get_json()["workers"] == 0
+        worker.heartbeat()  # its next beat, within a minute
+        assert client.get("/healthz").get_json()["workers"] == 1
+        worker.heartbeat()
+        assert Worker.count(connection=runtime.redis, queue=runtime.queue) == 1
+    finally:
+        worker.register_death()

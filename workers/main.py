@@ -39,7 +39,8 @@ from __future__ import annotations
 import logging
 import time
 
-from rq import Queue, Worker
+from redis.exceptions import RedisError
+from rq import Queue, Worker, worker_registration
 from rq.serializers import JSONSerializer
 
 from glowline.config import Config
@@ -68,6 +69,24 @@ class GlowlineWorker(Worker):
         kwargs.setdefault("serializer", JSONSerializer)  # jobs carry ids only; see Runtime.queue
         super().__init__(*args, **kwargs)
         self._next_tick = 0.0
+
+    def heartbeat(self, timeout: int | None = None, pipeline=None):
+        """RQ's heartbeat, plus re-registering this worker when Redis has lost it (a FLUSHALL or an empty restart).
+
+        RQ registers a worker once, at birth; after a flush its heartbeat only extends keys
+        that no longer exist, so /healthz and the dashboard counted 0 workers while they sent.
+        """
+        super().heartbeat(timeout, pipeline)
+        try:
+            if not self.connection.sismember(worker_registration.REDIS_WORKER_KEYS, self.key):
+                with self.connection.pipeline() as registration:
+                    registration.hset(self.key, mapping=self.serialize())
+                    worker_registration.register(self, registration)
+                    registration.expire(self.key, timeout or self.worker_ttl + 60)
+                    registration.execute()
+                log.warning("worker %s registered again: Redis had lost its registration", self.name)
+        except RedisError:
+            log.warning("worker %s: Redis unavailable for the heartbeat", self.name)
 
     @property
     def should_run_maintenance_tasks(self) -> bool:
