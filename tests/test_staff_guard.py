@@ -131,3 +131,22 @@ def test_every_api_read_of_a_clients_details_is_audited(guarded, db, clinic):
     views = db.scalars(select(AuditEvent).where(AuditEvent.action == "client_viewed").order_by(AuditEvent.id)).all()
     assert [(v.actor, v.details["what"]) for v in views] == [("api token booking", "intakes"),
                                                               ("api token booking", "intake")]
+
+
+def test_the_queue_page_warns_when_messages_are_late_or_texts_wait_in_the_spool(guarded, db, runtime, clinic,
+                                                                                clock):
+    from datetime import timedelta
+
+    from glowline.store import spool
+    from tests.test_delivery import make_client, make_message
+
+    http = guarded()
+    attempt(http, PASSWORD)
+    make_message(db, clinic, make_client(db), due_at=clock.now() - timedelta(minutes=5))
+    assert 'id="queue-alert"' not in http.get("/staff/queue").get_data(as_text=True)
+    make_message(db, clinic, make_client(db, phone="+12125550177"), due_at=clock.now() - timedelta(minutes=11))
+    page = http.get("/staff/queue").get_data(as_text=True)
+    assert "1 message is more than 10 minutes overdue" in page
+    spool.put(runtime, spool.Entry("sms", [("Body", "hi")], {}, clock.now()))
+    page = http.get("/staff/queue").get_data(as_text=True)
+    assert "1 incoming text waits for the database" in page

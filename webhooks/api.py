@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
@@ -12,7 +12,8 @@ from glowline.clinics import audit
 from glowline.compliance import consent as compliance
 from glowline.delivery import heartbeat
 from glowline.exceptions import Conflict, NeedsConfirmation, NotFound, ValidationError
-from glowline.store.models import Client, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan, PlanStatus
+from glowline.store.models import (OPEN_STATUSES, Client, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage,
+                                   Plan, PlanStatus)
 from glowline.delivery.report import queue_listing, queue_summary
 from glowline.delivery.staff_actions import cancel_message, retry_message, retry_refusal
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
@@ -192,6 +193,9 @@ def intake_json(intake: Intake, *, full: bool = False, plan_id: int | None = Non
     return data
 
 
+LATE_AFTER = timedelta(minutes=10)
+
+
 def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
     """What the queue page shows: counts, the next due rows, in flight, done today, failures, heartbeat."""
     summary = queue_summary(db(), clinic.id, now, with_failures=False)  # the page lists failures itself
@@ -201,8 +205,13 @@ def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
     def rows(messages: list[OutboxMessage]) -> list[dict]:
         return [message_json(m, client_zone(m)) for m in messages]
 
+    # Late enough for a person to look: every crash the pipeline recovers from settles within minutes.
+    late = db().scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.clinic_id == clinic.id, OutboxMessage.status.in_(list(OPEN_STATUSES)),
+        OutboxMessage.due_at < now - LATE_AFTER))
     return {
         "counts": summary["counts"], "overdue": summary["overdue"], "next_due_at": summary["next_due_at"],
+        "late": late or 0, "late_minutes": int(LATE_AFTER.total_seconds() // 60),
         "due_soon": rows(listing.due_soon),
         "sending": rows(listing.sending),
         "done_today": rows(listing.done_today),
