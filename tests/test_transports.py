@@ -160,3 +160,28 @@ def test_staff_read_what_a_permanent_twilio_error_means(runtime, db, clinic, clo
     assert row.status is MessageStatus.FAILED and row.error_code == 21614
     assert "not a mobile phone" in row.last_error and "21614" in row.last_error
     assert "+1212" not in row.last_error  # Twilio's own message quotes the number; ours never does
+
+
+def test_a_half_hour_twilio_outage_fails_nothing_that_can_still_arrive_in_time(runtime, db, clinic, clock,
+                                                                                fake_twilio):
+    # Nine answers of 500 cover the first 27.5 minutes of backoff (30 s, 60 s, ... capped at 5 minutes).
+    fake_twilio.script("Messages", *[Scripted(500)] * 9)
+    row = make_message(db, clinic, make_client(db), due_at=clock.now(), not_after=clock.now() + timedelta(hours=2))
+    schedule(runtime, db, [row])
+    advance(runtime, clock, timedelta(minutes=15))
+    waiting = fresh(db, row)
+    assert waiting.status is MessageStatus.QUEUED and waiting.last_error.startswith("waiting for Twilio")
+    advance(runtime, clock, timedelta(minutes=25))
+    row = fresh(db, row)
+    assert (row.status, row.attempts, len(fake_twilio.sent())) == (MessageStatus.SENT, 10, 1)
+
+
+def test_an_outage_past_the_messages_useful_time_skips_it_with_the_reason(runtime, db, clinic, clock, fake_twilio):
+    fake_twilio.script("Messages", *[Scripted(503)] * 30)
+    row = make_message(db, clinic, make_client(db), due_at=clock.now(),
+                       not_after=clock.now() + timedelta(minutes=20))
+    schedule(runtime, db, [row])
+    advance(runtime, clock, timedelta(minutes=40))
+    row = fresh(db, row)
+    assert (row.status, row.result) == (MessageStatus.SKIPPED, "past_useful_time")
+    assert "waiting for Twilio" in row.last_error and len(fake_twilio.sent()) == 0

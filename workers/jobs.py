@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(minutes=10)
+BACKOFF_CAP = timedelta(minutes=5)  # an outage's end is noticed within minutes
 # RQ's scheduler stores due times in whole seconds, so a job may start up to a second early.
 EARLY_TOLERANCE = timedelta(seconds=2)
 # Reasons that suppress rather than skip: the row is kept as the record of what the opt-out held back.
@@ -41,7 +41,7 @@ SUPPRESS = frozenset({"opted_out", "no_consent"})
 
 
 def backoff(attempts: int) -> timedelta:
-    """Wait before attempt ``attempts + 1``: 30 s, 60 s, 120 s, ... capped at 10 minutes."""
+    """Wait before attempt ``attempts + 1``: 30 s, 60 s, 120 s, ... capped at 5 minutes."""
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
@@ -269,8 +269,19 @@ def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) 
             rt.dispatcher.schedule(db, [follow_up])
         db.commit()
         return "failed"
+    retry_at = now + backoff(message.attempts)
     if message.attempts >= MAX_ATTEMPTS:
-        outbox.mark_failed(db, message, f"gave up after {message.attempts} attempts: {exc}", now=now, code=exc.code)
-        db.commit()
-        return "failed_after_retries"
-    return _defer(rt, db, message, now + backoff(message.attempts), now, reason=str(exc), code=exc.code)
+        if message.not_after is None:
+            outbox.mark_failed(db, message, f"gave up after {message.attempts} attempts: {exc}", now=now,
+                               code=exc.code)
+            db.commit()
+            return "failed_after_retries"
+        # An outage (connect failures, 5xx, 429) fails nothing that can still arrive in time: a
+        # 48-hour reminder keeps trying, every few minutes, until its useful time has passed.
+        if retry_at > message.not_after:
+            outbox.mark_skipped(db, message, "past_useful_time", now=now)
+            db.commit()
+            log.warning("outbox %s: Twilio unavailable until past the message's useful time; skipped", message.id)
+            return "skipped_past_useful_time"
+        return _defer(rt, db, message, retry_at, now, reason=f"waiting for Twilio: {exc}", code=exc.code)
+    return _defer(rt, db, message, retry_at, now, reason=str(exc), code=exc.code)
