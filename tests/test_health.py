@@ -86,3 +86,21 @@ def test_a_worker_counts_again_after_redis_is_flushed(client, runtime, redis_con
         assert Worker.count(connection=runtime.redis, queue=runtime.queue) == 1
     finally:
         worker.register_death()
+
+
+def test_a_worker_takes_over_the_scheduler_when_its_holder_died(runtime):
+    from workers.main import GlowlineWorker
+
+    holder, other = (GlowlineWorker([runtime.queue], connection=runtime.redis) for _ in range(2))
+    for worker in (holder, other):
+        worker.scheduler = RQScheduler(worker.queues, connection=runtime.redis, serializer=worker.serializer)
+    holder.scheduler.acquire_locks()
+    assert other.take_over_scheduling() is False  # the lock is held: one scheduler per queue
+    # The holder is SIGKILLed: it stops renewing, and its lock expires about a minute later.
+    runtime.redis.delete(RQScheduler.get_locking_key(runtime.queue.name))
+    try:
+        assert other.take_over_scheduling() is True  # on this worker's next tick, within a minute
+        assert other.scheduler._process is not None and other.scheduler._process.is_alive()
+    finally:
+        other.stop_scheduler()
+        other.scheduler.release_locks()

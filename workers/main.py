@@ -98,8 +98,31 @@ class GlowlineWorker(Worker):
         if super().should_run_maintenance_tasks:
             super().run_maintenance_tasks()
         if time.monotonic() >= self._next_tick:
+            self.take_over_scheduling()
             self._next_tick = time.monotonic() + RECONCILE_EVERY
             request_reconcile(self.connection, self.queues)
+
+
+    def take_over_scheduling(self) -> bool:
+        """Start RQ's scheduler here when its lock is free (its holder died); True when this worker now holds it.
+
+        RQ itself retries the lock only in its maintenance run, every 10 minutes, so a dead
+        holder left scheduled sends unfired for 9-11 minutes. The lock expires about a
+        minute after its holder stops renewing it; trying on every reconcile tick (~1
+        minute) brings a takeover within about 2 minutes.
+        """
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is None or (scheduler._process is not None and scheduler._process.is_alive()):
+            return False
+        try:
+            scheduler.acquire_locks(auto_start=True)
+        except RedisError:
+            log.warning("worker %s: Redis unavailable; scheduler lock not tried", self.name)
+            return False
+        taken = bool(scheduler.acquired_locks)
+        if taken:
+            log.info("worker %s took over RQ's scheduler", self.name)
+        return taken
 
 
 def request_reconcile(connection, queues) -> bool:
