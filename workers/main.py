@@ -54,6 +54,8 @@ RECONCILE_EVERY = 60  # seconds
 RECONCILE_JOB = "workers.jobs.reconcile"
 # The idle BLMOVE waits worker_ttl - 15 s; 70 wakes an idle worker every ~55 s to tick.
 WORKER_TTL = 70
+RECONNECT_FIRST = 1.0  # seconds
+RECONNECT_CAP = 30.0
 
 
 def tick_key(queue_name: str) -> str:
@@ -69,6 +71,12 @@ class GlowlineWorker(Worker):
         kwargs.setdefault("serializer", JSONSerializer)  # jobs carry ids only; see Runtime.queue
         super().__init__(*args, **kwargs)
         self._next_tick = 0.0
+        self.stop_asked = False
+
+    def request_stop(self, signum, frame):
+        """A SIGTERM or SIGINT: remember that stopping was asked for, so nobody starts this worker again."""
+        self.stop_asked = True
+        return super().request_stop(signum, frame)
 
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         """RQ's heartbeat, plus re-registering this worker when Redis has lost it (a FLUSHALL or an empty restart).
@@ -148,10 +156,34 @@ def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = Tr
     for warning in risky_settings(runtime.redis):
         log.warning(warning)
     context.bind(runtime)
-    worker = GlowlineWorker([runtime.queue], connection=runtime.redis)
-    log.info("worker %s on queue %s (scheduler: %s, burst: %s)", worker.name, config.queue_name,
-             with_scheduler, burst)
-    return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+    wait = RECONNECT_FIRST
+    while True:
+        worker = GlowlineWorker([runtime.queue], connection=runtime.redis)
+        log.info("worker %s on queue %s (scheduler: %s, burst: %s)", worker.name, config.queue_name,
+                 with_scheduler, burst)
+        try:
+            worked = worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+        except RedisError:
+            worked = False  # RQ's teardown itself can fail when Redis is gone
+        if burst or worker.stop_asked:
+            return worked
+        # RQ's work() returns ("found an unhandled exception, quitting...") when Redis goes
+        # away mid-loop; a worker that exits stops all sending until a person notices, so
+        # wait for Redis with backoff and start a fresh worker (and its scheduler) instead.
+        log.warning("worker %s stopped unexpectedly; waiting for Redis to start again", worker.name)
+        wait = _wait_for_redis(runtime, wait)
+
+
+def _wait_for_redis(runtime: Runtime, wait: float) -> float:
+    """Sleep with backoff until Redis answers; the next first wait."""
+    while True:
+        time.sleep(wait)
+        try:
+            runtime.redis.ping()
+            return RECONNECT_FIRST
+        except RedisError:
+            wait = min(wait * 2, RECONNECT_CAP)
+            log.warning("Redis still unavailable; next try in %.0f s", wait)
 
 
 def main() -> None:
