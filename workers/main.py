@@ -12,10 +12,11 @@ Production, several workers on one host::
 
 or several ``glowline worker`` processes under systemd / a Procfile (``worker: glowline worker``,
 scaled to N). Every worker competes for RQ's per-queue scheduler lock; exactly one holds it
-and moves due ``enqueue_at`` jobs into the queue, and a dead holder's lock expires so another
-worker takes over within a few minutes. The environment (DATABASE_URL, REDIS_URL, TWILIO_*,
-PUBLIC_BASE_URL, RQ_QUEUE) is read by ``Config`` in each process; ``workers.context`` builds
-the runtime on the first job when the process was started by ``rq`` rather than by us.
+and moves due ``enqueue_at`` jobs into the queue; a dead holder's lock expires after about a
+minute and another worker takes it on its next reconcile tick (``take_over_scheduling``).
+The environment (DATABASE_URL, REDIS_URL, TWILIO_*, PUBLIC_BASE_URL, RQ_QUEUE) is read by
+``Config`` in each process; ``workers.context`` builds the runtime on the first job when the
+process was started by ``rq`` rather than by us.
 
 The periodic reconcile
 ----------------------
