@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from glowline.store import spool
 from glowline.store.models import Client, InboundMessage, Intake, MessageStatus, OutboxMessage
-from tests.conftest import CLINIC_NUMBER, twilio_post
-from tests.test_delivery import make_client, make_message
+from tests.helpers import CLINIC_NUMBER, make_client, make_message, twilio_post
 from tests.test_log_privacy import table_gone
 from webhooks.sms import SPOOLED_REPLY
 

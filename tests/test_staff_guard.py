@@ -138,7 +138,7 @@ def test_the_queue_page_warns_when_messages_are_late_or_texts_wait_in_the_spool(
     from datetime import timedelta
 
     from glowline.store import spool
-    from tests.test_delivery import make_client, make_message
+    from tests.helpers import make_client, make_message
 
     http = guarded()
     attempt(http, PASSWORD)
