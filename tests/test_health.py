@@ -1,5 +1,8 @@
 """/healthz tells staff and the run command whether a send could happen right now."""
 
+import os
+import signal
+
 from rq import Worker
 from rq.scheduler import RQScheduler
 
@@ -102,5 +105,10 @@ def test_a_worker_takes_over_the_scheduler_when_its_holder_died(runtime):
         assert other.take_over_scheduling() is True  # on this worker's next tick, within a minute
         assert other.scheduler._process is not None and other.scheduler._process.is_alive()
     finally:
-        other.stop_scheduler()
+        # SIGKILL, not RQ's SIGTERM: a forked child of a test process can inherit a signal handler
+        # installed by an earlier in-process worker, and then never stop.
+        process = other.scheduler._process
+        if process is not None and process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(timeout=10)
         other.scheduler.release_locks()

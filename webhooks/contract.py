@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 MAX_DB_ID = 2**63 - 1  # BIGINT on PostgreSQL; a larger id is not a row of ours
 MAX_NAME = 64
-MAX_OTHER_VALUE = 2048  # unknown fields: MediaUrl0, FromCity... never longer than a URL
+MAX_OTHER_VALUE = 8192  # unknown fields: MediaUrl0, FromCity, a voice CallToken, an AddOns result
 MAX_BODY = 1600  # Twilio's longest message body
 MAX_SPEECH = 2000
 
