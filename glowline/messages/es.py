@@ -96,6 +96,8 @@ TEXTS: dict[str, str] = {
 
     # -- the inbound router ---------------------------------------------------------------------
     "inbox.received": "Gracias, recibimos su mensaje. {clinic} le responderá pronto.",
+    # Mientras el texto espera en la cola de entrada (la base de datos no responde): sin nombre de clínica.
+    "inbox.spooled": "Gracias, recibimos su mensaje y le responderemos pronto.",
     "inbox.received.restart": ("Gracias, recibimos su mensaje. {clinic} le responderá pronto. "
                                "Responda REINICIAR para contestar las preguntas de nuevo."),
     "intake.text_only": "Lo sentimos, solo podemos leer mensajes de texto.",
