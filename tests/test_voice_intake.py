@@ -220,6 +220,16 @@ def test_a_client_with_a_session_hears_it_and_answers_by_key(client, db, planned
                      .where(InboundMessage.needs_attention.is_(True))) == (1 if attention else 0)
 
 
+def test_a_confirmed_caller_hears_what_they_can_still_do(client, db, planned_caller):
+    first = Call(client, "CA" + "5" * 32)
+    first.start()
+    first.press("1")
+    again = Call(client, "CA" + "6" * 32)
+    again.start()
+    assert "It is confirmed. To change it, press 2, and we will call you back." in again.text
+    assert "Press 1 to confirm" not in again.text
+
+
 def test_an_opted_out_caller_may_still_do_the_intake(client, db, clinic, clock):
     db.add(Client(clinic_id=clinic.id, phone=CALLER, opted_out_at=clock.now()))
     db.commit()

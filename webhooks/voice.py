@@ -79,11 +79,12 @@ def _latest_intake(clinic: Clinic, client: Client) -> Intake | None:
 def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, step: int) -> str:
     """Tell a known caller their next appointment and offer confirm / call back."""
     local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
-    key = "call.next_session.confirmed" if session.status is SessionStatus.CONFIRMED else "call.next_session"
+    confirmed = session.status is SessionStatus.CONFIRMED
+    key = "call.next_session.confirmed" if confirmed else "call.next_session"
+    menu = text("call.menu.session.confirmed" if confirmed else "call.menu.session")
     response = VoiceResponse()
     response.append(keypad_gather(runtime().callbacks.call_gather(step, session_id=session.id),
-                                  text(key, clinic=clinic.name, when=spoken_moment(local),
-                                       menu=text("call.menu.session"))))
+                                  text(key, clinic=clinic.name, when=spoken_moment(local), menu=menu)))
     response.say(text("call.change_it", phone=spoken_phone(clinic.callback_number)))
     response.hangup()
     return str(response)

@@ -161,6 +161,8 @@ TEXTS: dict[str, str] = {
     "call.missed": "Hello, this is {clinic}. We missed you at your {what}. Would another time suit you?",
     "call.menu": "Press 1 to confirm. Press 2 to ask us to call you back. Press 9 to stop reminders.",
     "call.menu.session": "Press 1 to confirm. Press 2 to ask us to call you back.",
+    # Already confirmed: what the caller can still do (not "press 1 to confirm" again).
+    "call.menu.session.confirmed": "To change it, press 2, and we will call you back.",
     "call.machine": "{intro} To confirm or change anything, please call us on {phone}. Goodbye.",
     "call.no_choice": "We did not hear a choice. To confirm or change it, please call us on {phone}. Goodbye.",
     "call.not_a_choice": "Sorry, that is not one of the choices. {menu}",

@@ -165,6 +165,7 @@ TEXTS: dict[str, str] = {
     "call.menu": ("Marque 1 para confirmar. Marque 2 para que le llamemos. "
                   "Marque 9 para dejar de recibir recordatorios."),
     "call.menu.session": "Marque 1 para confirmar. Marque 2 para que le llamemos.",
+    "call.menu.session.confirmed": "Para cambiarla, marque 2 y le llamaremos.",
     "call.machine": "{intro} Para confirmar o cambiar algo, llámenos al {phone}. Adiós.",
     "call.no_choice": "No oímos ninguna opción. Para confirmarla o cambiarla, llámenos al {phone}. Adiós.",
     "call.not_a_choice": "Disculpe, esa no es una de las opciones. {menu}",
