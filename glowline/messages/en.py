@@ -184,6 +184,13 @@ TEXTS: dict[str, str] = {
     "call.next_session.confirmed": "Hello, this is {clinic}. Your next appointment is on {when}. It is confirmed. {menu}",
     "call.answers_in": "Thank you for calling {clinic}. We have your answers, and someone will call you back soon.",
     "call.thanks": "Thank you for calling {clinic}. Goodbye.",
+    "call.rebook.choice": "Press {n} for {when}",
+    "call.rebook.offer": "{intro} {choices}. Or press 0 and we will call you back.",
+    "call.rebook.lead": "Let us find you a new time.",
+    "call.rebook.not_a_choice": "Sorry, that is not one of the choices.",
+    "call.rebook.taken": "Sorry, that time was just taken.",
+    "call.rebook.no_choice": "We did not hear a choice. We will call you back to find a new time. Goodbye.",
+    "call.rebook.closed": "This offer is no longer open. Please call us on {phone}. Goodbye.",
     # The consent record of a keypad opt-out: what was pressed and the menu that offered it.
     "call.opt_out_record": "keypad 9 on a reminder call: {menu}",
 }

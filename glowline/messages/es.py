@@ -188,5 +188,12 @@ TEXTS: dict[str, str] = {
     "call.withheld.no_phone": ("Gracias por llamar a {clinic}. No vemos su número, así que no podemos devolverle "
                                "la llamada. Vuelva a llamar con su número visible o envíenos un mensaje. Adiós."),
     "call.thanks": "Gracias por llamar a {clinic}. Adiós.",
+    "call.rebook.choice": "Marque {n} para el {when}",
+    "call.rebook.offer": "{intro} {choices}. O marque 0 y le llamaremos.",
+    "call.rebook.lead": "Busquemos una nueva hora.",
+    "call.rebook.not_a_choice": "Lo sentimos, esa no es una de las opciones.",
+    "call.rebook.taken": "Lo sentimos, esa hora se acaba de ocupar.",
+    "call.rebook.no_choice": "No escuchamos ninguna opción. Le llamaremos para buscar una nueva hora. Adiós.",
+    "call.rebook.closed": "Esta oferta ya no está disponible. Llámenos al {phone}, por favor. Adiós.",
     "call.opt_out_record": "tecla 9 en una llamada de recordatorio: {menu}",
 }

@@ -1,4 +1,4 @@
-"""Rebooking by keypad: on a reminder call, "press 2" offers the same open times a text would.
+"""Rebooking by keypad: "press 2" on a reminder call or a call the client makes offers the same open times a text would.
 
 The times, the re-check of a pick and the booking are ``glowline.plans.rebooking``'s; this
 module only says them and reads the key pressed. Nothing here commits.
@@ -40,11 +40,11 @@ def key_of(reply: str | None, via: AnswerVia) -> str | None:
 def offer_twiml(made: SlotOffer, tz: str, action_url: str, *, lead: str) -> str:
     """Say the offered times as keys 1-3 and 0 for a call back, and listen for one key."""
     local = zone(tz)
-    choices = ". ".join(f"Press {n} for {spoken_moment(t.astimezone(local))}"
+    choices = ". ".join(text("call.rebook.choice", n=n, when=spoken_moment(t.astimezone(local)))
                         for n, t in enumerate(rebooking.offered_times(made), 1))
     response = VoiceResponse()
-    response.append(keypad_gather(action_url, f"{lead} {choices}. Or press 0 and we will call you back."))
-    response.say("We did not hear a choice. We will call you back to find a new time. Goodbye.")
+    response.append(keypad_gather(action_url, text("call.rebook.offer", intro=lead, choices=choices)))
+    response.say(text("call.rebook.no_choice"))
     response.hangup()
     return str(response)
 
@@ -70,7 +70,7 @@ def offer_for_session(db: Session, rt, session: TreatmentSession, *, now: dateti
     made = rebooking.offer(db, session, catalog=rt.catalog, now=now) if rebooking.enabled(db, plan.clinic) else None
     if made is None:
         return None
-    return offer_twiml(made, plan.clinic.timezone, action_url, lead="Let us find you a new time.")
+    return offer_twiml(made, plan.clinic.timezone, action_url, lead=text("call.rebook.lead"))
 
 
 def answer_on_call(db: Session, rt, message: OutboxMessage, key: str | None, *, now: datetime,
@@ -86,16 +86,16 @@ def answer_pick(db: Session, rt, clinic: Clinic, client: Client | None, key: str
     made = rebooking.open_offer(db, clinic, client) if client is not None else None
     response = VoiceResponse()
     if made is None or client is None:
-        response.say(f"This offer is no longer open. Please call us on {phone}. Goodbye.")
+        response.say(text("call.rebook.closed", phone=phone))
         response.hangup()
         return str(response)
     if key not in rebooking.CHOICES or int(key) > len(made.slots):
-        return offer_twiml(made, clinic.timezone, action_url, lead="Sorry, that is not one of the choices.")
+        return offer_twiml(made, clinic.timezone, action_url, lead=text("call.rebook.not_a_choice"))
     before = made.id
     texts = rebooking.pick(db, rt, made, key, now=now)
     fresh = rebooking.open_offer(db, clinic, client)
     if fresh is not None and fresh.id != before:
-        return offer_twiml(fresh, clinic.timezone, action_url, lead="Sorry, that time was just taken.")
+        return offer_twiml(fresh, clinic.timezone, action_url, lead=text("call.rebook.taken"))
     # The text answer, without the clinic's name in front: the call already said who it is.
     spoken = texts[0].split(": ", 1)[-1]
     response.say(spoken.replace("Reply R or call", "Call").replace(clinic.callback_number, phone) + " Goodbye.")
