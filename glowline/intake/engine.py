@@ -123,7 +123,10 @@ class IntakeEngine:
         db.flush()
         log.info("intake %s started on %s", intake.id, Channel(channel).value)
         key = "x-welcome-voice" if channel == Channel.VOICE and "x-welcome-voice" in self.schema.schema else "x-welcome"
-        welcome = fill(self.schema.schema.get(key) or template_of("intake.welcome"), self._values(intake))
+        given = self.schema.schema.get(key)
+        # The welcome is given per locale ({"en": ..., "es": ...}); each says how to switch to the other.
+        wording = given.get(client.locale) if isinstance(given, dict) else given
+        welcome = fill(wording or template_of("intake.welcome", client.locale), self._values(intake))
         return self._ask(intake, channel, before=[welcome], events=[TurnEvent.STARTED])
 
     def current(self, db: Session, *, intake: Intake, channel: Channel) -> Turn:
@@ -190,7 +193,7 @@ class IntakeEngine:
         intake.status = IntakeStatus.RESTARTED
         intake.updated_at = now
         turn = self.start(db, clinic=intake.clinic, client=intake.client, channel=channel, now=now)
-        turn.messages[0] = text("intake.restart", message=turn.messages[0])
+        turn.messages[0] = text("intake.restart", intake.client.locale, message=turn.messages[0])
         turn.events.insert(0, TurnEvent.RESTART)
         return turn
 
@@ -212,7 +215,7 @@ class IntakeEngine:
     def _ask(self, intake: Intake, channel: Channel, *, before: list[str] | None = None,
              events: list[str] | None = None, acknowledge: bool = False) -> Turn:
         question = self._open_question(intake)
-        asked = render_question(question, channel, self._values(intake))
+        asked = render_question(question, channel, self._values(intake), intake.client.locale)
         if acknowledge and question.ack:
             # Only after an accepted answer: a re-ask or BACK has nothing to thank the client for.
             asked = f"{fill(question.ack, self._values(intake))} {asked}"
@@ -223,12 +226,13 @@ class IntakeEngine:
         question = self._by_field[pending["field"]]
         heard = question.label_of(pending["value"])
         key = "intake.heard.voice" if channel == Channel.VOICE else "intake.heard"
-        return Turn([text(key, heard=heard)], question, intake, TurnStatus.CONFIRMING, [TurnEvent.CONFIRMING])
+        return Turn([text(key, intake.client.locale, heard=heard)], question, intake, TurnStatus.CONFIRMING,
+                    [TurnEvent.CONFIRMING])
 
     def _stored_value(self, intake: Intake, question: Question, value, channel: Channel, now: datetime):
         if question.kind != "consent":
             return value
-        wording = render_question(question, channel, self._values(intake))
+        wording = render_question(question, channel, self._values(intake), intake.client.locale)
         return {"agreed": True, "wording": wording, "at": now.isoformat(), "channel": Channel(channel).value}
 
     def _accept(self, db: Session, intake: Intake, question: Question, value, channel: Channel, now: datetime) -> Turn:
@@ -252,14 +256,14 @@ class IntakeEngine:
         if intake.misses >= MAX_MISSES:
             return self._hand_over(intake, channel, now, f"needs a person: no answer to {question.field} "
                                                 f"after {MAX_MISSES} tries")
-        values = self._values(intake)
-        asked = render_question(question, channel, values)
+        values, locale = self._values(intake), intake.client.locale
+        asked = render_question(question, channel, values, locale)
         if wording == "intake.pick_one":
-            return Turn([text(wording, question=asked)], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
+            return Turn([text(wording, locale, question=asked)], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
         # Every re-ask is the hint (what kind of answer fits), then the open question in full with its
         # options, so the client never has to scroll back (or a caller remember) what was asked.
-        hint = render_hint(question, channel, values)
-        said = text(wording, hint=f"{hint} {asked}")
+        hint = render_hint(question, channel, values, locale)
+        said = text(wording, locale, hint=f"{hint} {asked}")
         return Turn([said], question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
 
     def _explain(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
@@ -267,10 +271,10 @@ class IntakeEngine:
         turn = self._miss(db, intake, question, channel, now)
         if turn.status is not TurnStatus.ASKING:
             return turn
-        values = self._values(intake)
-        why = fill(question.why, values) if question.why else text("intake.why.default", clinic=values["clinic"])
-        asked = render_question(question, channel, values)
-        return Turn([text("intake.why", why=why, question=asked)], question, intake, TurnStatus.ASKING,
+        values, locale = self._values(intake), intake.client.locale
+        why = fill(question.why, values) if question.why else text("intake.why.default", locale, clinic=values["clinic"])
+        asked = render_question(question, channel, values, locale)
+        return Turn([text("intake.why", locale, why=why, question=asked)], question, intake, TurnStatus.ASKING,
                     [TurnEvent.MISS])
 
     def _declined(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
@@ -297,7 +301,8 @@ class IntakeEngine:
                 # The questionnaire changed under this intake: ask that one again.
                 intake.answers = {k: v for k, v in known.items() if k != name}
                 intake.current_field = name
-                return self._ask(intake, channel, before=[text("intake.revalidate")], events=[TurnEvent.REVALIDATE])
+                return self._ask(intake, channel, before=[text("intake.revalidate", intake.client.locale)],
+                                 events=[TurnEvent.REVALIDATE])
         if errors:
             return self._hand_over(intake, channel, now, f"needs a person: answers do not validate ({errors[0][0]})")
         intake.answers = known
@@ -312,15 +317,16 @@ class IntakeEngine:
 
     def _ended(self, intake: Intake, channel: Channel, events: list[str] | None = None) -> Turn:
         values = self._values(intake)
-        name = text("intake.name", first_name=values["first_name"]) if values.get("first_name") else ""
+        locale = intake.client.locale
+        name = text("intake.name", locale, first_name=values["first_name"]) if values.get("first_name") else ""
         clinic = intake.clinic.name
         if intake.status is IntakeStatus.COMPLETE or intake.status is IntakeStatus.PLANNED:
             key = "intake.complete.voice" if channel == Channel.VOICE else "intake.complete"
-            return Turn([text(key, name=name, clinic=clinic)], None, intake, TurnStatus.COMPLETE, list(events or []))
+            return Turn([text(key, locale, name=name, clinic=clinic)], None, intake, TurnStatus.COMPLETE, list(events or []))
         if intake.status is IntakeStatus.NEEDS_HUMAN and any(f.startswith("declined") for f in intake.flags or []):
-            said = text("intake.declined", name=name, clinic=clinic, phone=pretty(intake.clinic.callback_number))
+            said = text("intake.declined", locale, name=name, clinic=clinic, phone=pretty(intake.clinic.callback_number))
             return Turn([said], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
-        said = text("intake.handed_over", name=name, clinic=clinic)
+        said = text("intake.handed_over", locale, name=name, clinic=clinic)
         return Turn([said], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
 
 

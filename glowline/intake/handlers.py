@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from glowline.compliance import consent as compliance
 from glowline.compliance import texts
-from glowline.compliance.keywords import Command, Keyword, command, detect
+from glowline.compliance.keywords import (Command, Keyword, command, detect, keyword_language, language_of,
+                                          looks_spanish)
 from glowline.intake.engine import Turn, TurnEvent
 from glowline.intake.inbound import NOT_MINE, HandledAs, Inbound, Outcome
 from glowline.intake.notice import notify_staff
@@ -31,6 +32,13 @@ STAFF_COMMANDS = frozenset({"plan", "move", "done", "noshow", "release"})
 def keywords(msg: Inbound) -> Outcome:
     """STOP-type words, HELP, and START from an opted-out client: answered before anything else."""
     keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    if keyword is None:
+        return NOT_MINE
+    spoken = keyword_language(msg.body, opted_out=msg.client.opted_out)
+    if spoken is not None and msg.client.language is None:
+        # ALTO or AYUDA as a first word says which language the client reads.
+        msg.client.language = spoken
+    locale = spoken or msg.client.locale
     if keyword is Keyword.OPT_OUT:
         changed = compliance.opt_out(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
                                      method=f"{msg.channel.value}_keyword", now=msg.now)
@@ -38,11 +46,11 @@ def keywords(msg: Inbound) -> Outcome:
         if changed and not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
             notify_opt_out(msg.db, msg.rt, clinic=msg.clinic, client=msg.client, how=f"by {msg.channel}",
                            now=msg.now)
-        return [compliance.opt_out_reply(msg.clinic)] if changed else []
+        return [compliance.opt_out_reply(msg.clinic, locale)] if changed else []
     if keyword is Keyword.HELP:
         # HELP is answered even after STOP: carriers require it and it is not marketing.
         msg.mark(HandledAs.HELP)
-        replies = [compliance.help_reply(msg.clinic)]
+        replies = [compliance.help_reply(msg.clinic, locale)]
         intake = None if msg.client.opted_out else msg.engine.open_intake(msg.db, msg.clinic, msg.client)
         if intake is not None:
             # Mid-intake, HELP ends with the open question so the client knows what to answer next.
@@ -57,7 +65,7 @@ def _opt_in(msg: Inbound) -> list[str]:
     compliance.opt_in(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
                       method=f"{msg.channel.value}_keyword", now=msg.now)
     msg.mark(HandledAs.OPT_IN)
-    replies = [compliance.opt_in_reply(msg.clinic)]
+    replies = [compliance.opt_in_reply(msg.clinic, msg.client.locale)]
     intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)
     if intake is not None:
         # The intake paused by the opt-out resumes at its open question.
@@ -107,6 +115,19 @@ def _current_question(msg: Inbound) -> list[str]:
     return list(msg.engine.current(msg.db, intake=open_intake, channel=msg.channel).messages)
 
 
+def language(msg: Inbound) -> Outcome:
+    """EN/ES/LANGUAGE/IDIOMA: the client's language from now on; an open intake question is asked again in it."""
+    wanted = language_of(msg.body)
+    if wanted is None:
+        return NOT_MINE
+    msg.client.language = wanted
+    msg.mark(HandledAs.LANGUAGE)
+    open_intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)
+    if open_intake is not None:
+        return list(msg.engine.current(msg.db, intake=open_intake, channel=msg.channel).messages)
+    return [text("language.set", wanted, clinic=msg.clinic.name)]
+
+
 def staff(msg: Inbound) -> Outcome:
     """A text from one of the clinic's staff phones: a PLAN, MOVE, DONE, NOSHOW or RELEASE command, or the command list."""
     if not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
@@ -127,7 +148,7 @@ def intake(msg: Inbound) -> Outcome:
     msg.mark(HandledAs.INTAKE)
     if not (msg.body or "").strip():
         turn = msg.engine.current(msg.db, intake=open_intake, channel=msg.channel)
-        return [text("intake.text_only"), *turn.messages]
+        return [text("intake.text_only", msg.client.locale), *turn.messages]
     turn = msg.engine.answer(msg.db, intake=open_intake, reply=msg.body, channel=msg.channel, now=msg.now)
     return finish_turn(msg.db, msg.rt, turn, now=msg.now)
 
@@ -143,8 +164,8 @@ def plan_reply(msg: Inbound) -> Outcome:
         msg.mark(HandledAs.INBOX, attention=True)
         if detect(msg.body) is Keyword.APPOINTMENT_CANCEL:
             # Staff were notified by handle_reply; the client learns how to cancel now.
-            return [texts.appointment_cancel_reply(msg.clinic)]
-        return [text("inbox.received", clinic=msg.clinic.name)]
+            return [texts.appointment_cancel_reply(msg.clinic, msg.client.locale)]
+        return [text("inbox.received", msg.client.locale, clinic=msg.clinic.name)]
     return list(answer)
 
 
@@ -156,12 +177,14 @@ def inbox(msg: Inbound) -> Outcome:
         return NOT_MINE
     # Answers are in and staff are on it: a new questionnaire would only confuse.
     msg.mark(HandledAs.INBOX, attention=True)
-    return [text("inbox.received.restart", clinic=msg.clinic.name)]
+    return [text("inbox.received.restart", msg.client.locale, clinic=msg.clinic.name)]
 
 
 def start(msg: Inbound) -> Outcome:
     """Anyone else starts the intake; the last handler, so it always handles."""
     msg.mark(HandledAs.INTAKE_START)
+    if msg.client.language is None and looks_spanish(msg.body):
+        msg.client.language = "es"
     turn = msg.engine.start(msg.db, clinic=msg.clinic, client=msg.client, channel=msg.channel, now=msg.now)
     return finish_turn(msg.db, msg.rt, turn, now=msg.now)
 

@@ -1,6 +1,7 @@
 """The channel-neutral inbound router: an ordered chain of handlers, the first that claims a message answers it.
 
-keywords -> opted_out -> stop_question -> consent_answer -> staff -> intake -> plan_reply -> inbox -> start. A new kind of
+keywords -> opted_out -> stop_question -> consent_answer -> staff -> language -> intake -> plan_reply ->
+inbox -> start. A new kind of
 inbound (a photo, another channel) is a handler (see ``glowline.intake.inbound``) placed in
 ``HANDLERS`` where it belongs: above ``intake`` to see answers before the questionnaire does,
 never above ``keywords`` and ``opted_out``, which keep STOP and consent first.
@@ -35,6 +36,7 @@ HANDLERS: tuple[Handler, ...] = (
     handlers.stop_question,
     handlers.consent_answer,
     handlers.staff,
+    handlers.language,
     handlers.intake,
     handlers.plan_reply,
     handlers.inbox,

@@ -94,6 +94,7 @@ TEXTS: dict[str, str] = {
     "inbox.received": "Thanks, we got your message. {clinic} will get back to you soon.",
     "inbox.received.restart": ("Thanks, we got your message. {clinic} will get back to you soon. "
                                "Reply RESTART to answer the questions again."),
+    "language.set": "{clinic}: OK, we will write to you in English. Para español responda ES.",
     "intake.text_only": "Sorry, we can only read text here.",
     # Said while a text waits in the inbound spool (the database is down): no clinic name, it
     # cannot be looked up, and it promises nothing the replay might not do.

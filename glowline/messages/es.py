@@ -100,6 +100,7 @@ TEXTS: dict[str, str] = {
     "inbox.spooled": "Gracias, recibimos su mensaje y le responderemos pronto.",
     "inbox.received.restart": ("Gracias, recibimos su mensaje. {clinic} le responderá pronto. "
                                "Responda REINICIAR para contestar las preguntas de nuevo."),
+    "language.set": "{clinic}: de acuerdo, le escribiremos en español. For English reply EN.",
     "intake.text_only": "Lo sentimos, solo podemos leer mensajes de texto.",
     "staff.usage": "Comandos del personal: {usage}",
 

@@ -28,7 +28,8 @@ from glowline.plans.timeline import zone
 
 log = logging.getLogger(__name__)
 
-CONFIRM_WORDS = frozenset({"c", "confirm", "confirmed", "y", "yes"})
+# "sí"/"si" and "confirmo" from Spanish-speaking clients; CANCELAR is an opt-out word, never a reply here.
+CONFIRM_WORDS = frozenset({"c", "confirm", "confirmed", "y", "yes", "si", "sí", "confirmo", "confirmar", "confirmado"})
 RESCHEDULE_WORDS = frozenset({"r", "reschedule"})
 UPCOMING = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
 
@@ -42,9 +43,9 @@ def next_session(db: Session, *, clinic: Clinic, client: Client, now: datetime) 
         .order_by(TreatmentSession.starts_at).limit(1)).first()
 
 
-def _when(session: TreatmentSession, client: Client, clinic: Clinic) -> str:
+def _when(session: TreatmentSession, client: Client, clinic: Clinic, locale: str = "en") -> str:
     local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
-    return dates.format_when(local)
+    return dates.format_when(local, locale)
 
 
 def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str | None, now: datetime,
@@ -79,12 +80,12 @@ def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str |
 def _confirm(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
     session = next_session(db, clinic=clinic, client=client, now=now)
     if session is None:
-        return [text("reply.nothing_to_confirm", clinic=clinic.name, phone=clinic.callback_number)]
+        return [text("reply.nothing_to_confirm", client.locale, clinic=clinic.name, phone=clinic.callback_number)]
     if session.status is not SessionStatus.CONFIRMED:
         session.status = SessionStatus.CONFIRMED
         session.confirmed_at = now
     log.info("client %s confirmed session %s", client.id, session.id)
-    return [text("reply.confirmed", clinic=clinic.name, when=_when(session, client, clinic),
+    return [text("reply.confirmed", client.locale, clinic=clinic.name, when=_when(session, client, clinic, client.locale),
                  phone=clinic.callback_number)]
 
 
@@ -104,4 +105,4 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
                  body=f"{clinic.name}: client #{client.id} asked to reschedule {what}. "
                       f"Please call them back; details on the staff page.")
     log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)
-    return [text("reply.reschedule", clinic=clinic.name, phone=clinic.callback_number)]
+    return [text("reply.reschedule", client.locale, clinic=clinic.name, phone=clinic.callback_number)]

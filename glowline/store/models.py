@@ -144,6 +144,7 @@ class HandledAs(str, enum.Enum):
     CONSENT = "consent_answer"
     STOP_QUESTION = "stop_question"
     OPT_OUT_QUESTION = "opt_out_question"
+    LANGUAGE = "language"
     ERROR = "error"
     # Calls: one row per step of a call (CallSid plus the step).
     CALL_STARTED = "call_started"
