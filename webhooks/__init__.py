@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from glowline.config import Config
 from glowline.runtime import Runtime
 from webhooks.context import close_db
+
+class BoundedInt(IntegerConverter):
+    """Flask's ``int`` path converter, limited to what a 64-bit database id can hold."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(url_map, fixed_digits, min, 2**63 - 1 if max is None else max, signed)
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app; ``test_config`` may carry a ready ``RUNTIME`` or a ``GLOWLINE_CONFIG``."""
@@ -19,6 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     runtime.check()
 
     app = Flask(__name__)
+    # Ids are 64-bit in the database: a bigger number in a path is a 404, not an overflow (a 500).
+    app.url_map.converters["int"] = BoundedInt
     app.config.from_mapping(
         SECRET_KEY=config.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -12,9 +13,10 @@ from glowline.clinics import audit
 from glowline.compliance import consent as compliance
 from glowline.delivery import heartbeat
 from glowline.exceptions import Conflict, NeedsConfirmation, NotFound, ValidationError
-from glowline.store.models import (OPEN_STATUSES, Client, Clinic, Intake, IntakeStatus, MessageStatus, OutboxMessage,
-                                   Plan, PlanStatus)
-from glowline.delivery.report import queue_listing, queue_summary
+from glowline.clinics.clients import first_name, first_names
+from glowline.store.models import (MAX_ID, OPEN_STATUSES, Client, Clinic, Intake, IntakeStatus, MessageKind, MessageStatus,
+                                   OutboxMessage, Plan, PlanStatus)
+from glowline.delivery.report import queue_summary
 from glowline.delivery.staff_actions import cancel_message, retry_message, retry_refusal
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
 from glowline.plans.attendance import mark_attended, mark_no_show
@@ -60,9 +62,21 @@ def _no_route(_exc):
     return _error("no such endpoint", 404)
 
 
-@bp.errorhandler(405)
-def _bad_method(_exc):
-    return _error("method not allowed", 405)
+def init_app(app) -> None:
+    """Routing errors under /api (an unknown path, a non-integer id, a wrong method) answer JSON too."""
+
+    def _routing_error(exc: HTTPException):
+        if not request.path.startswith(bp.url_prefix + "/") and request.path != bp.url_prefix:
+            return exc
+        words = {404: "no such endpoint", 405: "method not allowed"}
+        response = _error(words.get(exc.code or 0, exc.description or "error"), exc.code or 500)[0]
+        response.status_code = exc.code or 500
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    app.register_error_handler(404, _routing_error)
+    app.register_error_handler(405, _routing_error)
 
 
 def read_body(schema_name: str, *, empty_ok: bool = False) -> dict:
@@ -83,7 +97,8 @@ def read_body(schema_name: str, *, empty_ok: bool = False) -> dict:
 def parse_instant(value: str, field: str) -> datetime:
     """An ISO 8601 date-time with an offset (the schema checked its shape) as an aware datetime."""
     try:
-        parsed = datetime.fromisoformat(value)
+        # RFC 3339 allows a lower-case "t" and "z"; Python reads only the upper-case ones.
+        parsed = datetime.fromisoformat(value.upper())
     except ValueError:
         raise ValidationError(f"{field}: {value!r} is not an ISO 8601 date and time", field=field) from None
     if parsed.tzinfo is None:
@@ -110,8 +125,20 @@ def _plan(plan_id: int) -> Plan:
     return plan
 
 
-def message_json(message: OutboxMessage, tz: str) -> dict:
-    """One outbox row as the API and the staff pages show it; local time in the client's zone."""
+def message_json(message: OutboxMessage, tz: str, names: dict[int, str] | None = None) -> dict:
+    """One outbox row as the API and the staff pages show it; local time in the client's zone.
+
+    ``names`` (client id -> first name, for this clinic) fills ``recipient``; without it the
+    name is looked up for this one row.
+    """
+    if message.kind is MessageKind.STAFF_NOTICE:
+        recipient = "staff phone"
+    elif message.client_id is None:
+        recipient = None
+    elif names is not None:
+        recipient = names.get(message.client_id)
+    else:
+        recipient = first_name(db(), message.clinic_id, message.client_id)
     return {
         "retryable": retry_refusal(message, runtime().clock.now()) is None,
         "id": message.id, "plan_id": message.plan_id,
@@ -119,8 +146,11 @@ def message_json(message: OutboxMessage, tz: str) -> dict:
         "kind": message.kind.value, "channel": message.channel.value, "status": message.status.value,
         "due_at": message.due_at.isoformat(), "local_time": message.due_at.astimezone(zone(tz)).isoformat(),
         "not_after": message.not_after.isoformat() if message.not_after else None,
+        "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+        "updated_at": message.updated_at.isoformat(),
         "attempts": message.attempts, "error": message.last_error, "error_code": message.error_code,
         "result": message.result, "simulated": message.simulated, "text": message.body,
+        "client_id": message.client_id, "recipient": recipient, "sent_by": message.sent_by,
     }
 
 
@@ -193,18 +223,42 @@ def intake_json(intake: Intake, *, full: bool = False, plan_id: int | None = Non
     return data
 
 
+QUEUE_PAGE = 50
 LATE_AFTER = timedelta(minutes=10)
 
 
-def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
-    """What the queue page shows: counts, the next due rows, in flight, done today, failures, heartbeat."""
+def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6, page: int = 1, section: str | None = None) -> dict:
+    """What the queue page shows: counts, due soon, in flight, done today, failures, staff notices, heartbeat.
+
+    Every list is one page of ``QUEUE_PAGE`` rows with its total, so nothing stops silently;
+    ``page`` applies to ``section`` (the others show their first page).
+    """
     summary = queue_summary(db(), clinic.id, now, with_failures=False)  # the page lists failures itself
     local_midnight = now.astimezone(zone(clinic.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
-    listing = queue_listing(db(), clinic.id, now, hours=hours, day_start=local_midnight)
-
-    def rows(messages: list[OutboxMessage]) -> list[dict]:
-        return [message_json(m, client_zone(m)) for m in messages]
-
+    to_clients = OutboxMessage.kind != MessageKind.STAFF_NOTICE
+    failed = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+    sections = {
+        "due_soon": ((to_clients, OutboxMessage.status.in_(list(OPEN_STATUSES)),
+                      OutboxMessage.due_at <= now + timedelta(hours=hours)), OutboxMessage.due_at),
+        "sending": ((to_clients, OutboxMessage.status == MessageStatus.SENDING), OutboxMessage.due_at),
+        "done_today": ((to_clients, OutboxMessage.status.in_([MessageStatus.SENT, MessageStatus.DELIVERED]),
+                        OutboxMessage.updated_at >= local_midnight), OutboxMessage.updated_at.desc()),
+        "failed": ((to_clients, OutboxMessage.status.in_(failed)), OutboxMessage.updated_at.desc()),
+        "staff_notices": ((OutboxMessage.kind == MessageKind.STAFF_NOTICE,
+                           OutboxMessage.updated_at >= local_midnight - timedelta(days=1)),
+                          OutboxMessage.updated_at.desc()),
+    }
+    found: dict[str, list[OutboxMessage]] = {}
+    totals: dict[str, int] = {}
+    pages: dict[str, int] = {}
+    for name, (conditions, order) in sections.items():
+        where = (OutboxMessage.clinic_id == clinic.id, *conditions)
+        totals[name] = db().scalar(select(func.count()).select_from(OutboxMessage).where(*where)) or 0
+        pages[name] = max(1, min(page if name == section else 1, (totals[name] - 1) // QUEUE_PAGE + 1))
+        found[name] = list(db().scalars(select(OutboxMessage).where(*where).order_by(order, OutboxMessage.id.desc())
+                                        .offset((pages[name] - 1) * QUEUE_PAGE).limit(QUEUE_PAGE)))
+    names = first_names(db(), clinic.id, {m.client_id for rows in found.values() for m in rows if m.client_id})
+    state = {name: [message_json(m, client_zone(m), names) for m in rows] for name, rows in found.items()}
     # Late enough for a person to look: every crash the pipeline recovers from settles within minutes.
     late = db().scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.clinic_id == clinic.id, OutboxMessage.status.in_(list(OPEN_STATUSES)),
@@ -212,10 +266,7 @@ def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6) -> dict:
     return {
         "counts": summary["counts"], "overdue": summary["overdue"], "next_due_at": summary["next_due_at"],
         "late": late or 0, "late_minutes": int(LATE_AFTER.total_seconds() // 60),
-        "due_soon": rows(listing.due_soon),
-        "sending": rows(listing.sending),
-        "done_today": rows(listing.done_today),
-        "failed": rows(listing.failed),
+        **state, "totals": totals, "pages": pages, "page_size": QUEUE_PAGE,
         "health": heartbeat.check(runtime()).as_dict(),
         "window_hours": hours,
     }
@@ -377,9 +428,25 @@ def list_messages():
         query = query.where(OutboxMessage.due_at >= parse_instant(args["due_after"], "due_after"))
     if "due_before" in args:
         query = query.where(OutboxMessage.due_at < parse_instant(args["due_before"], "due_before"))
+    if "cursor" in args:
+        due, last_id = _read_cursor(args["cursor"])
+        query = query.where((OutboxMessage.due_at > due) | ((OutboxMessage.due_at == due) & (OutboxMessage.id > last_id)))
     limit = min(int(args.get("limit", 100)) or 1, 500)
-    found = db().scalars(query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit))
-    return jsonify(messages=[message_json(m, client_zone(m)) for m in found])
+    found = list(db().scalars(query.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit + 1)))
+    more = len(found) > limit
+    found = found[:limit]
+    cursor = f"{int(found[-1].due_at.timestamp() * 1_000_000)}.{found[-1].id}" if more else None
+    return jsonify(messages=[message_json(m, client_zone(m)) for m in found], has_more=more, next_cursor=cursor)
+
+
+def _read_cursor(raw: str) -> tuple[datetime, int]:
+    """The (due time, id) a ``next_cursor`` points after; the schema checked its shape."""
+    micros, _, last_id = raw.partition(".")
+    try:
+        due = datetime.fromtimestamp(int(micros) / 1_000_000, tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ValidationError("cursor: use the next_cursor of the previous page", field="cursor") from None
+    return due, min(int(last_id), 2**63 - 1)
 
 
 @bp.post("/messages/<int:message_id>/retry")
@@ -417,3 +484,6 @@ def openapi():
     from webhooks.openapi_doc import build_document
 
     return jsonify(build_document(runtime().schemas))
+
+
+from webhooks import api_desk as _api_desk  # noqa: E402,F401  (adds the front-desk endpoints to this blueprint)

@@ -23,7 +23,12 @@ _MESSAGE = {"type": "object", "properties": {
     "simulated": {"type": "boolean", "description": "true when the local transport recorded it instead of Twilio"},
     "retryable": {"type": "boolean", "description": "true when staff may retry it now "
                   "(failed, undelivered or skipped, and not past its useful time)"},
-    "text": {"type": "string"}}}
+    "text": {"type": "string"},
+    "sent_at": {"type": ["string", "null"], "format": "date-time"},
+    "updated_at": {"type": "string", "format": "date-time"},
+    "client_id": {"type": ["integer", "null"]},
+    "recipient": {"type": ["string", "null"], "description": "The client's first name, or \"staff phone\""},
+    "sent_by": {"type": ["string", "null"], "description": "Who on staff wrote it (staff replies only)"}}}
 _CONSENT = {"type": "object", "description": "The client's consent and opt-out state for this clinic", "properties": {
     "status": {"enum": ["given", "declined", "requested", "withdrawn", "none"]},
     "current": {"type": "boolean", "description": "true when automated messages may go to the client"},
@@ -75,7 +80,51 @@ _QUEUE = {"type": "object", "properties": {
     "health": {"type": "object", "properties": {
         "database": {"enum": ["up", "down"]}, "redis": {"enum": ["up", "down"]},
         "scheduler": {"enum": ["up", "down"]}, "workers": {"type": "integer"}, "status": {"enum": ["ok", "degraded"]}}},
-    "window_hours": {"type": "integer"}}}
+    "window_hours": {"type": "integer"},
+    "staff_notices": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+    "totals": {"type": "object", "additionalProperties": {"type": "integer"},
+               "description": "How many rows each list has in all (each list shows one page)"},
+    "pages": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "page_size": {"type": "integer"}}}
+_CLIENT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "first_name": {"type": ["string", "null"]}, "phone": {"type": "string"},
+    "phone_display": {"type": "string"}, "opted_out": {"type": "boolean"}}}
+_ENTRY = {"type": "object", "properties": {
+    "at": {"type": "string", "format": "date-time"}, "direction": {"enum": ["in", "out"]},
+    "channel": {"enum": ["sms", "voice"]}, "body": {"type": "string"}, "status": {"type": ["string", "null"]},
+    "kind": {"type": ["string", "null"]}, "sent_by": {"type": ["string", "null"]}, "result": {"type": ["string", "null"]},
+    "message_id": {"type": ["integer", "null"]}, "inbound_id": {"type": ["integer", "null"]},
+    "needs_attention": {"type": "boolean"}}}
+_CLIENT_DETAIL = {"type": "object", "properties": {
+    **_CLIENT["properties"], "opted_out_at": {"type": ["string", "null"], "format": "date-time"},
+    "preferred_channel": {"type": "string"},
+    "consent_events": {"type": "array", "items": {"type": "object", "required": ["action", "method", "at"], "properties": {
+        "action": {"type": "string"}, "method": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}},
+    "intakes": {"type": "array", "items": {"$ref": "#/components/schemas/Intake"}},
+    "plans": {"type": "array", "items": {"type": "object", "required": ["id", "protocol", "status", "session_count"],
+                                         "properties": {"id": {"type": "integer"}, "protocol": {"type": "string"},
+                                                        "status": {"type": "string"}, "session_count": {"type": "integer"}}}},
+    "next_session": {"type": ["object", "null"]},
+    "conversation": {"type": "array", "items": {"$ref": "#/components/schemas/ConversationEntry"},
+                     "description": "Every text and call both ways, oldest first"}}}
+_INBOX_ITEM = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "client_id": {"type": ["integer", "null"]}, "client_name": {"type": ["string", "null"]},
+    "client_phone": {"type": "string"}, "received_at": {"type": "string", "format": "date-time"},
+    "channel": {"type": "string"}, "body": {"type": "string"}, "handled_as": {"type": ["string", "null"]},
+    "client_opted_out": {"type": "boolean"}}}
+_DAY_SESSION = {"type": "object", "properties": {
+    "plan_id": {"type": "integer"}, "client_id": {"type": "integer"}, "client_name": {"type": ["string", "null"]},
+    "client_phone": {"type": "string"}, "session": {"type": "integer"}, "sessions": {"type": "integer"},
+    "starts_at": {"type": "string", "format": "date-time"}, "protocol": {"type": "string"},
+    "confirmation": {"enum": ["confirmed", "waiting", "asked to reschedule", "call-back requested", "opted out",
+                              "cancelled"]},
+    "reminders": {"type": "array", "items": {"type": "object", "required": ["kind", "status", "at"], "properties": {
+        "kind": {"type": "string"}, "status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}}
+
+
+def _required(schema: dict, *optional: str) -> dict:
+    """The schema with every property required except ``optional`` ones: a client may count on them."""
+    return {**schema, "required": [k for k in schema["properties"] if k not in optional]}
 
 
 def _ref(name: str) -> dict:
@@ -89,16 +138,19 @@ def _json(schema: dict, description: str) -> dict:
 def _errors(*codes: int) -> dict:
     words = {400: "Invalid body or parameter; `field` names it", 401: "Missing or wrong bearer token",
              404: "Not found (or another clinic's)", 409: "Not allowed in the current state "
-             "(`field: consent` when the client has no current consent)"}
+             "(`field: consent` when the client has no current consent)",
+             429: "Too many bad tokens from this address: wait (see Retry-After)"}
     return {str(code): _json(_ref("Error"), words[code]) for code in codes}
 
 
 def _op(summary: str, ok: tuple[str, dict, str], *, body: str | None = None, params: list | None = None,
         errors=(401,)) -> dict:
     code, schema, description = ok
+    # Every operation checks the token, and too many bad tokens from one address are throttled.
+    errors = tuple(errors) + ((429,) if 401 in errors and 429 not in errors else ())
     op = {"summary": summary, "responses": {code: _json(schema, description), **_errors(*errors)}}
     if body:
-        op["requestBody"] = {"required": body not in ("api_plan_cancel", "api_session_action"),
+        op["requestBody"] = {"required": body not in ("api_plan_cancel", "api_session_action", "api_session_cancel"),
                              "content": {"application/json": {"schema": _ref(body)}}}
     if params:
         op["parameters"] = params
@@ -107,25 +159,42 @@ def _op(summary: str, ok: tuple[str, dict, str], *, body: str | None = None, par
 
 def _path_param(name: str, description: str) -> dict:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "integer", "minimum": 1}}
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
 
 
 def build_document(schemas) -> dict:
     """The OpenAPI document; request body schemas are the very files the API validates with."""
-    components = {"Error": _ERROR, "Message": _MESSAGE, "Plan": _PLAN, "Intake": _INTAKE, "Queue": _QUEUE,
+    components = {"Error": _ERROR, "Message": _required(_MESSAGE), "Plan": _required(_PLAN),
+                  "Intake": _required(_INTAKE, "answers"), "Queue": _required(_QUEUE),
+                  "Client": _required(_CLIENT), "ClientDetail": _required(_CLIENT_DETAIL),
+                  "ConversationEntry": _required(_ENTRY), "InboxItem": _required(_INBOX_ITEM),
+                  "DaySession": _required(_DAY_SESSION),
                   "Consent": _CONSENT, "OptOut": _OPT_OUT}
-    for name in ("api_plan_create", "api_session_move", "api_plan_cancel", "api_session_action"):
+    for name in ("api_plan_create", "api_session_move", "api_plan_cancel", "api_client_message", "api_session_cancel",
+                 "api_session_action"):
         schema = {k: v for k, v in schemas[name].schema.items() if k not in ("$schema", "$id")}
         components[name] = schema
     query = schemas["api_messages_query"].schema["properties"]
     plan_id = _path_param("plan_id", "The plan's id")
     message_id = _path_param("message_id", "The message's id")
-    list_of = lambda key, name: {"type": "object", "properties": {key: {"type": "array", "items": _ref(name)}}}  # noqa: E731
+    list_of = lambda key, name: {"type": "object", "required": [key],  # noqa: E731
+                                 "properties": {key: {"type": "array", "items": _ref(name)}}}
+    page_of = lambda key, name: {"type": "object", "required": [key, "has_more", "next_cursor"],  # noqa: E731
+                                 "properties": {key: {"type": "array", "items": _ref(name)},
+                                                "has_more": {"type": "boolean"},
+                                                "next_cursor": {"type": ["string", "null"],
+                                                                "description": "Pass as cursor for the next page"}}}
+    client_id = _path_param("client_id", "The client's id")
+    inbound_id = _path_param("inbound_id", "The inbox text's id")
+    limit = {"name": "limit", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+             "description": "Page size, 1 to 200 (larger is taken as 200)"}
     paths = {
         "/api/protocols": {"get": _op("Treatment protocols: session counts, intervals, aftercare",
                                       ("200", {"type": "object"}, "The protocol catalog"))},
         "/api/intakes": {"get": _op("The clinic's intakes, newest first", ("200", list_of("intakes", "Intake"), "Intakes"),
-                                    params=[{"name": "status", "in": "query", "schema": {"type": "string"},
+                                    params=[{"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                                                 "waiting", "in_progress", "complete", "needs_human", "planned",
+                                                 "restarted"]},
                                              "description": "waiting (finished, no plan yet) or an intake status"}],
                                     errors=(400, 401))},
         "/api/intakes/{intake_id}": {"get": _op("One intake with its answers", ("200", _ref("Intake"), "The intake"),
@@ -152,7 +221,7 @@ def build_document(schemas) -> dict:
                                                     body="api_plan_cancel", params=[plan_id],
                                                     errors=(400, 401, 404, 409))},
         "/api/messages": {"get": _op("Outbox messages filtered by status, plan or due time",
-                                     ("200", list_of("messages", "Message"), "Messages in due order"),
+                                     ("200", page_of("messages", "Message"), "Messages in due order, one page"),
                                      params=[{"name": k, "in": "query", "schema": v} for k, v in query.items()],
                                      errors=(400, 401, 404))},
         "/api/messages/{message_id}/retry": {"post": _op("Send a failed, undelivered or skipped message again now",
@@ -163,6 +232,42 @@ def build_document(schemas) -> dict:
                                                           params=[message_id], errors=(401, 404, 409))},
         "/api/opt-outs": {"get": _op("The clinic's clients who opted out, newest first, with what opted them out",
                                      ("200", list_of("opt_outs", "OptOut"), "Opted-out clients"))},
+        "/api/clients": {"get": _op("The clinic's clients by first name or any part of a phone number, newest first",
+                                    ("200", page_of("clients", "Client"), "Matching clients, one page"),
+                                    params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 80},
+                                             "description": "jess, 555 0123, (212)..."}, limit,
+                                            {"name": "cursor", "in": "query",
+                                             "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                                             "description": "The next_cursor of the previous page"}],
+                                    errors=(400, 401))},
+        "/api/clients/{client_id}": {"get": _op("A client: consent, intakes, plans, next session and the conversation",
+                                                ("200", _ref("ClientDetail"), "The client"),
+                                                params=[client_id], errors=(401, 404))},
+        "/api/clients/{client_id}/messages": {"post": _op(
+            "Text the client (through the outbox; refused to an opted-out client and, unless send=morning, in quiet hours)",
+            ("201", _ref("Message"), "The queued text"), body="api_client_message", params=[client_id],
+            errors=(400, 401, 404, 409))},
+        "/api/inbox": {"get": _op("Texts that need a person, newest first",
+                                  ("200", {"type": "object", "required": ["count", "items"], "properties": {
+                                      "count": {"type": "integer"},
+                                      "items": {"type": "array", "items": _ref("InboxItem")}}}, "The inbox"),
+                                  params=[limit], errors=(400, 401))},
+        "/api/inbox/{inbound_id}/done": {"post": _op("Mark an inbox text done", ("200", {
+            "type": "object", "required": ["id", "done_at", "done_by"], "properties": {
+                "id": {"type": "integer"}, "done_at": {"type": ["string", "null"], "format": "date-time"},
+                "done_by": {"type": ["string", "null"]}}}, "Done"), params=[inbound_id], errors=(401, 404))},
+        "/api/sessions": {"get": _op("Every session on a local day (today by default), with confirmation and reminders",
+                                     ("200", {"type": "object", "required": ["date", "timezone", "sessions"], "properties": {
+                                         "date": {"type": "string", "format": "date"}, "timezone": {"type": "string"},
+                                         "sessions": {"type": "array", "items": _ref("DaySession")}}}, "The day"),
+                                     params=[{"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}},
+                                             {"name": "not_confirmed", "in": "query",
+                                              "schema": {"type": "string", "enum": ["true", "false"]}}],
+                                     errors=(400, 401))},
+        "/api/plans/{plan_id}/sessions/{number}/cancel": {"post": _op(
+            "Cancel one session (optionally texting the client)", ("200", _ref("Plan"), "The plan after the cancel"),
+            body="api_session_cancel", params=[plan_id, _path_param("number", "Session number, from 1")],
+            errors=(400, 401, 404, 409))},
         "/api/queue": {"get": _op("Counts by status, next due, failures, worker and scheduler heartbeat",
                                   ("200", _ref("Queue"), "The queue"))},
     }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 
 from glowline.clinics import audit
+from glowline.clinics.clients import first_name, first_names
 from glowline.clinics.hours import describe_calendar, set_calendar
 from glowline.compliance import consent as compliance
 from glowline.exceptions import Conflict, GlowlineError, NeedsConfirmation, NotFound, ValidationError
@@ -67,18 +69,47 @@ def _mount_rq_dashboard(app) -> None:
     rq_dashboard.web.config.serializer = app.extensions["glowline"].queue.serializer
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=RQ_DASHBOARD_PREFIX)
 
+    queue_name = app.extensions["glowline"].config.queue_name
+
     @app.before_request
     def _dashboard_needs_login():
         # The dashboard has no login of its own; its blueprint is shared, so guard it from the app.
-        if request.blueprint == rq_dashboard.blueprint.name and not load_staff():
+        if request.blueprint != rq_dashboard.blueprint.name:
+            return None
+        if not load_staff():
             return redirect(url_for("staff.login", next=request.path))
+        if request.path.rstrip("/") == f"{RQ_DASHBOARD_PREFIX}/0/view/jobs":
+            # Left alone it opens on RQ's "default" queue, which is always empty here.
+            return redirect(rq_jobs_url(queue_name))
         return None
+
+    @app.after_request
+    def _dashboard_links_back(response):
+        # The dashboard's pages are its own; one link at the top leads back to the staff pages.
+        if (request.blueprint == rq_dashboard.blueprint.name and response.mimetype == "text/html"
+                and not response.direct_passthrough):
+            html = response.get_data(as_text=True)
+            back = (f'<body><p class="container mt-2 mb-0"><a href="{url_for("staff.queue")}">'
+                    f"&larr; Back to the Glowline staff pages</a></p>")
+            response.set_data(html.replace("<body>", back, 1))
+        return response
+
+
+def rq_jobs_url(queue_name: str) -> str:
+    """RQ dashboard's job list for the product's queue (jobs waiting to run now)."""
+    return f"{RQ_DASHBOARD_PREFIX}/0/view/jobs/{queue_name}/queued/20/asc/1"
 
 
 @bp.before_request
 def _protect():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.endpoint not in ("staff.login", "staff.logout") and not load_staff():
+            # The session ended while a form was open: the CSRF token went with it. Say so plainly and
+            # send them back to the form's page after logging in (staff.js keeps what was typed).
+            back = _safe_next(urlsplit(request.referrer or "").path or None, url_for("staff.intakes"))
+            return redirect(url_for("staff.login", next=back, expired=1))
         csrf.protect()
+    return None
 
 
 @bp.errorhandler(CSRFError)
@@ -90,8 +121,11 @@ def _csrf_failed(exc: CSRFError):
 
 @bp.context_processor
 def _globals():
-    return {"staff": g.get("staff"), "clinic": g.get("clinic"), "rq_dashboard": RQ_DASHBOARD_PREFIX,
-            "locked_logins": _locked_logins()}
+    from webhooks.desk import nav_counts
+
+    return {"staff": g.get("staff"), "clinic": g.get("clinic"), "rq_dashboard": rq_jobs_url(runtime().config.queue_name),
+            "locked_logins": _locked_logins(),
+            **(nav_counts() if g.get("staff") else {})}
 
 
 def _locked_logins() -> list[tuple[str, str]]:
@@ -175,7 +209,7 @@ def login():
         if guard is not None:
             guard.login_failed(username, client_address())
         error = "That username and password do not match."
-    return render_template("login.html", error=error), (401 if error else 200)
+    return render_template("login.html", error=error, expired=request.args.get("expired") == "1"), (401 if error else 200)
 
 
 @bp.post("/logout")
@@ -196,8 +230,9 @@ def intakes():
     plans = db().scalars(select(Plan).where(Plan.clinic_id == clinic.id).order_by(Plan.id.desc()).limit(20)).all()
     _viewed("intakes", [i.id for i in waiting])
     consents = {i.id: compliance.state_of(db(), i.client, clinic) for i in waiting}
-    return render_template("intakes.html", waiting=waiting, plans=plans, concern=intake_concern,
-                           tz=zone(clinic.timezone), consents=consents)
+    names = first_names(db(), clinic.id, {i.client_id for i in waiting} | {p.client_id for p in plans})
+    return render_template("intakes.html", waiting=waiting, plans=plans, concern=intake_concern, tz=zone(clinic.timezone),
+                           names=names, consents=consents)
 
 
 def _form_values(intake: Intake) -> dict:
@@ -317,14 +352,16 @@ def show_plan(plan_id: int):
     messages = plan_messages(plan)
     tz = client_zone(plan)
     protocol = runtime().catalog.get(plan.protocol_id)
+    muted = ("cancelled" if plan.status is PlanStatus.CANCELLED
+             else "paused: the client opted out" if plan.client.opted_out else None)
     svg = render_svg(*from_plan(plan, messages, protocol.aftercare_hours, tz), tz=tz,
-                     title=f"Plan {plan.id} timeline: {protocol.name}")
+                     title=f"Plan {plan.id} timeline: {protocol.name}", muted=muted)
     events = audit.events_for_plan(db(), clinic.id, plan.id)
     rows = [message_json(m, tz) for m in messages]
     _viewed("plan", [plan.intake_id] if plan.intake_id else [], plan_id=plan.id)
     return render_template("plan.html", plan=plan, protocol=protocol, rows=rows, svg=svg, events=events,
                            describe=audit.describe, tz=zone(tz), clinic_tz=zone(clinic.timezone),
-                           now=runtime().clock.now(),
+                           client_name=first_name(db(), clinic.id, plan.client_id), now=runtime().clock.now(),
                            consent=compliance.state_of(db(), plan.client, clinic), paused=paused_reason(plan),
                            consent_history=compliance.history(db(), plan.client, clinic))
 
@@ -424,9 +461,11 @@ def queue():
     """The queue staff watch: due soon, in flight, done today, failed."""
     clinic = _clinic()
     hours = min(max(request.args.get("hours", 6, type=int) or 6, 1), 72)
-    state = queue_state(clinic, runtime().clock.now(), hours=hours)
+    section = request.args.get("section")
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    state = queue_state(clinic, runtime().clock.now(), hours=hours, page=page, section=section)
     template = "queue_live.html" if request.args.get("partial") else "queue.html"
-    return render_template(template, state=state, hours=hours,
+    return render_template(template, state=state, hours=hours, section=section, page=page,
                            refresh=current_refresh_seconds(), tz=zone(clinic.timezone))
 
 
@@ -477,11 +516,28 @@ def _local(value, tz) -> str:
 
 @bp.app_template_filter("ago")
 def _ago(value) -> str:
-    """How far ``value`` (an ISO string or datetime) is from now, in words."""
+    """How far ``value`` (an ISO string or datetime) is from now, in words people read: "in 3 days"."""
     from datetime import datetime
 
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    delta = when - runtime().clock.now()
-    minutes = int(abs(delta) / timedelta(minutes=1))
-    words = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
-    return f"in {words}" if delta.total_seconds() > 0 else f"{words} ago"
+    return relative(when - runtime().clock.now())
+
+
+def relative(delta: timedelta) -> str:
+    """A time difference in the largest unit that keeps it readable: "5 min ago", "in 3 h", "in 3 days"."""
+    seconds = delta.total_seconds()
+    minutes = int(abs(seconds) // 60)
+    if minutes < 1:
+        return "now"
+    if minutes < 120:
+        words = f"{minutes} min"
+    elif minutes < 48 * 60:
+        words = f"{minutes // 60} h"
+    elif minutes < 21 * 24 * 60:
+        words = f"{minutes // (24 * 60)} days"
+    else:
+        words = f"{minutes // (7 * 24 * 60)} weeks"
+    return f"in {words}" if seconds > 0 else f"{words} ago"
+
+
+from webhooks import desk as _desk  # noqa: E402,F401  (adds the front-desk routes to this blueprint)

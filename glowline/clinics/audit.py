@@ -27,6 +27,8 @@ class AuditAction(str, enum.Enum):
     PLAN_COMPLETED = "plan_completed"
     TIMES_OFFERED = "times_offered"
     REBOOK_CALL_BACK = "rebook_call_back"
+    STAFF_REPLIED = "staff_replied"
+    INBOX_DONE = "inbox_done"
 
 
 # Words staff read on the plan page for each action.
@@ -45,6 +47,8 @@ DESCRIPTIONS = {
     AuditAction.PLAN_COMPLETED: "completed the plan",
     AuditAction.TIMES_OFFERED: "was offered new times",
     AuditAction.REBOOK_CALL_BACK: "asked for a call to rebook",
+    AuditAction.STAFF_REPLIED: "texted the client",
+    AuditAction.INBOX_DONE: "marked an inbox text done",
 }
 
 

@@ -69,6 +69,10 @@ TEXTS: dict[str, str] = {
         "{choices} Or call us on {phone}."
     ),
     "template.slot_offer": "{clinic}: would another time suit you? {choices} Or call us on {phone}.",
+    # Sent when staff cancel one session from the desk and tick "text the client".
+    "template.session_cancelled": (
+        "{clinic}: your appointment on {date} at {time} is cancelled. To book another time, call {phone}."
+    ),
 
     # -- consent keywords (STOP, START, HELP) -----------------------------------------------------
     "consent.opt_out": ("{clinic}: you are unsubscribed and will get no more messages from {clinic}. "

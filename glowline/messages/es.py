@@ -69,6 +69,10 @@ TEXTS: dict[str, str] = {
         "{choices} O llame al {phone}."
     ),
     "template.slot_offer": "{clinic}: ¿le va bien otra hora? {choices} O llame al {phone}.",
+    # Sent when staff cancel one session from the desk and tick "text the client".
+    "template.session_cancelled": (
+        "{clinic}: su cita del {date}, {time} queda cancelada. Para reservar otra hora, llame al {phone}."
+    ),
 
     # -- consent keywords (ALTO/STOP, START, AYUDA/HELP) ------------------------------------------
     "consent.opt_out": ("{clinic}: se ha dado de baja y no recibirá más mensajes nuestros. "

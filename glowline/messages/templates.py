@@ -18,7 +18,7 @@ MAX_BODY = 1600  # Twilio refuses longer bodies with error 21617.
 # is the catalogue's "template.<key>" in the client's locale.
 TEMPLATE_KEYS: tuple[str, ...] = ("reminder_confirm", "reminder", "aftercare", "aftercare_end", "booking_nudge",
                                   "plan_confirmation", "session_moved", "sessions_moved", "missed_session",
-                                  "missed_session_offer", "slot_offer")
+                                  "missed_session_offer", "slot_offer", "session_cancelled")
 
 PLACEHOLDERS = frozenset({"clinic", "phone", "date", "time", "until", "restrictions", "hours", "duration",
                           "session_number", "total_sessions", "choices"})

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glowline.clinics.clients import first_name
 from glowline.delivery import notices
 from glowline.messages import dates, templates
 from glowline.messages.catalog import text
@@ -63,18 +64,28 @@ def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str |
         return _confirm(db, clinic=clinic, client=client, now=now)
     if said in RESCHEDULE_WORDS:
         if inbound is not None:
-            # Staff see an R in the inbox whether or not the client is offered times by text.
+            # A person has to find the new time: the request waits in the inbox until done,
+            # and staff see an R in the inbox whether or not the client is offered times by text.
             inbound.handled_as = HandledAs.RESCHEDULE.value
             inbound.needs_attention = True
         return _reschedule(db, rt, clinic=clinic, client=client, now=now)
     if inbound is not None:
         inbound.needs_attention = True
-    # Minimum necessary in a staff SMS: no name, number or message text; the inbox has them.
     notices.notify_staff(db, rt, clinic=clinic, now=now,
-                 body=f"{clinic.name}: client #{client.id} sent a message that needs a reply. "
-                      f"Read it in the inbox on the staff page.")
+                        body=f"{clinic.name}: {who(db, rt, clinic, client)} sent a text that needs a reply: "
+                             f"{client_page(rt, client)}")
     log.info("client %s: reply for the inbox of clinic %s", client.id, clinic.id)
     return None
+
+
+def who(db: Session, rt, clinic: Clinic, client: Client) -> str:
+    """How a staff SMS names a client: first name only (minimum necessary), else their client number."""
+    return first_name(db, clinic.id, client.id) or f"client #{client.id}"
+
+
+def client_page(rt, client: Client) -> str:
+    """The staff page of a client, which a staff phone opens behind the login."""
+    return f"{rt.config.public_base_url.rstrip('/')}/staff/clients/{client.id}"
 
 
 def _confirm(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
@@ -102,7 +113,7 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
     else:
         what = "an appointment"
     notices.notify_staff(db, rt, clinic=clinic, now=now,
-                 body=f"{clinic.name}: client #{client.id} asked to reschedule {what}. "
-                      f"Please call them back; details on the staff page.")
+                        body=f"{clinic.name}: {who(db, rt, clinic, client)} asked to reschedule {what}. "
+                             f"{client_page(rt, client)}")
     log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)
     return [text("reply.reschedule", client.locale, clinic=clinic.name, phone=clinic.callback_number)]

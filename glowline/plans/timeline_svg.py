@@ -8,14 +8,13 @@ from html import escape
 
 from glowline.messages.dates import format_date, format_moment, format_month
 from glowline.plans.timeline import Timeline, aftercare_ends, zone
-from glowline.store.models import MessageStatus
 
 WIDTH = 960
 LABEL = 150
 RIGHT = 20
 OVERVIEW_HEIGHT = 70
 LANE_HEIGHT = 86
-LEGEND_HEIGHT = 64
+LEGEND_HEIGHT = 90
 LANE_MARGIN = timedelta(hours=12)
 
 STATUS_COLOURS = {
@@ -26,11 +25,16 @@ STATUS_COLOURS = {
 SESSION_COLOURS = {"planned": "#4338ca", "scheduled": "#4338ca", "confirmed": "#15803d",
                    "callback_requested": "#d97706", "cancelled": "#cbd5e1"}
 KIND_LETTERS = {"reminder": "R", "aftercare": "A", "aftercare_end": "E", "booking_nudge": "N",
-                "plan_confirmation": "C", "staff_notice": "S", "client_notice": "M"}
+                "plan_confirmation": "C", "client_notice": "M", "staff_notice": "S", "staff_reply": "T"}
 KIND_NAMES = {"reminder": "reminder", "aftercare": "aftercare", "aftercare_end": "aftercare end",
-              "booking_nudge": "booking nudge", "plan_confirmation": "plan confirmation"}
-_LEGEND = (MessageStatus.PENDING, MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT,
-           MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.CANCELLED)
+              "booking_nudge": "booking nudge", "plan_confirmation": "plan confirmation",
+              "client_notice": "change notice", "staff_notice": "staff notice", "staff_reply": "staff text"}
+# Status is told by shape as well as colour: hollow = not sent yet, filled = sent, diamond = failed,
+# dashed = will not be sent. A colour-blind reader (or a printout) still tells them apart.
+WAITING = frozenset({"planned", "pending", "queued", "sending"})
+FAILED = frozenset({"failed", "undelivered"})
+MUTED = frozenset({"cancelled", "skipped"})
+MIN_LABEL_GAP = 64  # pixels between two day labels, so "Wed Dec 9" never runs into the next one
 # Reminders sit above the session bar, aftercare marks below it, so marks at one moment do not overlap.
 _ABOVE = {"reminder", "plan_confirmation", "booking_nudge"}
 
@@ -90,28 +94,49 @@ class _Axis:
 
 def _mark(mark: MessageMark, x: float, y: float, tz: str) -> str:
     colour = STATUS_COLOURS.get(mark.status, "#64748b")
-    muted = mark.status in (MessageStatus.CANCELLED, MessageStatus.SKIPPED)
-    text_colour = "#334155" if muted else "#ffffff"
     title = (f"{KIND_NAMES.get(mark.kind, mark.kind)}: {format_moment(mark.due_at.astimezone(zone(tz)))}, "
              f"{mark.status}{' (simulated)' if mark.simulated else ''}{' - ' + mark.label if mark.label else ''}")
-    ring = (f'<circle cx="{x}" cy="{y}" r="10" fill="none" stroke="{colour}" stroke-dasharray="2 2"/>'
+    ring = (f'<circle cx="{x}" cy="{y}" r="10.5" fill="none" stroke="{colour}" stroke-dasharray="2 2"/>'
             if mark.simulated else "")
-    dash = ' stroke-dasharray="3 2" stroke="#64748b"' if muted else ' stroke="#ffffff"'
     return (f'<g class="mark mark-{mark.kind} status-{mark.status}"><title>{escape(title)}</title>{ring}'
-            f'<circle cx="{x}" cy="{y}" r="7.5" fill="{colour}"{dash}/>'
+            + _shape(mark.status, x, y, colour) +
             f'<text x="{x}" y="{y + 3.5}" text-anchor="middle" font-size="10" font-weight="700" '
-            f'fill="{text_colour}">{KIND_LETTERS.get(mark.kind, "?")}</text></g>')
+            f'fill="{_letter_colour(mark.status)}">{KIND_LETTERS.get(mark.kind, "?")}</text></g>')
+
+
+def _letter_colour(status: str) -> str:
+    if status in MUTED:
+        return "#334155"
+    return "#1e293b" if status in WAITING else "#ffffff"
+
+
+def _shape(status: str, x: float, y: float, colour: str, r: float = 7.5) -> str:
+    """The mark's outline for its status: hollow, filled, diamond or dashed."""
+    if status in FAILED:
+        return (f'<polygon points="{x},{y - r - 2} {x + r + 2},{y} {x},{y + r + 2} {x - r - 2},{y}" '
+                f'fill="{colour}" stroke="#ffffff"/>')
+    if status in MUTED:
+        return f'<circle cx="{x}" cy="{y}" r="{r}" fill="#f1f5f9" stroke="#475569" stroke-dasharray="3 2"/>'
+    if status in WAITING:
+        return f'<circle cx="{x}" cy="{y}" r="{r}" fill="#ffffff" stroke="{colour}" stroke-width="2"/>'
+    return f'<circle cx="{x}" cy="{y}" r="{r}" fill="{colour}" stroke="#ffffff"/>'
 
 
 def _day_ticks(axis: _Axis, start: datetime, end: datetime, tz: str, top: float, bottom: float) -> list[str]:
+    """A line at every local midnight; a label only every few days when days are narrow, never past the edge."""
     out = []
     local = zone(tz)
+    pixels_per_day = 86400 * (WIDTH - LABEL - RIGHT) / axis.span
+    every = max(1, -(-MIN_LABEL_GAP // max(int(pixels_per_day), 1)))
     day = start.astimezone(local).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    index = 0
     while day < end:
         x = axis.x(day)
         out.append(f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}" stroke="#e2e8f0"/>')
-        out.append(f'<text x="{x + 3}" y="{bottom - 3}" font-size="10" fill="#64748b">{format_date(day)}</text>')
+        if index % every == 0 and x + MIN_LABEL_GAP <= WIDTH:
+            out.append(f'<text x="{x + 3}" y="{bottom - 3}" font-size="10" fill="#475569">{format_date(day)}</text>')
         day = (day + timedelta(days=1, hours=2)).replace(hour=0)
+        index += 1
     return out
 
 
@@ -128,8 +153,9 @@ def _overview(sessions: list[SessionMark], marks: list[MessageMark], tz: str, to
         if month > start:
             x = axis.x(month)
             out.append(f'<line x1="{x}" y1="{top + 8}" x2="{x}" y2="{top + OVERVIEW_HEIGHT - 6}" stroke="#e2e8f0"/>')
-            out.append(f'<text x="{x + 3}" y="{top + OVERVIEW_HEIGHT - 6}" font-size="10" '
-                       f'fill="#64748b">{format_month(month)}</text>')
+            if x + MIN_LABEL_GAP <= WIDTH:
+                out.append(f'<text x="{x + 3}" y="{top + OVERVIEW_HEIGHT - 6}" font-size="10" '
+                           f'fill="#475569">{format_month(month)}</text>')
         month = (month + timedelta(days=32)).replace(day=1)
     for s in sessions:
         x = axis.x(s.starts_at)
@@ -146,15 +172,20 @@ def _overview(sessions: list[SessionMark], marks: list[MessageMark], tz: str, to
 
 
 def _lane(session: SessionMark, marks: list[MessageMark], tz: str, top: float) -> list[str]:
-    mine = [m for m in marks if m.session_number == session.number and m.kind not in ("booking_nudge",)]
+    # Nudges and the plan confirmation are on the overview row: in a lane they would stretch it over weeks.
+    mine = [m for m in marks if m.session_number == session.number
+            and m.kind not in ("booking_nudge", "plan_confirmation")]
     start = min([session.starts_at] + [m.due_at for m in mine if m.due_at <= session.starts_at]) - LANE_MARGIN
     end = max([session.window_end] + [m.due_at for m in mine if m.due_at >= session.ends_at]) + LANE_MARGIN
     axis = _Axis(start, end)
     mid = top + 40
     local_start = session.starts_at.astimezone(zone(tz))
     colour = SESSION_COLOURS.get(session.status, "#4338ca")
-    out = [f'<g class="lane" data-session="{session.number}">',
-           f'<rect x="0" y="{top}" width="{WIDTH}" height="{LANE_HEIGHT - 6}" fill="#f8fafc"/>',
+    said = ", ".join(f"{KIND_NAMES.get(m.kind, m.kind)} {m.status}" for m in sorted(mine, key=lambda m: m.due_at))
+    summary = f"Session {session.number}: {format_moment(local_start)}, {session.status.replace('_', ' ')}"
+    out = [f'<g class="lane" data-session="{session.number}" tabindex="0" role="img" '
+           f'aria-label="{escape(summary + (". Messages: " + said if said else ""))}">',
+           f'<rect class="lane-bg" x="0" y="{top}" width="{WIDTH}" height="{LANE_HEIGHT - 6}" fill="#f8fafc"/>',
            f'<text x="8" y="{top + 20}" font-size="12" font-weight="700" fill="#0f172a">Session {session.number}</text>',
            f'<text x="8" y="{top + 36}" font-size="11" fill="#334155">{escape(format_moment(local_start))}</text>',
            f'<text x="8" y="{top + 52}" font-size="11" fill="{colour}">{escape(session.status.replace("_", " "))}</text>']
@@ -179,24 +210,36 @@ def _lane(session: SessionMark, marks: list[MessageMark], tz: str, top: float) -
 
 def _legend(top: float) -> list[str]:
     out = [f'<text x="8" y="{top + 18}" font-size="11" font-weight="700" fill="#0f172a">Marks</text>']
-    x = LABEL
-    for kind, letter in list(KIND_LETTERS.items())[:5]:
-        out.append(f'<circle cx="{x}" cy="{top + 14}" r="7" fill="#64748b"/><text x="{x}" y="{top + 17.5}" '
-                   f'text-anchor="middle" font-size="10" font-weight="700" fill="#fff">{letter}</text>'
+    kinds = ("reminder", "aftercare", "aftercare_end", "booking_nudge", "plan_confirmation", "client_notice")
+    for index, kind in enumerate(kinds):
+        x = LABEL + index * 132
+        out.append(f'<circle cx="{x}" cy="{top + 14}" r="7" fill="#475569"/><text x="{x}" y="{top + 17.5}" '
+                   f'text-anchor="middle" font-size="10" font-weight="700" fill="#fff">{KIND_LETTERS[kind]}</text>'
                    f'<text x="{x + 11}" y="{top + 18}" font-size="11" fill="#334155">{KIND_NAMES[kind]}</text>')
-        x += 140
     out.append(f'<text x="8" y="{top + 46}" font-size="11" font-weight="700" fill="#0f172a">Status</text>')
-    x = LABEL
-    for status in _LEGEND:
-        out.append(f'<rect x="{x - 6}" y="{top + 36}" width="12" height="12" rx="6" '
-                   f'fill="{STATUS_COLOURS[status.value]}"/>'
-                   f'<text x="{x + 10}" y="{top + 46}" font-size="11" fill="#334155">{status.value}</text>')
-        x += 100
+    shown = (("queued", "not sent yet (hollow)"), ("sent", "sent or delivered (filled)"),
+             ("failed", "failed (diamond)"), ("cancelled", "will not be sent (dashed)"))
+    for index, (status, words) in enumerate(shown):
+        x = LABEL + index * 200
+        out.append(_shape(status, x, top + 42, STATUS_COLOURS[status], r=6) +
+                   f'<text x="{x + 12}" y="{top + 46}" font-size="11" fill="#334155">{words}</text>')
+    out.append(f'<text x="8" y="{top + 74}" font-size="11" font-weight="700" fill="#0f172a">Session</text>'
+               f'<rect x="{LABEL - 6}" y="{top + 63}" width="26" height="14" rx="3" fill="#4338ca"/>'
+               f'<text x="{LABEL + 26}" y="{top + 74}" font-size="11" fill="#334155">the visit</text>'
+               f'<rect x="{LABEL + 132}" y="{top + 64}" width="40" height="12" fill="#fde68a" stroke="#d97706" '
+               f'stroke-width="0.5"/><text x="{LABEL + 178}" y="{top + 74}" font-size="11" fill="#334155">'
+               f'aftercare window (what to avoid)</text>'
+               f'<text x="{LABEL + 400}" y="{top + 74}" font-size="11" fill="#334155">colour: blue scheduled, '
+               f'green confirmed, amber call back, grey cancelled</text>')
     return out
 
 
-def render_svg(sessions: list[SessionMark], marks: list[MessageMark], *, tz: str, title: str) -> str:
-    """The timeline picture: an overview row, one lane per session with its marks, and a legend."""
+def render_svg(sessions: list[SessionMark], marks: list[MessageMark], *, tz: str, title: str,
+               muted: str | None = None) -> str:
+    """The timeline picture: an overview row, one lane per session with its marks, and a legend.
+
+    ``muted`` (e.g. "cancelled") draws the whole plan greyed out, with the word in the title.
+    """
     if not sessions:
         return ""
     height = OVERVIEW_HEIGHT + LANE_HEIGHT * len(sessions) + LEGEND_HEIGHT
@@ -208,7 +251,13 @@ def render_svg(sessions: list[SessionMark], marks: list[MessageMark], *, tz: str
     for m in marks:
         counts[m.status] = counts.get(m.status, 0) + 1
     desc = f"{len(sessions)} sessions, {len(marks)} messages: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {WIDTH} {height}" '
-            f'width="100%" role="img" aria-labelledby="tl-title tl-desc" font-family="system-ui, sans-serif">'
+    if muted:
+        title = f"{title} ({muted})"
+        body = ['<g class="muted-plan" opacity="0.45">', *body, "</g>"]
+        body.append(f'<text x="{WIDTH - RIGHT}" y="20" text-anchor="end" font-size="14" font-weight="800" '
+                    f'fill="#991b1b">{escape(muted.upper())}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline{" muted" if muted else ""}" '
+            f'viewBox="0 0 {WIDTH} {height}" width="100%" role="group" aria-labelledby="tl-title tl-desc" '
+            f'font-family="system-ui, sans-serif">'
             f'<title id="tl-title">{escape(title)}</title><desc id="tl-desc">{escape(desc)}</desc>'
             + "".join(body) + "</svg>")

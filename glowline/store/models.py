@@ -122,6 +122,7 @@ class MessageKind(str, enum.Enum):
     SESSION_MOVED = "session_moved"
     MISSED_SESSION = "missed_session"
     CONSENT_REQUEST = "consent_request"
+    STAFF_REPLY = "staff_reply"
 
 
 class HandledAs(str, enum.Enum):
@@ -381,6 +382,9 @@ class InboundMessage(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Twilio's speech-recognition confidence (0..1) for a spoken answer; None for keypad and texts.
     confidence: Mapped[float | None] = mapped_column(Float)
+    # When and by whom staff marked an inbox text done (it leaves the inbox; the conversation keeps it).
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class Plan(Base):
@@ -467,6 +471,8 @@ class OutboxMessage(Base):
     # Unique: a duplicate status callback can never create a second follow-up.
     retry_of_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"),
                                                     unique=True)
+    # Which staff member or token wrote a staff reply (the audit actor); None for automated messages.
+    sent_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -42,8 +42,56 @@
       fetch(live.dataset.src, {credentials: "same-origin"}).then(function (r) {
         if (r.redirected || !r.ok) { window.location.reload(); return null; }
         return r.text();
-      }).then(function (html) { if (html !== null) { live.innerHTML = html; } });
+      }).then(function (html) {
+        if (html === null) { return; }
+        // Keep keyboard focus where it was: remember the focused element by id or position, restore it after.
+        var active = document.activeElement, key = null;
+        if (active && live.contains(active)) {
+          key = active.id ? "#" + active.id : null;
+          if (!key) { var all = live.querySelectorAll("a, button, input, select, textarea, [tabindex]"); key = Array.prototype.indexOf.call(all, active); }
+        }
+        live.innerHTML = html;
+        if (key !== null) {
+          var again = typeof key === "string" ? live.querySelector(key) : live.querySelectorAll("a, button, input, select, textarea, [tabindex]")[key];
+          if (again) { again.focus({preventScroll: true}); }
+        }
+        var note = document.getElementById("queue-updated");
+        if (note) { note.textContent = "Updated " + new Date().toLocaleTimeString(); }
+      });
     }, seconds * 1000);
+  }
+
+  // Forms marked data-keep remember what was typed (in this tab only) until the server shows a
+  // signed-in page after the submit, so a session that expired mid-typing loses nothing.
+  function keepDrafts() {
+    var signedIn = document.body.dataset.signedIn === "1";
+    var store = window.sessionStorage;
+    Object.keys(store).forEach(function (name) {
+      if (name.indexOf("sent:") !== 0) { return; }
+      var draft = name.slice(5);
+      if (!signedIn) { store.removeItem(name); store.setItem("restore:" + draft, "1"); }
+      else if (!document.querySelector('form[data-keep="' + draft + '"]')) { store.removeItem(name); store.removeItem("draft:" + draft); }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-keep]"), function (form) {
+      var key = form.dataset.keep;
+      var saved = store.getItem("draft:" + key);
+      if (store.getItem("sent:" + key)) { store.removeItem("sent:" + key); store.removeItem("draft:" + key); saved = null; }
+      if (saved && store.getItem("restore:" + key)) {
+        var values = JSON.parse(saved);
+        Object.keys(values).forEach(function (n) { var field = form.elements[n]; if (field && field.type !== "hidden") { field.value = values[n]; } });
+        var details = form.closest("details"); if (details) { details.open = true; }
+        var note = document.createElement("p"); note.className = "flash"; note.setAttribute("role", "status");
+        note.textContent = "You were signed out; what you typed is kept below. Check it and send again.";
+        form.insertBefore(note, form.firstChild);
+      }
+      store.removeItem("restore:" + key);
+      form.addEventListener("input", function () {
+        var values = {};
+        Array.prototype.forEach.call(form.querySelectorAll("textarea, input[type=text], input[type=date], input[type=time]"), function (f) { values[f.name] = f.value; });
+        store.setItem("draft:" + key, JSON.stringify(values));
+      });
+      form.addEventListener("submit", function () { store.setItem("sent:" + key, "1"); });
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -56,5 +104,8 @@
     }
     var live = document.getElementById("queue-live");
     if (live) { refresh(live); }
+    var print = document.getElementById("print-page");
+    if (print) { print.addEventListener("click", function () { window.print(); }); }
+    try { keepDrafts(); } catch (e) { /* storage may be off: forms still work */ }
   });
 })();
