@@ -179,7 +179,7 @@ def test_cancel_one_session_through_the_api(api, db, clinic, runtime, clock):
     assert any(m["kind"] == "client_notice" and "is cancelled" in m["text"] for m in response.json["messages"])
 
 
-@pytest.mark.parametrize("path", ["/api/plans/9223372036854775808", "/api/intakes/99999999999999999999",
+@pytest.mark.parametrize("path", ["/api/plans/9223372036854775808", "/api/intakes/99999999999999999999", "/api/plans/2147483648",
                                   "/api/clients/9223372036854775808", "/api/plans/abc", "/api/nowhere"])
 def test_ids_too_big_for_the_database_and_non_integer_segments_are_json_404(api, path):
     response = api("GET", path)

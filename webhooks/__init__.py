@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
+from glowline.store.models import MAX_ID
+
 from glowline.config import Config
 from glowline.runtime import Runtime
 from webhooks.context import close_db
 
 class BoundedInt(IntegerConverter):
-    """Flask's ``int`` path converter, limited to what a 64-bit database id can hold."""
+    """Flask's ``int`` path converter, limited to what a database id can hold (MAX_ID)."""
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):
-        super().__init__(url_map, fixed_digits, min, 2**63 - 1 if max is None else max, signed)
+        super().__init__(url_map, fixed_digits, min, MAX_ID if max is None else max, signed)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -446,7 +446,7 @@ def _read_cursor(raw: str) -> tuple[datetime, int]:
         due = datetime.fromtimestamp(int(micros) / 1_000_000, tz=timezone.utc)
     except (ValueError, OverflowError, OSError):
         raise ValidationError("cursor: use the next_cursor of the previous page", field="cursor") from None
-    return due, min(int(last_id), 2**63 - 1)
+    return due, min(int(last_id), MAX_ID)
 
 
 @bp.post("/messages/<int:message_id>/retry")

@@ -17,7 +17,7 @@ from glowline.desk.replies import QuietHours, SendWhen, send_reply
 from glowline.exceptions import NotFound, ValidationError
 from glowline.phone import pretty
 from glowline.plans.replies import next_session
-from glowline.store.models import ConsentEvent, Intake, Plan
+from glowline.store.models import MAX_ID, ConsentEvent, Intake, Plan
 from webhooks.api import _clinic, _error, _plan, _viewed, bp, client_zone, message_json, plan_json, read_body, intake_json
 from webhooks.auth import token_required
 from webhooks.context import db, runtime
@@ -53,7 +53,7 @@ def client_summary(card) -> dict:
 def list_clients():
     """GET /api/clients?q=: the clinic's clients by first name or any part of a phone number, newest first."""
     cursor = request.args.get("cursor", "")
-    if cursor and (not cursor.isdigit() or int(cursor) >= 2**63):
+    if cursor and (not cursor.isdigit() or int(cursor) > MAX_ID):
         raise ValidationError("cursor: use the next_cursor of the previous page", field="cursor")
     found, more = search(db(), g.clinic_id, request.args.get("q", ""), limit=_limit(),
                          after_id=int(cursor) if cursor else None)

@@ -32,7 +32,7 @@ def clients():
     clinic = _clinic()
     query = request.args.get("q", "")
     after = request.args.get("after", type=int)
-    found, more = search(db(), clinic.id, query, after_id=after if after and after < 2**63 else None)
+    found, more = search(db(), clinic.id, query, after_id=after)
     _viewed("clients", [c.id for c in found])
     return render_template("clients.html", query=query, found=found, more=more,
                            next_after=found[-1].id if found and more else None)

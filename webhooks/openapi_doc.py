@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glowline.store.models import Channel, MessageKind, MessageStatus, SessionStatus
+from glowline.store.models import MAX_ID, Channel, MessageKind, MessageStatus, SessionStatus
 
 _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
           "properties": {"error": {"type": "string"},
@@ -159,7 +159,7 @@ def _op(summary: str, ok: tuple[str, dict, str], *, body: str | None = None, par
 
 def _path_param(name: str, description: str) -> dict:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 
 def build_document(schemas) -> dict:

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, or_, select, union
 from sqlalchemy.orm import Session
 
 from glowline.phone import pretty
-from glowline.store.models import Client, InboundMessage, Intake, Plan
+from glowline.store.models import MAX_ID, Client, InboundMessage, Intake, Plan
 
 SEARCH_LIMIT = 50
 MAX_QUERY = 80
@@ -46,7 +46,7 @@ def clinic_client_ids(clinic_id: int):
 
 def find_client(db: Session, clinic_id: int, client_id: int) -> Client | None:
     """The client if they belong to this clinic; another clinic's client is None (a 404, never a 403)."""
-    if not 0 < client_id < 2**63:
+    if not 0 < client_id <= MAX_ID:
         return None
     return db.scalar(select(Client).where(Client.id == client_id, Client.id.in_(clinic_client_ids(clinic_id))))
 
@@ -107,7 +107,7 @@ def search(db: Session, clinic_id: int, query: str = "", *, limit: int = SEARCH_
         if not conditions:
             return [], False
         stmt = stmt.where(or_(*conditions))
-    if after_id is not None:
+    if after_id is not None and 0 < after_id <= MAX_ID:
         stmt = stmt.where(Client.id < after_id)
     found = list(db.scalars(stmt.order_by(Client.id.desc()).limit(limit + 1)))
     return cards(db, clinic_id, found[:limit]), len(found) > limit

@@ -13,7 +13,7 @@ from glowline.clinics.audit import AuditAction
 from glowline.clinics.clients import first_names
 from glowline.exceptions import NotFound
 from glowline.phone import pretty
-from glowline.store.models import Client, InboundMessage
+from glowline.store.models import MAX_ID, Client, InboundMessage
 
 INBOX_LIMIT = 100
 
@@ -68,7 +68,7 @@ def mark_done(db: Session, clinic_id: int, inbound_id: int, *, actor: str, now: 
     """Take one text out of the inbox (done twice changes nothing); recorded in the audit log. Does not commit."""
     row = db.scalar(select(InboundMessage).where(InboundMessage.id == inbound_id,
                                                  InboundMessage.clinic_id == clinic_id)) \
-        if 0 < inbound_id < 2**63 else None
+        if 0 < inbound_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"inbox message {inbound_id} not found")
     if row.done_at is None and row.needs_attention:

@@ -11,6 +11,11 @@ from sqlalchemy import (JSON, Boolean, false, Date, DateTime, Enum, Float, Forei
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
+# Primary keys are INTEGER columns: 32-bit on PostgreSQL. A bigger id in a URL or body cannot be a
+# row of ours and must be answered 404/400 before it reaches the database (which would raise).
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the database's only time zone)."""
     return datetime.now(timezone.utc)
