@@ -14,7 +14,7 @@ from glowline.clinics.service import add_staff_user
 from glowline.store.models import Intake, SessionStatus
 from tests.helpers import PASSWORD, make_intake, make_plan
 from tests.test_browser import CHROMIUM, _shot, server  # noqa: F401 - the server fixture
-from tests.test_desk_api import person
+from tests.test_desk_api import _confirmation_already_sent, person
 from tests.worker_helpers import work
 
 AXE = Path(__file__).parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -110,12 +110,13 @@ def test_find_read_reply_and_see_it_sent(server, browser, desk, runtime):  # noq
     expect(page.locator(".bubble.out").filter(has_text="Yes, Friday at 3pm works.")).to_contain_text("sent")
 
 
-def test_move_a_session_and_see_the_clients_text(server, browser, desk, runtime, fake_twilio):  # noqa: F811
+def test_move_a_session_and_see_the_clients_text(server, browser, desk, db, runtime, fake_twilio):  # noqa: F811
     from playwright.sync_api import expect
 
     page = _page(browser)
     _log_in(page, server)
     plan = desk["plan"]
+    _confirmation_already_sent(db, plan)
     page.goto(f"{server}/staff/plans/{plan.id}")
     page.locator('tr[data-session="1"]').get_by_role("link", name="Move with a preview session 1").click()
     page.get_by_label("New date", exact=True).fill("2026-12-04")
@@ -127,7 +128,7 @@ def test_move_a_session_and_see_the_clients_text(server, browser, desk, runtime,
     expect(page.get_by_role("status").first).to_contain_text("Session 1 moved")
     expect(page.locator(".audit")).to_contain_text("moved session 1")
     work(runtime)
-    assert any("moved to Fri Dec 4 at 3:00 PM" in r.form["Body"] for r in fake_twilio.sent())
+    assert sum("moved to Fri Dec 4 at 3:00 PM" in r.form["Body"] for r in fake_twilio.sent()) == 1
     page.goto(f"{server}/staff/clients/{desk['jess'].id}")
     expect(page.locator(".bubble.out").filter(has_text="moved to Fri Dec 4 at 3:00 PM")).to_contain_text("sent")
 
@@ -155,7 +156,7 @@ def _staff_pages(desk, db) -> list[str]:
     assert db.scalar(select(Intake).where(Intake.id == intake.id)) is not None
     return ["/staff/", "/staff/today", f"/staff/today?date={desk['tomorrow'].isoformat()}", "/staff/inbox",
             "/staff/clients", "/staff/clients?q=jess", f"/staff/clients/{desk['jess'].id}", "/staff/queue",
-            f"/staff/plans/{plan.id}", f"/staff/plans/{plan.id}/sessions/1/move",
+            f"/staff/plans/{plan.id}", f"/staff/plans/{plan.id}/sessions/1/reschedule",
             f"/staff/plans/{plan.id}/sessions/2/cancel", f"/staff/plans/{plan.id}/cancel",
             f"/staff/intakes/{intake.id}/plan"]
 

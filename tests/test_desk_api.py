@@ -164,11 +164,22 @@ def test_day_sessions_with_confirmation_and_not_confirmed_filter(api, db, clinic
 
 def test_move_with_notify_texts_the_client_the_new_time(api, db, clinic, runtime, clock):
     plan = make_plan(db, runtime, clinic, clock, phone="+12125550123", days=7)
+    _confirmation_already_sent(db, plan)
     moved = api("PATCH", f"/api/plans/{plan.id}/sessions/1",
-                json={"starts_at": "2026-12-11T15:00:00-05:00", "notify_client": True})
+                json={"starts_at": "2026-12-11T15:00:00-05:00", "confirm": True})
     assert moved.status_code == 200
-    notice = [m for m in moved.json["messages"] if m["kind"] == "client_notice"]
+    notice = [m for m in moved.json["messages"] if m["kind"] == "session_moved"]
     assert len(notice) == 1 and "moved to Fri Dec 11 at 3:00 PM" in notice[0]["text"]
+    # One text about the move, from the plan service: the desk adds no second one.
+    assert not [m for m in moved.json["messages"] if m["kind"] == "client_notice"]
+
+
+def _confirmation_already_sent(db, plan):
+    """The client already has the plan confirmation (an unsent one is rewritten with the new date instead)."""
+    row = db.scalar(select(OutboxMessage).where(OutboxMessage.plan_id == plan.id,
+                                                OutboxMessage.kind == MessageKind.PLAN_CONFIRMATION))
+    row.status = MessageStatus.SENT
+    db.commit()
 
 
 def test_cancel_one_session_through_the_api(api, db, clinic, runtime, clock):

@@ -12,7 +12,7 @@ from glowline.clinics.service import add_staff_user
 from glowline.store.models import AuditEvent, MessageKind, OutboxMessage, SessionStatus
 from tests.helpers import PASSWORD, make_clinic, make_plan
 from tests.helpers import csrf as _csrf
-from tests.test_desk_api import person
+from tests.test_desk_api import _confirmation_already_sent, person
 from tests.test_staff_pages import _token
 
 
@@ -99,7 +99,8 @@ def test_today_filters_not_confirmed_and_exports_csv(logged_in, db, clinic, runt
 
 def test_move_asks_for_confirmation_then_moves_and_records_old_and_new(logged_in, db, clinic, runtime, clock):
     plan = make_plan(db, runtime, clinic, clock, phone="+12125550123", days=7)
-    path = f"/staff/plans/{plan.id}/sessions/1/move"
+    _confirmation_already_sent(db, plan)
+    path = f"/staff/plans/{plan.id}/sessions/1/reschedule"
     token = _token(logged_in, path)
     review = logged_in.post(path, data={"csrf_token": token, "date": "2026-12-11", "time": "15:00", "notify": "1",
                                         "confirm": "0"}).get_data(as_text=True)
@@ -109,8 +110,10 @@ def test_move_asks_for_confirmation_then_moves_and_records_old_and_new(logged_in
     done = logged_in.post(path, data={"csrf_token": token, "date": "2026-12-11", "time": "15:00", "notify": "1",
                                       "confirm": "1"})
     assert done.status_code == 302
-    notice = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.CLIENT_NOTICE))
+    notice = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.SESSION_MOVED)).one()
     assert "Fri Dec 11 at 3:00 PM" in notice.body
+    # The plan service's text is the only one: the desk sends no second notice.
+    assert db.scalar(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.CLIENT_NOTICE)) is None
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "session_moved"))
     assert event.details["old_start"] != event.details["new_start"]
     assert "from " in logged_in.get(f"/staff/plans/{plan.id}").get_data(as_text=True)

@@ -176,7 +176,7 @@ def _session_form(plan: Plan, number: int) -> dict:
             "notify": "1" in form.getlist("notify") if "notify" in form else True, "row": row}
 
 
-@bp.route("/plans/<int:plan_id>/sessions/<int:number>/move", methods=["GET", "POST"])
+@bp.route("/plans/<int:plan_id>/sessions/<int:number>/reschedule", methods=["GET", "POST"])
 @login_required
 def move_session_page(plan_id: int, number: int):
     """Move one session: pick a date and time, see what changes and what the client gets, then confirm."""

@@ -111,9 +111,9 @@ def move(db: Session, rt, plan: Plan, number: int, new_start: datetime, *, shift
          actor: str, now: datetime) -> Proposal:
     """Move a session (and optionally the later ones), then text the client the new time if asked. No commit."""
     proposal = propose_move(plan, number, new_start, shift_later=shift_later, notify=notify)
-    # The plan service itself texts the client the new time (issue 14); no second text from here.
+    # The plan service itself texts the client the new time (issue 14), only when staff asked; no second text here.
     move_session(db, plan, number, new_start, shift_later=shift_later, actor=actor, now=now, catalog=rt.catalog,
-                 dispatcher=rt.dispatcher, confirm=True)
+                 dispatcher=rt.dispatcher, confirm=True, notify=notify)
     return proposal
 
 
