@@ -45,6 +45,9 @@ BAD = {
     "status: ErrorCode not a number": ("/twilio/status", {**STATUS_OK, "ErrorCode": "not-a-number"}),
     "status: no MessageStatus": ("/twilio/status", {"MessageSid": STATUS_OK["MessageSid"]}),
     "status: message_id above 2^63": (f"/twilio/status?message_id={BIG}", STATUS_OK),
+    # Ids are INTEGER (32-bit on PostgreSQL): one past it would make the database raise, not miss.
+    "status: message_id above 2^31-1": (f"/twilio/status?message_id={2**31}", STATUS_OK),
+    "reminder: message_id above 2^31-1": (f"/twilio/voice/reminder?message_id={2**31}", CALL_OK),
     "voice: NUL in CallSid": ("/twilio/voice", {**CALL_OK, "CallSid": "CA" + "b" * 31 + "\x00"}),
     "voice: CallSid longer than the column": ("/twilio/voice", {**CALL_OK, "CallSid": "CA" + "b" * 200}),
     "voice: no CallSid": ("/twilio/voice", {k: v for k, v in CALL_OK.items() if k != "CallSid"}),

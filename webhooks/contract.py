@@ -19,9 +19,13 @@ from dataclasses import dataclass, field
 
 from flask import Response, request
 
+from glowline.store.models import MAX_ID
+
 log = logging.getLogger(__name__)
 
-MAX_DB_ID = 2**63 - 1  # BIGINT on PostgreSQL; a larger id is not a row of ours
+# Primary keys are INTEGER (32-bit on PostgreSQL): a larger id is not a row of ours, and the
+# database would raise on it rather than find nothing.
+MAX_DB_ID = MAX_ID
 MAX_NAME = 64
 MAX_OTHER_VALUE = 8192  # unknown fields: MediaUrl0, FromCity, a voice CallToken, an AddOns result
 MAX_BODY = 1600  # Twilio's longest message body
