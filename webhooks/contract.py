@@ -23,9 +23,6 @@ from glowline.store.models import MAX_ID
 
 log = logging.getLogger(__name__)
 
-# Primary keys are INTEGER (32-bit on PostgreSQL): a larger id is not a row of ours, and the
-# database would raise on it rather than find nothing.
-MAX_DB_ID = MAX_ID
 MAX_NAME = 64
 MAX_OTHER_VALUE = 8192  # unknown fields: MediaUrl0, FromCity, a voice CallToken, an AddOns result
 MAX_BODY = 1600  # Twilio's longest message body
@@ -124,7 +121,7 @@ MESSAGE_STATUS = Contract(
     fields={**_COMMON,
             "MessageSid": Rule(MESSAGE_SID, 34), "SmsSid": Rule(MESSAGE_SID, 34),
             "MessageStatus": Rule(_one_of(*MESSAGE_STATUSES), 24), "SmsStatus": Rule(_one_of(*MESSAGE_STATUSES), 24)},
-    query={"message_id": (1, MAX_DB_ID)},
+    query={"message_id": (1, MAX_ID)},
     one_of=(("MessageSid", "SmsSid"), ("MessageStatus", "SmsStatus")),
 )
 
@@ -140,10 +137,10 @@ _CALL = {**_COMMON,
          "Direction": Rule(_shape(r"inbound|outbound-api|outbound-dial"), 16)}
 
 CALL = Contract(fields=_CALL)
-CALL_GATHER = Contract(fields=_CALL, query={"step": (0, 1000), "session_id": (1, MAX_DB_ID)})
-REMINDER_CALL = Contract(fields=_CALL, query={"message_id": (1, MAX_DB_ID), "attempt": (1, 1000)})
+CALL_GATHER = Contract(fields=_CALL, query={"step": (0, 1000), "session_id": (1, MAX_ID)})
+REMINDER_CALL = Contract(fields=_CALL, query={"message_id": (1, MAX_ID), "attempt": (1, 1000)})
 CALL_STATUS = Contract(fields={**_CALL, "CallStatus": Rule(_one_of(*CALL_STATUSES), 16, required=True)},
-                       query={"message_id": (1, MAX_DB_ID)})
+                       query={"message_id": (1, MAX_ID)})
 
 
 def violation(contract: Contract, form, args) -> str | None:

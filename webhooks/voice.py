@@ -246,16 +246,21 @@ def rebook():
     return _twiml(row.reply)
 
 
+def _reminder_call(session):
+    """The reminder call's CallSid and its outbox row (``?message_id=N``), or None when they do not match."""
+    call_sid = request.form.get("CallSid") or ""
+    message_id = _int_arg("message_id")
+    return call_sid, (message_for_call(session, call_sid, message_id) if call_sid and message_id else None)
+
+
 @bp.post(callbacks.REMINDER_PATH)
 @verify_twilio
 @inbound(REMINDER_CALL)
 def reminder():
     """The TwiML of an outbound reminder call (``?message_id=N``), fetched when it is answered."""
     form = request.form
-    call_sid = form.get("CallSid") or ""
-    message_id = _int_arg("message_id")
     session = db()
-    message = message_for_call(session, call_sid, message_id) if call_sid and message_id else None
+    call_sid, message = _reminder_call(session)
     if message is None:
         return _twiml(unavailable_twiml())
     now = runtime().clock.now()
@@ -285,10 +290,9 @@ def reminder():
 def reminder_gather():
     """The keypad (or spoken) answer to a reminder call: 1 confirm, 2 call back, 9 stop."""
     form = request.form
-    call_sid = form.get("CallSid") or ""
-    message_id, attempt = _int_arg("message_id"), _int_arg("attempt") or 1
+    attempt = _int_arg("attempt") or 1
     session = db()
-    message = message_for_call(session, call_sid, message_id) if call_sid and message_id else None
+    call_sid, message = _reminder_call(session)
     if message is None:
         return _twiml(unavailable_twiml())
     now = runtime().clock.now()
@@ -325,10 +329,9 @@ def reminder_gather():
 def reminder_rebook():
     """The key pressed for an offered time on a reminder call: 1-3 books it (checked again), 0 asks for a call."""
     form = request.form
-    call_sid = form.get("CallSid") or ""
-    message_id, attempt = _int_arg("message_id"), _int_arg("attempt") or 1
+    attempt = _int_arg("attempt") or 1
     session = db()
-    message = message_for_call(session, call_sid, message_id) if call_sid and message_id else None
+    call_sid, message = _reminder_call(session)
     if message is None:
         return _twiml(unavailable_twiml())
     now = runtime().clock.now()
