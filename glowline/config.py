@@ -51,6 +51,19 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _price(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a price in US dollars, e.g. 0.0083, got {raw!r}") from None
+    if not 0 <= value < 10:
+        raise ConfigError(f"{name}: expected a price per segment from 0 to 10 dollars, got {raw!r}")
+    return value
+
+
 def default_var_dir() -> Path:
     """Where state lives by default: the checkout's var/, or var/ in the current directory when installed."""
     # An installed package must never write into site-packages; an installed `glowline run`
@@ -126,6 +139,8 @@ class Config:
     staff_session_minutes: int = 60
     staff_login_failures: int = 10
     staff_lockout_seconds: int = 900
+    # US dollars per SMS segment for the results' cost estimate (Twilio's US list price, 2026).
+    sms_segment_price: float = 0.0083
     var_dir: Path = field(default_factory=default_var_dir)
     protocols_path: Path = DATA_DIR / "protocols.json"
     schemas_dir: Path = DATA_DIR / "schemas"
@@ -196,6 +211,7 @@ class Config:
             staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 60, minimum=1),
             staff_login_failures=_int(env, "STAFF_LOGIN_FAILURES", 10, minimum=1),
             staff_lockout_seconds=_int(env, "STAFF_LOCKOUT_SECONDS", 900, minimum=1),
+            sms_segment_price=_price(env, "SMS_SEGMENT_PRICE", 0.0083),
             var_dir=var_dir,
             protocols_path=protocols_path,
             schemas_dir=Path(env.get("SCHEMAS_DIR") or DATA_DIR / "schemas"),

@@ -42,6 +42,10 @@ class Runtime:
     def __post_init__(self) -> None:
         # Both the web app and the workers hold a Runtime: from here on no log line carries patient data.
         redaction.install()
+        # Every outbox text counts its SMS segments when written: the results' cost is an SQL sum.
+        from glowline.messages import segments
+
+        segments.install()
 
     @cached_property
     def engine(self) -> Engine:

@@ -331,6 +331,8 @@ class ConsentEvent(Base):
     """The consent record: who, when, the exact words shown, how, and the scope."""
 
     __tablename__ = "consent_events"
+    # The results figures count a clinic's opt-outs by time.
+    __table_args__ = (Index("ix_consent_clinic_action_time", "clinic_id", "action", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
@@ -420,7 +422,9 @@ class Plan(Base):
 class TreatmentSession(Base):
     """One session of a plan, stored in UTC."""
     __tablename__ = "treatment_sessions"
-    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+    __table_args__ = (UniqueConstraint("plan_id", "number"),
+                      # The results figures read sessions by start time.
+                      Index("ix_sessions_starts_at", "starts_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
@@ -446,7 +450,12 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),
+                      # The results figures: a clinic's messages by send time, a session's reminders,
+                      # and a client's last text before an opt-out.
+                      Index("ix_outbox_clinic_sent", "clinic_id", "sent_at"),
+                      Index("ix_outbox_session_kind", "session_id", "kind"),
+                      Index("ix_outbox_client_sent", "client_id", "sent_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
@@ -478,6 +487,8 @@ class OutboxMessage(Base):
                                                     unique=True)
     # Which staff member or token wrote a staff reply (the audit actor); None for automated messages.
     sent_by: Mapped[str | None] = mapped_column(String(120))
+    # SMS segments the body takes (what Twilio bills), counted when the row is written; None for calls.
+    segments: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -505,6 +516,8 @@ class AuditEvent(Base):
     """A staff action, who did it and when."""
 
     __tablename__ = "audit_events"
+    # The results figures count a clinic's no-shows, holds and moves by time.
+    __table_args__ = (Index("ix_audit_clinic_action_time", "clinic_id", "action", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
