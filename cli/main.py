@@ -294,10 +294,12 @@ def token_create(clinic_id: int, name: str) -> None:
 def _register_commands() -> None:
     """Commands that live in their own modules (they import this one for ``main``)."""
     from cli.plans import plan
+    from cli.results import results
     from cli.simulator import text
 
     main.add_command(text)
     main.add_command(plan)
+    main.add_command(results)
 
 
 _register_commands()

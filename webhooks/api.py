@@ -487,3 +487,4 @@ def openapi():
 
 
 from webhooks import api_desk as _api_desk  # noqa: E402,F401  (adds the front-desk endpoints to this blueprint)
+from webhooks import api_results as _api_results  # noqa: E402,F401  (adds GET /api/results to this blueprint)

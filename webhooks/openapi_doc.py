@@ -121,6 +121,25 @@ _DAY_SESSION = {"type": "object", "properties": {
     "reminders": {"type": "array", "items": {"type": "object", "required": ["kind", "status", "at"], "properties": {
         "kind": {"type": "string"}, "status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}}
 
+_RATE = "a fraction from 0 to 1, or null when there was nothing to divide by"
+_RESULTS = {"type": "object", "properties": {
+    "clinic_id": {"type": "integer"}, "since": {"type": "string", "format": "date"},
+    "until": {"type": "string", "format": "date"}, "protocol": {"type": ["string", "null"]},
+    "period": {"enum": ["week", "month"]},
+    "timezone": {"type": "string", "description": "the clinic's zone: days and weeks are its own"},
+    "periods": {"type": "array", "items": {"type": "object", "required": ["key", "label", "start", "end"], "properties": {
+        "key": {"type": "string", "description": "2026-10-05 (the week's Monday) or 2026-10"},
+        "label": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"}}}},
+    "totals": {"type": "object", "description": "Each periodic figure over the whole range (rebooking: one object per "
+                                                "trigger); every *_rate is " + _RATE,
+               "additionalProperties": {"type": "object"}},
+    "figures": {"type": "object", "description": "Rows per figure: confirmations, no_shows, rebooking, opt_outs, delivery "
+                                                 "and costs have one row per period (plus trigger for rebooking); plans, "
+                                                 "cancellations, funnel, opt_outs_by_kind and failures cover the range. "
+                                                 "Every *_rate is " + _RATE + "; estimated_cost_usd uses SMS_SEGMENT_PRICE",
+                "additionalProperties": {"type": "array", "items": {"type": "object"}}}}}
+
 
 def _required(schema: dict, *optional: str) -> dict:
     """The schema with every property required except ``optional`` ones: a client may count on them."""
@@ -168,7 +187,7 @@ def build_document(schemas) -> dict:
                   "Intake": _required(_INTAKE, "answers"), "Queue": _required(_QUEUE),
                   "Client": _required(_CLIENT), "ClientDetail": _required(_CLIENT_DETAIL),
                   "ConversationEntry": _required(_ENTRY), "InboxItem": _required(_INBOX_ITEM),
-                  "DaySession": _required(_DAY_SESSION),
+                  "DaySession": _required(_DAY_SESSION), "Results": _required(_RESULTS),
                   "Consent": _CONSENT, "OptOut": _OPT_OUT}
     for name in ("api_plan_create", "api_session_move", "api_plan_cancel", "api_client_message", "api_session_cancel",
                  "api_session_action"):
@@ -268,6 +287,17 @@ def build_document(schemas) -> dict:
             "Cancel one session (optionally texting the client)", ("200", _ref("Plan"), "The plan after the cancel"),
             body="api_session_cancel", params=[plan_id, _path_param("number", "Session number, from 1")],
             errors=(400, 401, 404, 409))},
+        "/api/results": {"get": _op(
+            "The clinic's results: confirmations, no-shows, rebooking, plans, opt-outs, delivery and texting cost",
+            ("200", _ref("Results"), "Every figure, per week or month and in total"),
+            params=[{"name": "since", "in": "query", "schema": {"type": "string", "format": "date"},
+                     "description": "First local day (default: 12 weeks, or 12 months, before until)"},
+                    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"},
+                     "description": "Last local day, included (default: today)"},
+                    {"name": "protocol", "in": "query", "schema": {"type": "string", "maxLength": 64},
+                     "description": "Only this protocol's plans and their messages"},
+                    {"name": "period", "in": "query", "schema": {"type": "string", "enum": ["week", "month"]}}],
+            errors=(400, 401))},
         "/api/queue": {"get": _op("Counts by status, next due, failures, worker and scheduler heartbeat",
                                   ("200", _ref("Queue"), "The queue"))},
     }

@@ -541,3 +541,4 @@ def relative(delta: timedelta) -> str:
 
 
 from webhooks import desk as _desk  # noqa: E402,F401  (adds the front-desk routes to this blueprint)
+from webhooks import results as _results  # noqa: E402,F401  (adds the results page to this blueprint)
