@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +42,18 @@ class Figure:
     title: str
     columns: tuple[str, ...]
     rows: list[dict] = field(default_factory=list)
+    # Adds the rates (and other derived values) to a row of counts: the per-period rows had it
+    # applied, and a total is the periods' counts summed, then derived the same way.
+    derive: Callable[[dict], None] = field(default=lambda row: None, repr=False)
+
+    def total(self, rows: list[dict] | None = None) -> dict:
+        """The counts of ``rows`` (all by default) added up, then derived: the figure over the whole range."""
+        rows = self.rows if rows is None else rows
+        counted = [k for k in (rows[0] if rows else {})
+                   if all(isinstance(r[k], int) and not isinstance(r[k], bool) for r in rows)]
+        summed = {k: sum(r[k] for r in rows) for k in counted}
+        self.derive(summed)
+        return {k: summed.get(k) for k in self.columns if k != "period"}
 
 
 def of_protocol(scope: Scope, plan_id: SQLColumnExpression) -> ColumnElement[bool]:

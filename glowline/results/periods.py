@@ -73,9 +73,12 @@ def cut(since: date, until: date, kind: PeriodKind, tz: str) -> list[Period]:
 
 
 def bucket(column: SQLColumnExpression, periods: list[Period]) -> ColumnElement:
-    """The index of the period ``column`` falls in (NULL outside them all), for GROUP BY."""
-    return case(*[(and_(column >= p.start, column < p.end), literal(i)) for i, p in enumerate(periods)],
-                else_=None)
+    """The index of the period ``column`` falls in, for GROUP BY in a query already limited by ``within``.
+
+    One comparison per period, latest first (the periods are contiguous): half the work of
+    checking both bounds, which shows at 150,000 rows.
+    """
+    return case(*[(column >= p.start, literal(i)) for i, p in reversed(list(enumerate(periods)))], else_=None)
 
 
 def within(column: SQLColumnExpression, periods: list[Period]) -> ColumnElement:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from glowline.clinics.audit import AuditAction
@@ -50,26 +50,30 @@ def _how(actor: SQLColumnExpression, confirmed: SQLColumnExpression | None = Non
     return case(*whens, else_=literal("not rebooked"))
 
 
-def _audit_trigger(scope: Scope, action: AuditAction):
+def _counted(inner) -> Select:
+    """Per period and outcome: the correlated look-up of the mover runs once per trigger, in ``inner``."""
+    rows = inner.subquery()
+    confirmed = rows.c.confirmed if "confirmed" in rows.c else None
+    return select(rows.c.period, _how(rows.c.actor, confirmed), func.count()).group_by(*positions(2))
+
+
+def _audit_trigger(scope: Scope, action: AuditAction) -> Select:
     event = aliased(AuditEvent)
-    how = _how(_first_move_actor(event.plan_id, _session_number(event), event.created_at))
-    period = bucket(event.created_at, scope.periods)
-    return (select(period, how, func.count())
-            .where(event.clinic_id == scope.clinic_id, event.action == action.value,
-                   within(event.created_at, scope.periods), of_protocol(scope, event.plan_id))
-            .group_by(*positions(2)))
+    actor = _first_move_actor(event.plan_id, _session_number(event), event.created_at)
+    return _counted(select(bucket(event.created_at, scope.periods).label("period"), actor.label("actor"))
+                    .where(event.clinic_id == scope.clinic_id, event.action == action.value,
+                           within(event.created_at, scope.periods), of_protocol(scope, event.plan_id)))
 
 
-def _nudges(scope: Scope):
+def _nudges(scope: Scope) -> Select:
     nudge = OutboxMessage
     session = aliased(TreatmentSession)
-    confirmed = session.confirmed_at >= nudge.sent_at
-    how = _how(_first_move_actor(nudge.plan_id, session.number, nudge.sent_at), confirmed)
-    period = bucket(nudge.sent_at, scope.periods)
-    return (select(period, how, func.count()).select_from(nudge).join(session, session.id == nudge.session_id)
-            .where(nudge.clinic_id == scope.clinic_id, nudge.kind == MessageKind.BOOKING_NUDGE,
-                   within(nudge.sent_at, scope.periods), of_protocol(scope, nudge.plan_id))
-            .group_by(*positions(2)))
+    actor = _first_move_actor(nudge.plan_id, session.number, nudge.sent_at)
+    return _counted(select(bucket(nudge.sent_at, scope.periods).label("period"), actor.label("actor"),
+                           (session.confirmed_at >= nudge.sent_at).label("confirmed"))
+                    .select_from(nudge).join(session, session.id == nudge.session_id)
+                    .where(nudge.clinic_id == scope.clinic_id, nudge.kind == MessageKind.BOOKING_NUDGE,
+                           within(nudge.sent_at, scope.periods), of_protocol(scope, nudge.plan_id)))
 
 
 def rebooking(db: Session, scope: Scope) -> Figure:
@@ -86,8 +90,15 @@ def rebooking(db: Session, scope: Scope) -> Figure:
             found = counts.get(index, {})
             by_client, by_staff = found.get("client", 0), found.get("staff", 0)
             total = by_client + by_staff + found.get("not rebooked", 0)
-            rows.append({"period": period.key, "label": period.label, "trigger": trigger.value, "count": total,
-                         "booked": by_client + by_staff, "by_client": by_client, "by_staff": by_staff,
-                         "booked_rate": rate(by_client + by_staff, total)})
+            row = {"period": period.key, "label": period.label, "trigger": trigger.value, "count": total,
+                   "by_client": by_client, "by_staff": by_staff}
+            _booked_rate(row)
+            rows.append(row)
     return Figure("rebooking", "Rebooked after R, a no-show or a nudge",
-                  ("period", "trigger", "count", "booked", "by_client", "by_staff", "booked_rate"), rows)
+                  ("period", "trigger", "count", "booked", "by_client", "by_staff", "booked_rate"), rows,
+                  derive=_booked_rate)
+
+
+def _booked_rate(row: dict) -> None:
+    row["booked"] = row["by_client"] + row["by_staff"]
+    row["booked_rate"] = rate(row["booked"], row["count"])

@@ -75,20 +75,16 @@ def compute(db: Session, request: Request, *, segment_price: float) -> Results:
     whole = Scope(clinic_id=clinic.id, protocol=request.protocol, segment_price=segment_price,
                   periods=[Period(key="total", label="whole range", start=periods[0].start, end=periods[-1].end)])
     figures = {name: work(db, scope) for name, work in PERIODIC.items()}
-    totals = {}
-    for name, work in PERIODIC.items():
-        rows = work(db, whole).rows
-        if name == "rebooking":
-            totals[name] = {row["trigger"]: _without_period(row) for row in rows}
-        else:
-            totals[name] = _without_period(rows[0])
+    # Totals add up the periods' counts (a few dozen numbers) and derive the rates again; only a
+    # median cannot be added up, so it is one more query over the whole range.
+    totals: dict[str, dict] = {name: figure.total() for name, figure in figures.items() if name != "rebooking"}
+    rebooked = figures["rebooking"]
+    totals["rebooking"] = {trigger.value: rebooked.total([row for row in rebooked.rows if row["trigger"] == trigger.value])
+                           | {"trigger": trigger.value} for trigger in rebooking.Trigger}
+    totals["confirmations"]["median_minutes_to_confirm"] = sessions.median_minutes(db, whole).get(0)
     figures |= {name: work(db, whole) for name, work in WHOLE.items()}
     return Results(request=request, timezone=clinic.timezone, periods=periods,
                    protocols=protocols_used(db, clinic.id), figures=figures, totals=totals)
-
-
-def _without_period(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k not in ("period", "label")}
 
 
 def to_csv(figure: Figure) -> str:

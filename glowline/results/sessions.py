@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from glowline.results.figure import Figure, Scope, minutes_between, of_protocol, per_period, positions
+from glowline.results.figure import Figure, Scope, minutes_between, per_period, positions
 from glowline.results.periods import bucket, rate, within
 from glowline.store.models import (Intake, IntakeStatus, MessageKind, OutboxMessage, Plan, PlanStatus, SessionStatus,
                                    TreatmentSession)
@@ -23,22 +23,29 @@ def first_reminder_sent() -> ColumnElement:
 
 
 def _sessions(scope: Scope, *columns):
-    return (select(*columns).select_from(S).join(Plan, Plan.id == S.plan_id)
-            .where(Plan.clinic_id == scope.clinic_id, within(S.starts_at, scope.periods),
-                   of_protocol(scope, Plan.id)))
+    # Sessions are found by start time (the range's few thousand), their plan checked after:
+    # "+ 0" keeps SQLite, which has no statistics, from walking every plan of the clinic instead.
+    plans = select(Plan.id).where(Plan.clinic_id == scope.clinic_id)
+    if scope.protocol is not None:
+        plans = plans.where(Plan.protocol_id == scope.protocol)
+    return select(*columns).select_from(S).where((S.plan_id + 0).in_(plans), within(S.starts_at, scope.periods))
 
 
 def _count_if(condition) -> ColumnElement:
     return func.count().filter(condition)
 
 
-def _median_minutes(db: Session, scope: Scope) -> dict[int, float]:
+def median_minutes(db: Session, scope: Scope) -> dict[int, float]:
     """The median minutes from first reminder to confirmation per period, with window functions on both dialects."""
-    sent = first_reminder_sent()
     period = bucket(S.starts_at, scope.periods)
-    durations = (_sessions(scope, period.label("period"), minutes_between(db, S.confirmed_at, sent).label("minutes"))
-                 .where(S.status != SessionStatus.CANCELLED, S.confirmed_at.is_not(None), S.confirmed_at >= sent)
-                 .subquery())
+    # The reminder's time is looked up once per session (inner), then compared and subtracted.
+    pairs = (_sessions(scope, period.label("period"), S.confirmed_at.label("confirmed"), first_reminder_sent().label("sent"))
+             .where(S.status != SessionStatus.CANCELLED, S.confirmed_at.is_not(None))
+             # MATERIALIZED (SQLite 3.35+, PostgreSQL 12+): otherwise both fold it into the next query
+             # and look the reminder up twice per session.
+             .cte("pairs").prefix_with("MATERIALIZED"))
+    durations = (select(pairs.c.period, minutes_between(db, pairs.c.confirmed, pairs.c.sent).label("minutes"))
+                 .where(pairs.c.confirmed >= pairs.c.sent).subquery())
     ranked = select(durations.c.period, durations.c.minutes,
                     func.row_number().over(partition_by=durations.c.period, order_by=durations.c.minutes).label("rn"),
                     func.count().over(partition_by=durations.c.period).label("n")).subquery()
@@ -55,13 +62,18 @@ def confirmations(db: Session, scope: Scope) -> Figure:
     query = (_sessions(scope, period, func.count(), func.count(S.confirmed_at), func.count(first_reminder_sent()))
              .where(S.status != SessionStatus.CANCELLED).group_by(*positions(1)))
     counts = {p: {"sessions": n, "confirmed": c, "reminded": r} for p, n, c, r in db.execute(query)}
-    medians = _median_minutes(db, scope)
+    medians = median_minutes(db, scope)
     rows = per_period(scope, counts, ("sessions", "reminded", "confirmed"))
     for index, row in enumerate(rows):
-        row["confirmation_rate"] = rate(row["confirmed"], row["sessions"])
+        _confirmation_rate(row)
         row["median_minutes_to_confirm"] = medians.get(index)
     return Figure("confirmations", "Confirmed appointments",
-                  ("period", "sessions", "reminded", "confirmed", "confirmation_rate", "median_minutes_to_confirm"), rows)
+                  ("period", "sessions", "reminded", "confirmed", "confirmation_rate", "median_minutes_to_confirm"), rows,
+                  derive=_confirmation_rate)
+
+
+def _confirmation_rate(row: dict) -> None:
+    row["confirmation_rate"] = rate(row["confirmed"], row["sessions"])
 
 
 def no_shows(db: Session, scope: Scope) -> Figure:
@@ -77,20 +89,24 @@ def no_shows(db: Session, scope: Scope) -> Figure:
     counts = {row[0]: dict(zip(names, row[1:], strict=True)) for row in db.execute(query)}
     rows = per_period(scope, counts, names)
     for row in rows:
-        row["unconfirmed"] = row["marked"] - row["confirmed"]
-        row["unconfirmed_no_shows"] = row["no_shows"] - row["confirmed_no_shows"]
-        row["unreminded"] = row["marked"] - row["reminded"]
-        row["unreminded_no_shows"] = row["no_shows"] - row["reminded_no_shows"]
-        row["no_show_rate"] = rate(row["no_shows"], row["marked"])
-        row["confirmed_no_show_rate"] = rate(row["confirmed_no_shows"], row["confirmed"])
-        row["unconfirmed_no_show_rate"] = rate(row["unconfirmed_no_shows"], row["unconfirmed"])
-        row["reminded_no_show_rate"] = rate(row["reminded_no_shows"], row["reminded"])
-        row["unreminded_no_show_rate"] = rate(row["unreminded_no_shows"], row["unreminded"])
+        _no_show_rates(row)
     return Figure("no_shows", "No-shows", ("period", "marked", "no_shows", "no_show_rate", "confirmed",
                                            "confirmed_no_shows", "confirmed_no_show_rate", "unconfirmed",
                                            "unconfirmed_no_shows", "unconfirmed_no_show_rate", "reminded",
                                            "reminded_no_shows", "reminded_no_show_rate", "unreminded",
-                                           "unreminded_no_shows", "unreminded_no_show_rate"), rows)
+                                           "unreminded_no_shows", "unreminded_no_show_rate"), rows, derive=_no_show_rates)
+
+
+def _no_show_rates(row: dict) -> None:
+    row["unconfirmed"] = row["marked"] - row["confirmed"]
+    row["unconfirmed_no_shows"] = row["no_shows"] - row["confirmed_no_shows"]
+    row["unreminded"] = row["marked"] - row["reminded"]
+    row["unreminded_no_shows"] = row["no_shows"] - row["reminded_no_shows"]
+    row["no_show_rate"] = rate(row["no_shows"], row["marked"])
+    row["confirmed_no_show_rate"] = rate(row["confirmed_no_shows"], row["confirmed"])
+    row["unconfirmed_no_show_rate"] = rate(row["unconfirmed_no_shows"], row["unconfirmed"])
+    row["reminded_no_show_rate"] = rate(row["reminded_no_shows"], row["reminded"])
+    row["unreminded_no_show_rate"] = rate(row["unreminded_no_shows"], row["unreminded"])
 
 
 def _plans(scope: Scope, *columns):
@@ -128,17 +144,22 @@ def cancellations(db: Session, scope: Scope) -> Figure:
 
 def funnel(db: Session, scope: Scope) -> Figure:
     """Intakes begun in the range, and how many finished, got a plan, came to a first visit and completed it."""
-    plan_of = (Plan.intake_id == Intake.id) & (Plan.clinic_id == scope.clinic_id)
-    if scope.protocol is not None:
-        plan_of = plan_of & (Plan.protocol_id == scope.protocol)
-    with_plan = exists().where(plan_of)
-    visited = select(S.id).join(Plan, Plan.id == S.plan_id).where(plan_of, S.status == SessionStatus.ATTENDED).exists()
-    completed = exists().where(plan_of, Plan.status == PlanStatus.COMPLETED)
-    query = (select(func.count(), _count_if(Intake.status.in_(FINISHED_INTAKES)), _count_if(with_plan),
-                    _count_if(visited), _count_if(completed))
-             .where(Intake.clinic_id == scope.clinic_id, within(Intake.created_at, scope.periods)))
-    started, finished, planned, came, done = db.execute(query).one()
-    steps = (("intake begun", started), ("intake finished", finished), ("plan started", planned),
-             ("first visit attended", came), ("plan completed", done))
+    begun = (Intake.clinic_id == scope.clinic_id, within(Intake.created_at, scope.periods))
+    started, finished = db.execute(select(func.count(), _count_if(Intake.status.in_(FINISHED_INTAKES)))
+                                   .where(*begun)).one()
+
+    def intakes_with(*conditions, visit: bool = False) -> int:
+        # Joins, not an EXISTS per intake: one pass over the range's plans (and their sessions).
+        query = (select(func.count(func.distinct(Plan.intake_id))).select_from(Intake)
+                 .join(Plan, (Plan.intake_id == Intake.id) & (Plan.clinic_id == scope.clinic_id)))
+        if visit:
+            query = query.join(S, S.plan_id == Plan.id)
+        if scope.protocol is not None:
+            query = query.where(Plan.protocol_id == scope.protocol)
+        return db.scalar(query.where(*begun, *conditions)) or 0
+
+    steps = (("intake begun", started), ("intake finished", finished), ("plan started", intakes_with()),
+             ("first visit attended", intakes_with(S.status == SessionStatus.ATTENDED, visit=True)),
+             ("plan completed", intakes_with(Plan.status == PlanStatus.COMPLETED)))
     rows = [{"step": step, "count": count, "share_of_intakes": rate(count, started)} for step, count in steps]
     return Figure("funnel", "From first text to completed plan", ("step", "count", "share_of_intakes"), rows)

@@ -46,7 +46,7 @@ def format_results(results: Results, *, price: float) -> str:
     co = t["costs"]
     lines += ["", "What did texting cost?",
               f"  ${co['estimated_cost_usd']:,.2f} for {_num(co['texts'])} texts, {_num(co['segments'])} segments "
-              f"at ${price:.4f} (estimate), and {_num(co['calls'])} calls"]
+              f"at ${price:.4f} (estimate), and {_num(co['calls'])} call{'' if co['calls'] == 1 else 's'}"]
     lines += _table((r.period.value, "texts", "segments", "cost", "calls"),
                     [(c["label"], _num(c["texts"]), _num(c["segments"]), f"${c['estimated_cost_usd']:,.2f}", _num(c["calls"]))
                      for c in f["costs"].rows])

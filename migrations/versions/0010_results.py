@@ -15,10 +15,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Rows written before this column keep NULL; the cost figure estimates those from the body's length.
     with op.batch_alter_table('outbox_messages') as batch:
         batch.add_column(sa.Column('segments', sa.Integer(), nullable=True))
-    op.create_index('ix_outbox_clinic_sent', 'outbox_messages', ['clinic_id', 'sent_at'])
+    # Texts written before this release get an estimate from their length, as GSM-7 (160 alone, 153 each
+    # when split); new rows count their own alphabet (glowline/messages/segments.py).
+    op.execute("UPDATE outbox_messages SET segments = CASE WHEN length(body) <= 160 THEN 1 "
+               "ELSE (length(body) + 152) / 153 END WHERE channel = 'sms'")
+    op.create_index('ix_outbox_clinic_sent', 'outbox_messages',
+                    ['clinic_id', 'sent_at', 'kind', 'channel', 'status', 'segments'])
     op.create_index('ix_outbox_session_kind', 'outbox_messages', ['session_id', 'kind'])
     op.create_index('ix_outbox_client_sent', 'outbox_messages', ['client_id', 'sent_at'])
     op.create_index('ix_audit_clinic_action_time', 'audit_events', ['clinic_id', 'action', 'created_at'])
