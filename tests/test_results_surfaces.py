@@ -122,7 +122,7 @@ def test_cli_prints_the_figures(config, october):  # noqa: F811
     assert "Do reminders reduce no-shows?" in out
     assert "no-shows 33.3% of 6 visits marked: 25.0% when confirmed, 50.0% when not" in out
     assert "confirmed 71.4% of 7 appointments, median 30.0 minutes after the first reminder" in out
-    assert "$0.11 for 9 texts, 11 segments at $0.0100 (estimate), and 1 calls" in out
+    assert "$0.11 for 9 texts, 11 segments at $0.0100 (estimate), and 1 call" in out
     assert "week of 19 Oct 2026" in out and "—" in out
     bad = CliRunner().invoke(main, ["results", "--clinic", str(clinic.id), "--since", "2026-10-40"], env=env)
     assert bad.exit_code == 2 and "since" in bad.output

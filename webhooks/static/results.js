@@ -25,16 +25,26 @@
         {label: "Confirmed", data: data.confirmation_rate, borderColor: "#0f766e", backgroundColor: "#0f766e", spanGaps: true},
         {label: "No-shows", data: data.no_show_rate, borderColor: "#b91c1c", backgroundColor: "#b91c1c", spanGaps: true},
         {label: "No-shows, not confirmed", data: data.unconfirmed_no_show_rate, borderColor: "#d97706",
-         backgroundColor: "#d97706", borderDash: [6, 4], spanGaps: true}
+         backgroundColor: "#d97706", spanGaps: true}
       ]
     },
     options: Object.assign({}, common, {scales: {y: percentAxis()}})
   });
 
+  // Long reasons break into lines of about 24 characters, so a phone shows them whole.
+  function wrap(text) {
+    var lines = [], line = "";
+    text.split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > 24) { lines.push(line); line = word; } else { line = line ? line + " " + word : word; }
+    });
+    if (line) { lines.push(line); }
+    return lines;
+  }
+
   function bars(id, series, label, color) {
     draw(id, {
       type: "bar",
-      data: {labels: series.labels, datasets: [{label: label, data: series.values, backgroundColor: color}]},
+      data: {labels: series.labels.map(wrap), datasets: [{label: label, data: series.values, backgroundColor: color}]},
       options: Object.assign({}, common, {indexAxis: "y", plugins: {legend: {display: false}},
                                           scales: {x: {beginAtZero: true, ticks: {precision: 0}}}})
     });
