@@ -160,6 +160,8 @@ TEXTS: dict[str, str] = {
                       "de su visita. ¿Necesita cambiarla? Responda R o llame al {phone}."),
 
     # -- calls ----------------------------------------------------------------------------------
+    # A foreign call-back number read aloud starts with its "+".
+    "phone.plus.voice": "más",
     "voice.no_input": "Disculpe, no le oímos. Por favor, vuelva a llamar. Adiós.",
     "voice.goodbye": "Adiós.",
     "call.appointment_on": "cita del {when}",
@@ -189,6 +191,11 @@ TEXTS: dict[str, str] = {
     "call.answers_in": ("Gracias por llamar a {clinic}. Ya tenemos sus respuestas y una persona le devolverá "
                         "la llamada pronto."),
     "call.missed": "Hola, le llama {clinic}. Notamos que no pudo venir a su {what}. ¿Le va bien otra hora?",
+    # No number to call back and no clinic phone to put them through to: the intake, once they key one in.
+    "call.withheld.ask": "Gracias por llamar a {clinic}. No vemos su número.",
+    "call.withheld.how": ("Para responder unas preguntas por teléfono, marque el número en el que podemos llamarle "
+                          "o escribirle, y después la tecla numeral."),
+    "call.withheld.invalid": "Disculpe, ese no es un número de teléfono que podamos usar.",
     "call.withheld.forward": "Gracias por llamar a {clinic}. Le pasamos con la clínica, un momento.",
     "call.withheld.no_phone": ("Gracias por llamar a {clinic}. No vemos su número, así que no podemos devolverle "
                                "la llamada. Vuelva a llamar con su número visible o envíenos un mensaje. Adiós."),
