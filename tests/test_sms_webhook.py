@@ -232,8 +232,11 @@ def test_staff_plan_reply_starts_a_plan_and_the_client_can_confirm(client, runti
     intake = intake_of(runtime)
     with runtime.sessions() as s:
         notice = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).one()
-    command = notice.body.split("reply: ")[1].split(" (optional")[0]
-    assert command == f"PLAN {intake.id} dec 8 10am"  # a week after the test clock's Dec 1
+    command = notice.body.split("reply: ")[1]
+    protocol = runtime.catalog.for_condition(intake.answers["concern"])
+    # A week after the test clock's Dec 1, with the client's own protocol's sessions and spacing.
+    assert command == (f"PLAN {intake.id} dec 8 10am x{protocol.sessions.default} "
+                       f"every {protocol.interval_weeks.default}w")
     status, reply = sms(client, command, sender=STAFF_NUMBER)
     assert status == 200 and "Not started" not in reply and "Thanks for texting" not in reply
     with runtime.sessions() as s:
