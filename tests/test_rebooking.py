@@ -351,3 +351,27 @@ def make_plan_for_caller(db, runtime, clinic, clock):
     from tests.helpers import make_plan
 
     return make_plan(db, runtime, clinic, clock, phone="+12125550111", channel=Channel.VOICE, days=9)
+
+
+def test_stop_on_the_keypad_rebooking_menu_opts_out(client, db, runtime, hours, clock):
+    from glowline.store.models import Channel, ConsentEvent, MessageStatus
+    from tests.helpers import make_plan, parse_twiml, said
+
+    plan = make_plan(db, runtime, hours, clock, phone="+12125550111", channel=Channel.VOICE, days=9)
+    last = plan.sessions[-1]
+    clock.set(last.starts_at + timedelta(minutes=30))
+    mark_no_show(db, runtime, db.get(Plan, plan.id), last.number, actor="staff:test", now=clock.now())
+    db.commit()
+    [missed] = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.MISSED_SESSION)).all()
+    missed.status, missed.provider_sid = MessageStatus.SENT, "CA" + "7" * 32
+    db.commit()
+    form = {"CallSid": missed.provider_sid, "AccountSid": "AC" + "0" * 32, "From": CLINIC_NUMBER,
+            "To": missed.to_number, "CallStatus": "in-progress", "Direction": "outbound-api"}
+    twilio_post(client, f"/twilio/voice/reminder?message_id={missed.id}", form)
+    answer = parse_twiml(twilio_post(client, f"/twilio/voice/reminder/rebook?message_id={missed.id}&attempt=1",
+                                     dict(form, SpeechResult="stop", Confidence="0.9")))
+    assert "no more calls or texts" in said(answer) and answer[-1].tag == "Hangup"
+    db.expire_all()
+    assert db.get(Client, missed.client_id).opted_out
+    assert db.scalars(select(ConsentEvent).where(ConsentEvent.action == "opt_out")).one().method == "voice_speech"
+    assert db.scalars(select(SlotOffer)).one().status is SlotOfferStatus.OPEN  # nothing booked by the word "stop"
