@@ -198,6 +198,8 @@ TEXTS: dict[str, str] = {
     "call.thanks": "Thank you for calling {clinic}. Goodbye.",
     "call.rebook.choice": "Press {n} for {when}",
     "call.rebook.offer": "{intro} {choices}. Or press 0 and we will call you back.",
+    "call.rebook.booked": ("You are booked for {when}. We will remind you before your visit. To change it, "
+                           "please call us on {phone}. Goodbye."),
     "call.rebook.lead": "Let us find you a new time.",
     "call.rebook.not_a_choice": "Sorry, that is not one of the choices.",
     "call.rebook.taken": "Sorry, that time was just taken.",

@@ -17,8 +17,10 @@ PATTERNS: dict[str, str] = {
     "month": "MMM y",  # dic 2026
     "time": "h:mm a",  # 10:00 a. m.
     "spoken_date": "EEEE d 'de' MMMM",  # jueves 3 de diciembre
-    "spoken_time": "h a",  # 10 a. m.
-    "spoken_time_minutes": "h:mm a",  # 2:30 p. m.
+    # Spoken: the day period in words ("de la mañana"), as people say it; "10 a. m." is read out letter by
+    # letter and leaves a double stop at the end of a sentence ("a las 10 a. m..").
+    "spoken_time": "h B",  # 10 de la mañana
+    "spoken_time_minutes": "h:mm B",  # 2:30 de la tarde
 }
 
 TEXTS: dict[str, str] = {
@@ -202,6 +204,8 @@ TEXTS: dict[str, str] = {
     "call.thanks": "Gracias por llamar a {clinic}. Adiós.",
     "call.rebook.choice": "Marque {n} para el {when}",
     "call.rebook.offer": "{intro} {choices}. O marque 0 y le llamaremos.",
+    "call.rebook.booked": ("Su cita queda reservada para el {when}. Le enviaremos un recordatorio antes de su "
+                           "visita. Para cambiarla, llámenos al {phone}. Adiós."),
     "call.rebook.lead": "Busquemos una nueva hora.",
     "call.rebook.not_a_choice": "Lo sentimos, esa no es una de las opciones.",
     "call.rebook.taken": "Lo sentimos, esa hora se acaba de ocupar.",

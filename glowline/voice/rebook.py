@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from glowline.plans import rebooking
 from glowline.plans.holds import hold_session
 from glowline.plans.timeline import zone
-from glowline.store.models import (Client, Clinic, OutboxMessage, PlanStatus, SessionStatus, SlotOffer,
+from glowline.store.models import (Client, Clinic, OutboxMessage, PlanStatus, SessionStatus, SlotOffer, SlotOfferStatus,
                                    TreatmentSession)
 from glowline.voice.calls import keypad_gather
 from glowline.messages.catalog import text
@@ -97,6 +97,14 @@ def answer_pick(db: Session, rt, clinic: Clinic, client: Client | None, key: str
     fresh = rebooking.open_offer(db, clinic, client)
     if fresh is not None and fresh.id != before:
         return offer_twiml(fresh, clinic.timezone, action_url, lead=text("call.rebook.taken"))
+    if made.status is SlotOfferStatus.BOOKED:
+        # Said, not read: "Thursday, December 3 at 10 AM" rather than the text's "Thu Dec 3 at 10:00 AM".
+        booked = db.get(TreatmentSession, made.session_id)
+        assert booked is not None  # the offer's foreign key keeps it
+        when = spoken_moment(booked.starts_at.astimezone(zone(clinic.zone_for(client))))
+        response.say(text("call.rebook.booked", when=when, phone=phone))
+        response.hangup()
+        return str(response)
     # The text answer, without the clinic's name in front: the call already said who it is.
     spoken = texts[0].split(": ", 1)[-1]
     response.say(spoken.replace("Reply R or call", "Call").replace(clinic_phone(clinic), phone) + " Goodbye.")
