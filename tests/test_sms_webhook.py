@@ -178,6 +178,15 @@ def test_media_only_message_reasks_without_counting_a_miss(client, runtime, clin
     assert intake_of(runtime).misses == 0
 
 
+@pytest.mark.parametrize("caption", ["Here is my face", "my skin now"])
+def test_a_photo_caption_at_the_name_question_is_not_a_name(client, runtime, clinic, caption):
+    sms(client, "hi")
+    sms(client, "yes")
+    reply = sms(client, caption, NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg")[1]
+    assert "Nice to meet you" not in reply and reply.endswith("What is your first name?")
+    assert "first_name" not in (intake_of(runtime).answers or {})
+
+
 def test_same_sid_three_times_changes_state_once_and_replays_the_reply(client, runtime, clinic):
     sms(client, "hi")
     replies = {sms(client, "yes", sid="SM" + "a" * 32)[1] for _ in range(3)}

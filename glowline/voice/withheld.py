@@ -20,8 +20,6 @@ from glowline.store.models import Clinic
 MAX_NUMBER_ATTEMPTS = 3
 # Long enough to find the keys and type 10-15 digits; "#" ends the number at once.
 NUMBER_TIMEOUT_SECONDS = 10
-# The step of a withheld call that holds the number the caller keyed in (InboundMessage.sid suffix).
-NUMBER_STEP = "number"
 
 
 def withheld_twiml(clinic: Clinic, *, action_url: str) -> str:
