@@ -207,14 +207,14 @@ def test_reminder_call_press_2_then_2_books_by_keypad(client, db, runtime, hours
     assert action == f"{PUBLIC_BASE_URL}/twilio/voice/reminder/rebook?message_id={message.id}&attempt=1"
     booked = parse_twiml(twilio_post(client, f"/twilio/voice/reminder/rebook?message_id={message.id}&attempt=1",
                                      dict(form, Digits="2")))
-    assert "you are booked for Thu Dec 3 9:00 AM" in said(booked)
+    assert "You are booked for Thursday, December 3 at 9 AM" in said(booked)
     db.expire_all()
     first = db.get(Plan, plan.id).sessions[0]
     assert first.starts_at == datetime(2026, 12, 3, 9, tzinfo=NY) and first.status is SessionStatus.CONFIRMED
     # A retried request replays the same answer and books nothing twice.
     again = twilio_post(client, f"/twilio/voice/reminder/rebook?message_id={message.id}&attempt=1",
                         dict(form, Digits="2"))
-    assert "you are booked for Thu Dec 3 9:00 AM" in said(parse_twiml(again))
+    assert "You are booked for Thursday, December 3 at 9 AM" in said(parse_twiml(again))
     assert db.scalars(select(AuditEvent).where(AuditEvent.action == "session_moved")).all().__len__() == 1
 
 
@@ -260,7 +260,7 @@ def test_a_voice_preferring_client_who_missed_a_visit_is_called_and_rebooks_by_k
     [made] = db.scalars(select(SlotOffer)).all()
     booked = said(parse_twiml(twilio_post(client, f"/twilio/voice/reminder/rebook?message_id={missed.id}&attempt=1",
                                           dict(form, Digits="1"))))
-    assert "you are booked for" in booked
+    assert "You are booked for" in booked
     db.expire_all()
     session = db.get(TreatmentSession, last.id)
     assert session.starts_at == rebooking.offered_times(made)[0] and session.status is SessionStatus.CONFIRMED
@@ -321,7 +321,7 @@ def test_an_incoming_call_press_2_offers_times_by_keypad_and_holds_the_reminders
     assert reminders and all(r.status is MessageStatus.HELD for r in reminders if r.due_at > clock.now())
     assert db.scalars(select(InboundMessage).where(InboundMessage.handled_as == "rebook_offer")).one().needs_attention
     call.press("2")
-    assert "you are booked for Thu Dec 3 9:00 AM" in call.text and call.ended
+    assert "You are booked for Thursday, December 3 at 9 AM" in call.text and call.ended
     db.expire_all()
     first = db.get(Plan, plan.id).sessions[0]
     assert first.starts_at == datetime(2026, 12, 3, 9, tzinfo=NY) and first.status is SessionStatus.CONFIRMED
@@ -351,3 +351,27 @@ def make_plan_for_caller(db, runtime, clinic, clock):
     from tests.helpers import make_plan
 
     return make_plan(db, runtime, clinic, clock, phone="+12125550111", channel=Channel.VOICE, days=9)
+
+
+def test_stop_on_the_keypad_rebooking_menu_opts_out(client, db, runtime, hours, clock):
+    from glowline.store.models import Channel, ConsentEvent, MessageStatus
+    from tests.helpers import make_plan, parse_twiml, said
+
+    plan = make_plan(db, runtime, hours, clock, phone="+12125550111", channel=Channel.VOICE, days=9)
+    last = plan.sessions[-1]
+    clock.set(last.starts_at + timedelta(minutes=30))
+    mark_no_show(db, runtime, db.get(Plan, plan.id), last.number, actor="staff:test", now=clock.now())
+    db.commit()
+    [missed] = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.MISSED_SESSION)).all()
+    missed.status, missed.provider_sid = MessageStatus.SENT, "CA" + "7" * 32
+    db.commit()
+    form = {"CallSid": missed.provider_sid, "AccountSid": "AC" + "0" * 32, "From": CLINIC_NUMBER,
+            "To": missed.to_number, "CallStatus": "in-progress", "Direction": "outbound-api"}
+    twilio_post(client, f"/twilio/voice/reminder?message_id={missed.id}", form)
+    answer = parse_twiml(twilio_post(client, f"/twilio/voice/reminder/rebook?message_id={missed.id}&attempt=1",
+                                     dict(form, SpeechResult="stop", Confidence="0.9")))
+    assert "no more calls or texts" in said(answer) and answer[-1].tag == "Hangup"
+    db.expire_all()
+    assert db.get(Client, missed.client_id).opted_out
+    assert db.scalars(select(ConsentEvent).where(ConsentEvent.action == "opt_out")).one().method == "voice_speech"
+    assert db.scalars(select(SlotOffer)).one().status is SlotOfferStatus.OPEN  # nothing booked by the word "stop"

@@ -178,6 +178,15 @@ def test_media_only_message_reasks_without_counting_a_miss(client, runtime, clin
     assert intake_of(runtime).misses == 0
 
 
+@pytest.mark.parametrize("caption", ["Here is my face", "my skin now"])
+def test_a_photo_caption_at_the_name_question_is_not_a_name(client, runtime, clinic, caption):
+    sms(client, "hi")
+    sms(client, "yes")
+    reply = sms(client, caption, NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg")[1]
+    assert "Nice to meet you" not in reply and reply.endswith("What is your first name?")
+    assert "first_name" not in (intake_of(runtime).answers or {})
+
+
 def test_same_sid_three_times_changes_state_once_and_replays_the_reply(client, runtime, clinic):
     sms(client, "hi")
     replies = {sms(client, "yes", sid="SM" + "a" * 32)[1] for _ in range(3)}
@@ -232,8 +241,11 @@ def test_staff_plan_reply_starts_a_plan_and_the_client_can_confirm(client, runti
     intake = intake_of(runtime)
     with runtime.sessions() as s:
         notice = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == MessageKind.STAFF_NOTICE)).one()
-    command = notice.body.split("reply: ")[1].split(" (optional")[0]
-    assert command == f"PLAN {intake.id} dec 8 10am"  # a week after the test clock's Dec 1
+    command = notice.body.split("reply: ")[1]
+    protocol = runtime.catalog.for_condition(intake.answers["concern"])
+    # A week after the test clock's Dec 1, with the client's own protocol's sessions and spacing.
+    assert command == (f"PLAN {intake.id} dec 8 10am x{protocol.sessions.default} "
+                       f"every {protocol.interval_weeks.default}w")
     status, reply = sms(client, command, sender=STAFF_NUMBER)
     assert status == 200 and "Not started" not in reply and "Thanks for texting" not in reply
     with runtime.sessions() as s:

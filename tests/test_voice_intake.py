@@ -182,11 +182,39 @@ def test_a_withheld_number_is_put_through_to_the_clinic_phone(client, db, clinic
     assert db.scalar(select(func.count()).select_from(Client)) == 0
 
 
-def test_a_withheld_number_without_a_clinic_phone_is_told_how_to_reach_the_clinic(client, db, clinic):
+@pytest.fixture
+def no_clinic_phone(db, clinic):
     clinic.contact_phone = None
     db.commit()
-    root = parse_twiml(twilio_post(client, "/twilio/voice", Call(client, "CA" + "1" * 32, caller="anonymous").form()))
-    assert "call again with your number shown" in said(root) and "cannot take this call" not in said(root)
+    return clinic
+
+
+def test_a_withheld_number_without_a_clinic_phone_is_offered_the_intake_by_keypad(client, db, no_clinic_phone):
+    call = Call(client, "CA" + "1" * 32, caller="anonymous")
+    call.start()
+    gather = gather_of(call.root)
+    assert gather is not None and gather.get("input") == "dtmf" and gather.get("finishOnKey") == "#"
+    assert "type the number we can call or text you on" in call.text and not call.ended
+    assert db.scalar(select(func.count()).select_from(Client)) == 0
+    call.press("2125550111")  # as people dial it in the clinic's country, without +1
+    assert "May Glow Clinic send you automated texts and calls" in call.text
+    call.press("1")  # consent, then the name: every later step knows the keyed number
+    call.say("Maria")
+    intake = intake_of(db, "+12125550111")
+    assert intake.answers["first_name"] == "Maria" and intake.current_field == "concern"
+
+
+@pytest.mark.parametrize("keyed", ["", "123", "5550111", "0000000000"])
+def test_a_keyed_number_that_is_not_valid_is_asked_again_then_the_caller_hears_how_to_reach_us(
+        client, db, no_clinic_phone, keyed):
+    call = Call(client, "CA" + "1" * 32, caller="anonymous")
+    call.start()
+    call.press(keyed) if keyed else call.silence()
+    assert "not a phone number we can use" in call.text and not call.ended
+    call.press(keyed) if keyed else call.silence()
+    call.press(keyed) if keyed else call.silence()
+    assert call.ended and "call again with your number shown, or send us a text" in call.text
+    assert db.scalar(select(func.count()).select_from(Client)) == 0
 
 
 def test_unsigned_call_is_refused(client, db, clinic):
@@ -236,3 +264,44 @@ def test_an_opted_out_caller_may_still_do_the_intake(client, db, clinic, clock):
     call = Call(client, "CA" + "4" * 32)
     call.start()
     assert "Thanks for calling Glow Clinic" in call.text and not call.ended
+
+
+def _opted_out(db, phone: str = CALLER) -> bool:
+    db.expire_all()
+    return db.scalar(select(Client.opted_out_at).where(Client.phone == phone)) is not None
+
+
+@pytest.mark.parametrize("words", ["stop", "Stop calling me", "please don't call me again", "I revoke my consent"])
+def test_stop_on_an_intake_question_opts_out_and_keeps_the_answers(client, db, clinic, words):
+    call = Call(client, "CA" + "7" * 32)
+    call.start()
+    call.press("1")  # consent
+    call.say("Maria")
+    assert intake_of(db).current_field == "concern"
+    call.say(words)
+    assert call.ended and "no more calls or texts from Glow Clinic" in call.text
+    assert _opted_out(db)
+    intake = intake_of(db)
+    assert intake.current_field == "concern" and intake.answers["first_name"] == "Maria"  # paused, not destroyed
+    event = db.scalars(select(ConsentEvent).where(ConsentEvent.action == "opt_out")).one()
+    assert event.method == "voice_speech" and event.wording == words
+
+
+def test_stop_on_the_first_name_question_is_not_taken_for_a_name(client, db, clinic):
+    call = Call(client, "CA" + "8" * 32)
+    call.start()
+    call.press("1")
+    call.say("stop")
+    assert call.ended and _opted_out(db) and "first_name" not in (intake_of(db).answers or {})
+
+
+def test_stop_on_the_session_menu_opts_out_instead_of_asking_again(client, db, planned_caller):
+    call = Call(client, "CA" + "9" * 32)
+    call.start()
+    assert "Press 1 to confirm" in call.text
+    call.say("stop")
+    assert call.ended and "no more calls or texts" in call.text and "not one of the choices" not in call.text
+    assert _opted_out(db)
+    session = planned_caller.sessions[0]
+    db.refresh(session)
+    assert session.status is SessionStatus.SCHEDULED  # the booking stays; only the messages stop

@@ -15,7 +15,7 @@ from glowline.desk import inbox, sessions, today
 from glowline.desk.conversation import conversation
 from glowline.desk.replies import QuietHours, SendWhen, send_reply
 from glowline.exceptions import NotFound, ValidationError
-from glowline.phone import pretty
+from glowline.phone import clinic_region, for_people
 from glowline.plans.replies import next_session
 from glowline.store.models import MAX_ID, ConsentEvent, Intake, Plan
 from webhooks.api import _clinic, _error, _plan, _viewed, bp, client_zone, message_json, plan_json, read_body, intake_json
@@ -79,7 +79,7 @@ def show_client(client_id: int):
     _viewed("client", [client.id])
     return jsonify({
         "id": client.id, "first_name": first_name(db(), clinic.id, client.id), "phone": client.phone,
-        "phone_display": pretty(client.phone), "opted_out": client.opted_out,
+        "phone_display": for_people(client.phone, clinic_region(clinic)), "opted_out": client.opted_out,
         "opted_out_at": client.opted_out_at.isoformat() if client.opted_out_at else None,
         "preferred_channel": client.preferred_channel.value,
         "consent_events": [{"action": e.action, "method": e.method, "at": e.created_at.isoformat()}

@@ -138,6 +138,7 @@ _CALL = {**_COMMON,
 
 CALL = Contract(fields=_CALL)
 CALL_GATHER = Contract(fields=_CALL, query={"step": (0, 1000), "session_id": (1, MAX_ID)})
+CALL_NUMBER = Contract(fields=_CALL, query={"attempt": (1, 1000)})
 REMINDER_CALL = Contract(fields=_CALL, query={"message_id": (1, MAX_ID), "attempt": (1, 1000)})
 CALL_STATUS = Contract(fields={**_CALL, "CallStatus": Rule(_one_of(*CALL_STATUSES), 16, required=True)},
                        query={"message_id": (1, MAX_ID)})

@@ -15,7 +15,7 @@ from glowline.desk import inbox, sessions, today
 from glowline.desk.conversation import conversation
 from glowline.desk.replies import QuietHours, SendWhen, refusal, send_reply
 from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
-from glowline.phone import pretty
+from glowline.phone import clinic_region, for_people
 from glowline.plans.replies import next_session
 from glowline.plans.plan_text import parse_local_datetime
 from glowline.plans.start import intake_concern
@@ -50,7 +50,8 @@ def client_context(clinic, client) -> dict:
         (ConsentEvent.clinic_id == clinic.id) | ConsentEvent.clinic_id.is_(None) | (ConsentEvent.action == "opt_out"))
         .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc())))
     upcoming = next_session(db(), clinic=clinic, client=client, now=now)
-    return {"client": client, "name": first_name(db(), clinic.id, client.id), "phone": pretty(client.phone),
+    return {"client": client, "name": first_name(db(), clinic.id, client.id),
+            "phone": for_people(client.phone, clinic_region(clinic)),
             "intakes": intakes, "plans": plans, "consents": consents, "upcoming": upcoming,
             "entries": conversation(db(), clinic.id, client, now), "refusal": refusal(client),
             "open_inbox": inbox.items(db(), clinic.id, client_id=client.id), "concern": intake_concern}

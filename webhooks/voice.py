@@ -19,20 +19,22 @@ from glowline.exceptions import ValidationError
 from glowline.intake.engine import TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
 from glowline.transports import callbacks
-from glowline.store.models import (Channel, Client, Clinic, HandledAs, Intake, IntakeStatus, MessageKind, Plan,
+from glowline.store.models import (Channel, Client, Clinic, HandledAs, InboundMessage, Intake, IntakeStatus, MessageKind, Plan,
                                    PlanStatus, SessionStatus, TreatmentSession)
 from glowline.phone import to_e164
 from glowline.plans.timeline import zone
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
-from glowline.voice.twiml import AnswerVia, claim_step, goodbye_twiml, read_answer, render_turn, spoken_phone, step_sid
+from glowline.voice.twiml import AnswerVia, claim_step, goodbye_twiml, read_answer, render_turn, spoken_clinic_phone, step_sid
+from glowline.voice.stop import is_spoken_stop, opt_out_on_call
 from glowline.voice.rebook import (answer_on_call, answer_pick, key_of, missed_call_twiml, offer_for_session,
                                   offer_on_call)
 from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
-                                  reminder_twiml, unavailable_twiml, withheld_twiml)
+                                  reminder_twiml, unavailable_twiml)
+from glowline.voice.withheld import number_retry_twiml, read_number, withheld_twiml
 from webhooks.context import db, runtime
-from webhooks.contract import CALL, CALL_GATHER, CALL_STATUS, REMINDER_CALL, inbound
+from webhooks.contract import CALL, CALL_GATHER, CALL_NUMBER, CALL_STATUS, REMINDER_CALL, inbound
 from webhooks.twilio_auth import verify_twilio
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,10 @@ def _caller(form) -> tuple[Clinic | None, str | None]:
         phone = to_e164(form.get("From") or "", field="From")
     except ValidationError:
         phone = None
+    if phone is None and clinic is not None and form.get("CallSid"):
+        # A withheld number: the number the caller keyed in is on the call's first step, if they gave one.
+        phone = db().scalar(select(InboundMessage.from_number).where(
+            InboundMessage.sid == step_sid(form["CallSid"], "0"), InboundMessage.clinic_id == clinic.id))
     return clinic, phone
 
 
@@ -85,7 +91,7 @@ def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, st
     response = VoiceResponse()
     response.append(keypad_gather(runtime().callbacks.call_gather(step, session_id=session.id),
                                   text(key, clinic=clinic.name, when=spoken_moment(local), menu=menu)))
-    response.say(text("call.change_it", phone=spoken_phone(clinic.callback_number)))
+    response.say(text("call.change_it", phone=spoken_clinic_phone(clinic)))
     response.hangup()
     return str(response)
 
@@ -104,19 +110,43 @@ def incoming():
     call_sid = form.get("CallSid") or ""
     if clinic is not None and phone is None and call_sid:
         # A withheld or unknown number is a person trying to reach the clinic: never hang up on them.
-        # Nothing is stored (there is no client to store it against); the clinic's own phone takes it.
-        # Its contact phone, never a Twilio number of its own (that would ring this webhook again).
-        return _twiml(withheld_twiml(clinic.name, clinic.contact_phone))
+        # Nothing is stored yet (there is no client to store it against): the clinic's phone takes the
+        # call, or the caller keys in a number and the intake starts for it (number()).
+        return _twiml(withheld_twiml(clinic, action_url=runtime().callbacks.call_number(1)))
     if clinic is None or phone is None or not call_sid:
         # Nothing stored: we do not know whose call this is.
         return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+    return _twiml(_greet(clinic, phone, call_sid))
+
+
+@bp.post(callbacks.VOICE_NUMBER_PATH)
+@verify_twilio
+@inbound(CALL_NUMBER)
+def number():
+    """The number a caller who withheld theirs keyed in: valid, the call goes on as if from it; else asked again."""
+    form = request.form
+    clinic = clinic_for_number(db(), (form.get("To") or "").strip())
+    call_sid = form.get("CallSid") or ""
+    attempt = _int_arg("attempt") or 1
+    if clinic is None or not call_sid:
+        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+    keyed = read_number(clinic, form.get("Digits"))
+    if keyed is None:
+        return _twiml(number_retry_twiml(clinic, attempt=attempt,
+                                         action_url=runtime().callbacks.call_number(attempt + 1)))
+    # The first step of the call is stored against the keyed number, so every later step finds it (_caller).
+    return _twiml(_greet(clinic, keyed, call_sid))
+
+
+def _greet(clinic: Clinic, phone: str, call_sid: str) -> str:
+    """The first step of a call from ``phone``: resume, the next session, the answers are in, or a new intake."""
     rt, session = runtime(), db()
     now = rt.clock.now()
     client = get_or_create_client(session, clinic, phone, now)
     row, replay = claim_step(session, sid=step_sid(call_sid, "0"), clinic_id=clinic.id, client_id=client.id,
                              from_number=phone, handled_as=HandledAs.CALL_STARTED.value, now=now)
     if replay is not None:
-        return _twiml(replay)
+        return replay
     engine = rt.intake_engine
     intake = engine.open_intake(session, clinic, client)
     upcoming = _upcoming_session(clinic, client, now) if intake is None else None
@@ -140,7 +170,7 @@ def incoming():
         turn = engine.start(session, clinic=clinic, client=client, channel=Channel.VOICE, now=now)
         row.reply = render_turn(turn, action_url=runtime().callbacks.call_gather(1))
     session.commit()
-    return _twiml(row.reply)
+    return row.reply
 
 
 @bp.post(callbacks.VOICE_GATHER_PATH)
@@ -179,7 +209,11 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
         return unavailable_twiml(clinic.name)
     choice = read_choice(answer.reply if answer.via is AnswerVia.DTMF else None,
                          answer.reply if answer.via is AnswerVia.SPEECH else None)
-    phone = spoken_phone(clinic.callback_number)
+    if choice.result is CallResult.OPTED_OUT:
+        # "Stop" (or the reminder calls' stop key, 9) on the session menu is a revocation, not a wrong key.
+        row.handled_as = HandledAs.OPT_OUT.value
+        return opt_out_on_call(db(), runtime(), clinic=clinic, client=client, said=answer.reply, now=now)
+    phone = spoken_clinic_phone(clinic)
     if choice.result not in (CallResult.CONFIRMED, CallResult.CALLBACK_REQUESTED):
         row.handled_as = HandledAs.SESSION_REASK.value
         if step >= MAX_KEYPAD_ATTEMPTS:
@@ -212,6 +246,10 @@ def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: 
     if intake is None:
         row.handled_as = HandledAs.NO_OPEN_INTAKE.value
         return goodbye_twiml(text("call.thanks", clinic=clinic.name))
+    if is_spoken_stop(answer):
+        # Never an answer to the open question: the intake stays where it was (opt-out pauses, never destroys).
+        row.handled_as = HandledAs.OPT_OUT.value
+        return opt_out_on_call(session, rt, clinic=clinic, client=client, said=answer.reply, now=now)
     turn = engine.answer(session, intake=intake, reply=answer.reply, channel=Channel.VOICE, now=now,
                          confidence=answer.confidence)
     finish_turn(session, rt, turn, now=now)  # a finished intake notifies staff, as by text
@@ -240,8 +278,12 @@ def rebook():
                              handled_as=HandledAs.REBOOK_PICK.value, now=now)
     if replay is not None:
         return _twiml(replay)
-    row.reply = answer_pick(session, rt, clinic, client, key_of(answer.reply, answer.via), now=now,
-                            action_url=rt.callbacks.call_rebook(step + 1, session_id))
+    if is_spoken_stop(answer):
+        row.handled_as = HandledAs.OPT_OUT.value
+        row.reply = opt_out_on_call(session, rt, clinic=clinic, client=client, said=answer.reply, now=now)
+    else:
+        row.reply = answer_pick(session, rt, clinic, client, key_of(answer.reply, answer.via), now=now,
+                                action_url=rt.callbacks.call_rebook(step + 1, session_id))
     session.commit()
     return _twiml(row.reply)
 
@@ -341,8 +383,14 @@ def reminder_rebook():
                              confidence=answer.confidence, handled_as=HandledAs.REBOOK_PICK.value, now=now)
     if replay is not None:
         return _twiml(replay)
-    twiml = answer_on_call(session, runtime(), message, key_of(answer.reply, answer.via), now=now,
-                           action_url=runtime().callbacks.reminder_rebook(message.id, attempt + 1))
+    if is_spoken_stop(answer) and message.client is not None:
+        row.handled_as = HandledAs.OPT_OUT.value
+        twiml = opt_out_on_call(session, runtime(), clinic=message.clinic, client=message.client,
+                                said=answer.reply, now=now)
+        record_result(message, CallResult.OPTED_OUT, now)
+    else:
+        twiml = answer_on_call(session, runtime(), message, key_of(answer.reply, answer.via), now=now,
+                               action_url=runtime().callbacks.reminder_rebook(message.id, attempt + 1))
     row.reply = twiml
     session.commit()
     return _twiml(twiml)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select, union
 from sqlalchemy.orm import Session
 
-from glowline.phone import pretty
-from glowline.store.models import MAX_ID, Client, InboundMessage, Intake, Plan
+from glowline.phone import clinic_region, for_people
+from glowline.store.models import MAX_ID, Client, Clinic, InboundMessage, Intake, Plan
 
 SEARCH_LIMIT = 50
 MAX_QUERY = 80
@@ -85,7 +85,8 @@ def cards(db: Session, clinic_id: int, clients) -> list[ClientCard]:
     """List lines for these clients, with names from this clinic's intakes."""
     clients = list(clients)
     names = first_names(db, clinic_id, [c.id for c in clients])
-    return [ClientCard(id=c.id, first_name=names.get(c.id), phone=c.phone, phone_display=pretty(c.phone),
+    region = clinic_region(db.get(Clinic, clinic_id))
+    return [ClientCard(id=c.id, first_name=names.get(c.id), phone=c.phone, phone_display=for_people(c.phone, region),
                        opted_out=c.opted_out) for c in clients]
 
 

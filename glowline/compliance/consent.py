@@ -16,7 +16,7 @@ from glowline.exceptions import Conflict, ConsentRequired
 from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.store.models import (Channel, Client, Clinic, ConsentAction, ConsentEvent, MessageKind, MessageStatus,
                                    OutboxMessage)
-from glowline.phone import pretty
+from glowline.phone import clinic_phone
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ def record_intake_consent(db: Session, *, client: Client, clinic: Clinic, wordin
 def opt_out_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
     """The one confirmation an opt-out gets: what it covers, how to undo it, how to cancel a visit instead."""
     # CANCEL is a carrier opt-out word, so someone who meant their appointment must learn how to do that.
-    phone = clinic.callback_number
-    return text("consent.opt_out", locale, clinic=clinic.name, phone=pretty(phone) if phone else "the clinic")
+    return text("consent.opt_out", locale, clinic=clinic.name, phone=clinic_phone(clinic))
 
 
 def opt_in_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
@@ -98,10 +97,9 @@ def opt_in_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
 
 def help_reply(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:
     """The HELP/INFO answer: who we are, how to reach a person, how to stop."""
-    phone = clinic.callback_number
-    if not phone:
+    if not clinic.callback_number:
         return text("consent.help.no_phone", locale, clinic=clinic.name)
-    return text("consent.help", locale, clinic=clinic.name, phone=pretty(phone))
+    return text("consent.help", locale, clinic=clinic.name, phone=clinic_phone(clinic))
 
 
 def record_declined(db: Session, *, client: Client, clinic: Clinic, wording: str, method: str,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from glowline.messages.catalog import DEFAULT_LOCALE, text
-from glowline.phone import pretty
+from glowline.phone import clinic_phone
 from glowline.store.models import Clinic
 
 
 def _phone(clinic: Clinic) -> str:
-    phone = clinic.callback_number
-    return pretty(phone) if phone else "the clinic"
+    return clinic_phone(clinic)
 
 
 def consent_request(clinic: Clinic, locale: str = DEFAULT_LOCALE) -> str:

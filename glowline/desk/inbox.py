@@ -12,8 +12,8 @@ from glowline.clinics import audit
 from glowline.clinics.audit import AuditAction
 from glowline.clinics.clients import first_names
 from glowline.exceptions import NotFound
-from glowline.phone import pretty
-from glowline.store.models import MAX_ID, Client, InboundMessage
+from glowline.phone import clinic_region, for_people
+from glowline.store.models import MAX_ID, Client, Clinic, InboundMessage
 
 INBOX_LIMIT = 100
 
@@ -58,8 +58,9 @@ def items(db: Session, clinic_id: int, *, limit: int = INBOX_LIMIT, client_id: i
         stmt = stmt.where(InboundMessage.client_id == client_id)
     rows = db.execute(stmt.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit)).all()
     names = first_names(db, clinic_id, {c.id for _, c in rows if c is not None})
+    region = clinic_region(db.get(Clinic, clinic_id))
     return [InboxItem(id=m.id, client_id=m.client_id, client_name=names.get(m.client_id) if m.client_id else None,
-                      client_phone=pretty(m.from_number), received_at=m.received_at, channel=m.channel.value,
+                      client_phone=for_people(m.from_number, region), received_at=m.received_at, channel=m.channel.value,
                       body=m.body or ("(picture or file)" if m.num_media else "(empty)"), handled_as=m.handled_as,
                       opted_out=bool(c is not None and c.opted_out)) for m, c in rows]
 

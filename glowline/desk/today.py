@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from glowline.clinics.clients import first_names
-from glowline.phone import pretty
+from glowline.phone import clinic_region, for_people
 from glowline.plans.timeline import localize, zone
 from glowline.store.models import (Clinic, MessageKind, MessageStatus, OutboxMessage, Plan, PlanStatus, SessionStatus,
                                    TreatmentSession)
@@ -107,6 +107,7 @@ def day(db: Session, clinic: Clinic, on: date, *, not_confirmed: bool = False) -
         .options(selectinload(TreatmentSession.plan).selectinload(Plan.client))
         .order_by(TreatmentSession.starts_at, TreatmentSession.id)))
     names = first_names(db, clinic.id, {s.plan.client_id for s in sessions})
+    region = clinic_region(clinic)
     said: dict[int, list[Reminder]] = {}
     if sessions:
         for message in db.scalars(select(OutboxMessage).where(
@@ -115,7 +116,7 @@ def day(db: Session, clinic: Clinic, on: date, *, not_confirmed: bool = False) -
             said.setdefault(message.session_id or 0, []).append(
                 Reminder(kind=message.kind.value, status=message.status.value, at=message.sent_at or message.due_at))
     rows = [DayRow(plan_id=s.plan_id, client_id=s.plan.client_id, client_name=names.get(s.plan.client_id),
-                   client_phone=pretty(s.plan.client.phone), number=s.number, total=s.plan.session_count,
+                   client_phone=for_people(s.plan.client.phone, region), number=s.number, total=s.plan.session_count,
                    starts_at=s.starts_at, protocol=s.plan.protocol_id, confirmation=confirmation_of(s),
                    reminders=said.get(s.id, [])) for s in sessions]
     return [r for r in rows if not r.confirmed] if not_confirmed else rows

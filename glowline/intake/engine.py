@@ -21,7 +21,7 @@ from glowline.compliance.keywords import Command, command
 from glowline.store.models import Channel, Client, Clinic, Intake, IntakeStatus
 from glowline.messages.catalog import template_of, text
 from glowline.normalize import clean, parse_yes_no
-from glowline.phone import pretty
+from glowline.phone import clinic_phone
 from glowline.catalog.schemas import CompiledSchema, build_validator
 
 __all__ = ["LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "TurnEvent", "TurnStatus",
@@ -324,7 +324,7 @@ class IntakeEngine:
             key = "intake.complete.voice" if channel == Channel.VOICE else "intake.complete"
             return Turn([text(key, locale, name=name, clinic=clinic)], None, intake, TurnStatus.COMPLETE, list(events or []))
         if intake.status is IntakeStatus.NEEDS_HUMAN and any(f.startswith("declined") for f in intake.flags or []):
-            said = text("intake.declined", locale, name=name, clinic=clinic, phone=pretty(intake.clinic.callback_number))
+            said = text("intake.declined", locale, name=name, clinic=clinic, phone=clinic_phone(intake.clinic))
             return Turn([said], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))
         said = text("intake.handed_over", locale, name=name, clinic=clinic)
         return Turn([said], None, intake, TurnStatus.NEEDS_HUMAN, list(events or []))

@@ -156,6 +156,8 @@ TEXTS: dict[str, str] = {
                       "Need to change it? Reply R or call {phone}."),
 
     # -- calls: the intake by phone and reminder calls -----------------------------------------
+    # A foreign call-back number read aloud starts with its "+".
+    "phone.plus.voice": "plus",
     "voice.no_input": "Sorry, we did not hear you. Please call again. Goodbye.",
     "voice.goodbye": "Goodbye.",
     "call.appointment_on": "appointment on {when}",
@@ -182,6 +184,11 @@ TEXTS: dict[str, str] = {
     "call.unavailable": "Sorry, we cannot take this call right now. Goodbye.",
     "call.unavailable.clinic": "Sorry, {clinic} cannot take this call right now. Goodbye.",
     # A caller whose number is withheld: we cannot text or call them back, so a person takes the call.
+    # No number to call back and no clinic phone to put them through to: the intake, once they key one in.
+    "call.withheld.ask": "Thank you for calling {clinic}. We cannot see your number.",
+    "call.withheld.how": ("To answer a few questions by phone, please type the number we can call or text you on, "
+                          "then press the pound key."),
+    "call.withheld.invalid": "Sorry, that is not a phone number we can use.",
     "call.withheld.forward": "Thank you for calling {clinic}. Putting you through to the clinic, one moment.",
     "call.withheld.no_phone": ("Thank you for calling {clinic}. We cannot see your number, so we cannot call you back. "
                                "Please call again with your number shown, or send us a text. Goodbye."),
@@ -191,6 +198,8 @@ TEXTS: dict[str, str] = {
     "call.thanks": "Thank you for calling {clinic}. Goodbye.",
     "call.rebook.choice": "Press {n} for {when}",
     "call.rebook.offer": "{intro} {choices}. Or press 0 and we will call you back.",
+    "call.rebook.booked": ("You are booked for {when}. We will remind you before your visit. To change it, "
+                           "please call us on {phone}. Goodbye."),
     "call.rebook.lead": "Let us find you a new time.",
     "call.rebook.not_a_choice": "Sorry, that is not one of the choices.",
     "call.rebook.taken": "Sorry, that time was just taken.",

@@ -17,8 +17,10 @@ PATTERNS: dict[str, str] = {
     "month": "MMM y",  # dic 2026
     "time": "h:mm a",  # 10:00 a. m.
     "spoken_date": "EEEE d 'de' MMMM",  # jueves 3 de diciembre
-    "spoken_time": "h a",  # 10 a. m.
-    "spoken_time_minutes": "h:mm a",  # 2:30 p. m.
+    # Spoken: the day period in words ("de la mañana"), as people say it; "10 a. m." is read out letter by
+    # letter and leaves a double stop at the end of a sentence ("a las 10 a. m..").
+    "spoken_time": "h B",  # 10 de la mañana
+    "spoken_time_minutes": "h:mm B",  # 2:30 de la tarde
 }
 
 TEXTS: dict[str, str] = {
@@ -160,6 +162,8 @@ TEXTS: dict[str, str] = {
                       "de su visita. ¿Necesita cambiarla? Responda R o llame al {phone}."),
 
     # -- calls ----------------------------------------------------------------------------------
+    # A foreign call-back number read aloud starts with its "+".
+    "phone.plus.voice": "más",
     "voice.no_input": "Disculpe, no le oímos. Por favor, vuelva a llamar. Adiós.",
     "voice.goodbye": "Adiós.",
     "call.appointment_on": "cita del {when}",
@@ -189,12 +193,19 @@ TEXTS: dict[str, str] = {
     "call.answers_in": ("Gracias por llamar a {clinic}. Ya tenemos sus respuestas y una persona le devolverá "
                         "la llamada pronto."),
     "call.missed": "Hola, le llama {clinic}. Notamos que no pudo venir a su {what}. ¿Le va bien otra hora?",
+    # No number to call back and no clinic phone to put them through to: the intake, once they key one in.
+    "call.withheld.ask": "Gracias por llamar a {clinic}. No vemos su número.",
+    "call.withheld.how": ("Para responder unas preguntas por teléfono, marque el número en el que podemos llamarle "
+                          "o escribirle, y después la tecla numeral."),
+    "call.withheld.invalid": "Disculpe, ese no es un número de teléfono que podamos usar.",
     "call.withheld.forward": "Gracias por llamar a {clinic}. Le pasamos con la clínica, un momento.",
     "call.withheld.no_phone": ("Gracias por llamar a {clinic}. No vemos su número, así que no podemos devolverle "
                                "la llamada. Vuelva a llamar con su número visible o envíenos un mensaje. Adiós."),
     "call.thanks": "Gracias por llamar a {clinic}. Adiós.",
     "call.rebook.choice": "Marque {n} para el {when}",
     "call.rebook.offer": "{intro} {choices}. O marque 0 y le llamaremos.",
+    "call.rebook.booked": ("Su cita queda reservada para el {when}. Le enviaremos un recordatorio antes de su "
+                           "visita. Para cambiarla, llámenos al {phone}. Adiós."),
     "call.rebook.lead": "Busquemos una nueva hora.",
     "call.rebook.not_a_choice": "Lo sentimos, esa no es una de las opciones.",
     "call.rebook.taken": "Lo sentimos, esa hora se acaba de ocupar.",

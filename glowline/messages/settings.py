@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from glowline.exceptions import ValidationError
+from glowline.phone import DEFAULT_REGION, clinic_region
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class MessageSettings:
     session_minutes: int = 60
     templates: Mapping[str, object] = field(default_factory=dict)  # key -> text, or {locale: text}
     aftercare_evening_until: time = time(21, 0)
+    region: str = DEFAULT_REGION  # the clinic's country: its numbers are written as dialled there
 
     @classmethod
     def from_clinic(cls, clinic) -> MessageSettings:
@@ -40,4 +42,5 @@ class MessageSettings:
             session_minutes=clinic.session_minutes or 60,
             templates=dict(clinic.templates or {}),
             aftercare_evening_until=getattr(clinic, "aftercare_evening_until", None) or time(21, 0),
+            region=clinic_region(clinic),
         )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from glowline.exceptions import ValidationError
 from glowline.messages.catalog import DEFAULT_LOCALE, LOCALES, locale_of, placeholders, template_of
-from glowline.phone import pretty
+from glowline.phone import for_people
 
 if TYPE_CHECKING:
     from glowline.messages.settings import MessageSettings
@@ -96,8 +96,9 @@ def render(key: str, settings: MessageSettings, locale: str = DEFAULT_LOCALE, **
         raise ValidationError(f"unknown template {key!r}", field="key")
     text = override_of(settings.templates.get(key), locale) or default_template(key, locale)
     names = _check_placeholders(key, text)
-    # People read and dial "(212) 555-0123" more easily than "+12125550123"; HELP replies already do.
-    context: dict[str, object] = {"clinic": settings.clinic_name, "phone": pretty(settings.clinic_phone)}
+    # As people dial it in the clinic's country ("(212) 555-0123", not "+12125550123"), as every text does.
+    context: dict[str, object] = {"clinic": settings.clinic_name,
+                                  "phone": for_people(settings.clinic_phone, settings.region)}
     context.update({k: v for k, v in values.items() if v is not None})
     missing = sorted(names - context.keys())
     if missing:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glowline.phone import clinic_phone
 from glowline.catalog.protocols import Catalog
 from glowline.clinics import audit
 from glowline.clinics.audit import AuditAction
@@ -168,7 +169,7 @@ def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime,
     clinic = session.plan.clinic
     if choice == "0":
         _call_back(db, rt, made, session, now=now, why="the client asked for a call to find a new time.")
-        return [text("reply.reschedule", locale, clinic=clinic.name, phone=clinic.callback_number)]
+        return [text("reply.reschedule", locale, clinic=clinic.name, phone=clinic_phone(clinic))]
     times = offered_times(made)
     if int(choice) > len(times):
         return [text("rebook.not_a_choice", locale, clinic=clinic.name, choices=offer_text(clinic, made, locale))]
@@ -191,7 +192,7 @@ def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime,
         fresh = offer(db, session, catalog=rt.catalog, now=now, exclude=(wanted,))
         if fresh is None:
             _call_back(db, rt, made, session, now=now, why="the time the client picked was taken and no other fits.")
-            return [text("rebook.taken.none", locale, clinic=clinic.name, phone=clinic.callback_number)]
+            return [text("rebook.taken.none", locale, clinic=clinic.name, phone=clinic_phone(clinic))]
         return [text("rebook.taken", locale, clinic=clinic.name, choices=offer_text(clinic, fresh, locale))]
     session.status = SessionStatus.CONFIRMED
     session.confirmed_at = now
@@ -199,7 +200,7 @@ def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime,
     made.answered_at = now
     log.info("client %s rebooked session %s by offer %s", made.client_id, session.id, made.id)
     return [text("rebook.booked", locale, clinic=clinic.name, when=describe(wanted, clinic.timezone, locale),
-                 phone=clinic.callback_number)]
+                 phone=clinic_phone(clinic))]
 
 
 def rebook_states(db: Session, clinic: Clinic, session_ids: list[int]) -> dict[int, RebookState]:

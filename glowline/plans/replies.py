@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glowline.phone import clinic_phone
 from glowline.clinics.clients import first_name
 from glowline.delivery import notices
 from glowline.messages import dates, templates
@@ -91,13 +92,13 @@ def client_page(rt, client: Client) -> str:
 def _confirm(db: Session, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
     session = next_session(db, clinic=clinic, client=client, now=now)
     if session is None:
-        return [text("reply.nothing_to_confirm", client.locale, clinic=clinic.name, phone=clinic.callback_number)]
+        return [text("reply.nothing_to_confirm", client.locale, clinic=clinic.name, phone=clinic_phone(clinic))]
     if session.status is not SessionStatus.CONFIRMED:
         session.status = SessionStatus.CONFIRMED
         session.confirmed_at = now
     log.info("client %s confirmed session %s", client.id, session.id)
     return [text("reply.confirmed", client.locale, clinic=clinic.name, when=_when(session, client, clinic, client.locale),
-                 phone=clinic.callback_number)]
+                 phone=clinic_phone(clinic))]
 
 
 def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetime) -> list[str]:
@@ -116,4 +117,4 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
                         body=f"{clinic.name}: {who(db, rt, clinic, client)} asked to reschedule {what}. "
                              f"{client_page(rt, client)}")
     log.info("client %s asked for a callback (session %s)", client.id, session.id if session else None)
-    return [text("reply.reschedule", client.locale, clinic=clinic.name, phone=clinic.callback_number)]
+    return [text("reply.reschedule", client.locale, clinic=clinic.name, phone=clinic_phone(clinic))]

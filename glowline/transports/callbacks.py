@@ -23,6 +23,7 @@ REMINDER_PATH = "/reminder"
 REMINDER_GATHER_PATH = "/reminder/gather"
 REMINDER_REBOOK_PATH = "/reminder/rebook"
 VOICE_REBOOK_PATH = "/rebook"  # a caller's key for a time offered on a call they made
+VOICE_NUMBER_PATH = "/number"  # the call-back number keyed in by a caller who withheld theirs
 CALL_STATUS_PATH = "/status"
 
 
@@ -73,6 +74,10 @@ class CallbackUrls:
     def call_rebook(self, step: int, session_id: int) -> str:
         """Where an incoming call's caller presses the key for an offered time."""
         return self._url(VOICE_PREFIX + VOICE_REBOOK_PATH, step=step, session_id=session_id)
+
+    def call_number(self, attempt: int) -> str:
+        """Where a caller with a withheld number keys in a number to be reached on (``attempt`` from 1)."""
+        return self._url(VOICE_PREFIX + VOICE_NUMBER_PATH, attempt=attempt)
 
     def call_gather(self, step: int, session_id: int | None = None) -> str:
         """The Gather action of an incoming call's ``step`` (about one session, when ``session_id`` is given)."""

@@ -27,7 +27,7 @@ from glowline.store.models import (Channel, MessageKind, MessageStatus, OutboxMe
                              TreatmentSession)
 from glowline.plans.timeline import next_allowed_time, zone
 from glowline.messages.dates import spoken_moment
-from glowline.voice.twiml import spoken_phone
+from glowline.voice.twiml import spoken_clinic_phone
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,6 @@ def _session_words(message: OutboxMessage) -> str:
     return text("call.appointment_on", when=moment) if moment else text("call.upcoming_appointment")
 
 
-def _callback_number(message: OutboxMessage) -> str:
-    return message.clinic.callback_number
-
-
 # Outbox kinds a call can carry: each is about one appointment the client can confirm.
 # Aftercare is a list of instructions to keep, so it stays a text (see channel_for).
 
@@ -132,7 +128,7 @@ def reminder_twiml(message: OutboxMessage, *, answered_by: str | None, action_ur
     """The TwiML Twilio plays when the reminder call is answered (a machine gets one short message)."""
     response = VoiceResponse()
     intro = _intro(message)
-    phone = spoken_phone(_callback_number(message))
+    phone = spoken_clinic_phone(message.clinic)
     if is_machine(answered_by) or message.kind not in CALL_KINDS:
         response.say(text("call.machine", intro=intro, phone=phone))
         response.hangup()
@@ -151,18 +147,6 @@ def keypad_gather(action_url: str, said: str) -> Gather:
     return gather
 
 
-def withheld_twiml(clinic_name: str, forward_to: str | None) -> str:
-    """A caller with a hidden number: put through to the clinic's phone, or told how to reach it."""
-    response = VoiceResponse()
-    if forward_to:
-        response.say(text("call.withheld.forward", clinic=clinic_name))
-        response.dial(forward_to)
-    else:
-        response.say(text("call.withheld.no_phone", clinic=clinic_name))
-        response.hangup()
-    return str(response)
-
-
 def unavailable_twiml(clinic_name: str | None = None) -> str:
     """A short apology and hang-up, for a call we cannot serve (unknown number or message)."""
     response = VoiceResponse()
@@ -178,7 +162,7 @@ def apply_choice(db: Session, message: OutboxMessage, choice: Choice, *, now: da
     The session keeps what the client chose; a wrong key is asked once more, then the call
     ends politely and the reminder counts as answered without a choice.
     """
-    phone = spoken_phone(_callback_number(message))
+    phone = spoken_clinic_phone(message.clinic)
     if choice.result is None:
         response = VoiceResponse()
         if attempt < MAX_KEYPAD_ATTEMPTS:

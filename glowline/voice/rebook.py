@@ -14,12 +14,13 @@ from twilio.twiml.voice_response import VoiceResponse
 from glowline.plans import rebooking
 from glowline.plans.holds import hold_session
 from glowline.plans.timeline import zone
-from glowline.store.models import (Client, Clinic, OutboxMessage, PlanStatus, SessionStatus, SlotOffer,
+from glowline.store.models import (Client, Clinic, OutboxMessage, PlanStatus, SessionStatus, SlotOffer, SlotOfferStatus,
                                    TreatmentSession)
 from glowline.voice.calls import keypad_gather
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
-from glowline.voice.twiml import AnswerVia, spoken_phone
+from glowline.phone import clinic_phone
+from glowline.voice.twiml import AnswerVia, spoken_clinic_phone
 
 LIVE = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
 _SPOKEN = {"zero": "0", "none": "0", "one": "1", "first": "1", "two": "2", "second": "2", "to": "2", "too": "2",
@@ -82,7 +83,7 @@ def answer_on_call(db: Session, rt, message: OutboxMessage, key: str | None, *, 
 def answer_pick(db: Session, rt, clinic: Clinic, client: Client | None, key: str | None, *, now: datetime,
                 action_url: str) -> str:
     """The caller's key for an offered time, on any call: booked (re-checked), fresh times, or a call back."""
-    phone = spoken_phone(clinic.callback_number)
+    phone = spoken_clinic_phone(clinic)
     made = rebooking.open_offer(db, clinic, client) if client is not None else None
     response = VoiceResponse()
     if made is None or client is None:
@@ -96,9 +97,17 @@ def answer_pick(db: Session, rt, clinic: Clinic, client: Client | None, key: str
     fresh = rebooking.open_offer(db, clinic, client)
     if fresh is not None and fresh.id != before:
         return offer_twiml(fresh, clinic.timezone, action_url, lead=text("call.rebook.taken"))
+    if made.status is SlotOfferStatus.BOOKED:
+        # Said, not read: "Thursday, December 3 at 10 AM" rather than the text's "Thu Dec 3 at 10:00 AM".
+        booked = db.get(TreatmentSession, made.session_id)
+        assert booked is not None  # the offer's foreign key keeps it
+        when = spoken_moment(booked.starts_at.astimezone(zone(clinic.zone_for(client))))
+        response.say(text("call.rebook.booked", when=when, phone=phone))
+        response.hangup()
+        return str(response)
     # The text answer, without the clinic's name in front: the call already said who it is.
     spoken = texts[0].split(": ", 1)[-1]
-    response.say(spoken.replace("Reply R or call", "Call").replace(clinic.callback_number, phone) + " Goodbye.")
+    response.say(spoken.replace("Reply R or call", "Call").replace(clinic_phone(clinic), phone) + " Goodbye.")
     response.hangup()
     return str(response)
 
@@ -113,7 +122,7 @@ def missed_call_twiml(db: Session, message: OutboxMessage, *, answered_by_machin
     intro = text("call.missed", clinic=clinic.name, what=what)
     if made is None or answered_by_machine:
         response = VoiceResponse()
-        response.say(text("call.machine", intro=intro, phone=spoken_phone(clinic.callback_number)))
+        response.say(text("call.machine", intro=intro, phone=spoken_clinic_phone(clinic)))
         response.hangup()
         return str(response)
     return offer_twiml(made, clinic.timezone, action_url, lead=intro)

@@ -18,19 +18,25 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from glowline.messages.catalog import text
+from glowline.phone import DEFAULT_REGION, clinic_region, spoken_groups
 from glowline.store.models import Channel, InboundMessage
 
 ANSWER_TIMEOUT_SECONDS = 6
 
 
-def spoken_phone(e164: str) -> str:
-    """A North American number read digit by digit in its groups ("2 1 2, 5 5 5, 0 1 2 3")."""
-    digits = "".join(c for c in e164 if c.isdigit())
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) != 10:
-        return " ".join(digits)
-    return ", ".join(" ".join(group) for group in (digits[:3], digits[3:6], digits[6:]))
+def spoken_phone(number: str, region: str = DEFAULT_REGION) -> str:
+    """A number read digit by digit in the groups people dial in ``region`` ("2 1 2, 5 5 5, 0 1 2 3").
+
+    The commas are the pauses a voice makes between groups; a foreign number starts with "plus".
+    """
+    plus, groups = spoken_groups(number, region)
+    said = ", ".join(groups)
+    return f"{text('phone.plus.voice')} {said}" if plus else said
+
+
+def spoken_clinic_phone(clinic) -> str:
+    """The clinic's call-back number as a voice reads it to the clinic's callers."""
+    return spoken_phone(clinic.callback_number, clinic_region(clinic))
 
 
 class AnswerVia(str, enum.Enum):
