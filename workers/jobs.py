@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline.compliance import consent
-from glowline.delivery import outbox
+from glowline.delivery import outbox, retry
 from glowline.voice import calls as voice_calls
 from glowline.store.db import on_commit
 from glowline.delivery.dispatch import enqueue_one
@@ -32,17 +32,16 @@ from workers import context
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(minutes=5)  # an outage's end is noticed within minutes
 # RQ's scheduler stores due times in whole seconds, so a job may start up to a second early.
 EARLY_TOLERANCE = timedelta(seconds=2)
 # Reasons that suppress rather than skip: the row is kept as the record of what the opt-out held back.
 SUPPRESS = frozenset({"opted_out", "no_consent"})
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before attempt ``attempts + 1``: 30 s, 60 s, 120 s, ... capped at 5 minutes."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+def backoff(config, attempts: int, exc: TransportError) -> timedelta:
+    """Wait before attempt ``attempts + 1``: Twilio's Retry-After, else full jitter (see ``delivery.retry``)."""
+    return retry.delay(attempts, exc.retry_after, base=timedelta(seconds=config.retry_base_seconds),
+                       cap=timedelta(seconds=config.retry_cap_seconds))
 
 
 def stuck_after(config) -> timedelta:
@@ -269,7 +268,7 @@ def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) 
             rt.dispatcher.schedule(db, [follow_up])
         db.commit()
         return "failed"
-    retry_at = now + backoff(message.attempts)
+    retry_at = now + backoff(rt.config, message.attempts, exc)
     if message.attempts >= MAX_ATTEMPTS:
         if message.not_after is None:
             outbox.mark_failed(db, message, f"gave up after {message.attempts} attempts: {exc}", now=now,
