@@ -136,6 +136,11 @@ class Config:
     schedule_horizon_hours: int = 24
     queue_name: str = "glowline"
     job_timeout: int = 60
+    # Recovery timing (README, "Recovery bounds"): how often a worker runs the reconcile tick,
+    # and the retry backoff's first step and ceiling when Twilio gives no Retry-After.
+    reconcile_seconds: int = 30
+    retry_base_seconds: int = 30
+    retry_cap_seconds: int = 300
     staff_session_minutes: int = 60
     staff_login_failures: int = 10
     staff_lockout_seconds: int = 900
@@ -208,6 +213,9 @@ class Config:
             schedule_horizon_hours=_int(env, "SCHEDULE_HORIZON_HOURS", 24, minimum=1),
             queue_name=env.get("RQ_QUEUE") or "glowline",
             job_timeout=job_timeout,
+            reconcile_seconds=_int(env, "RECONCILE_SECONDS", 30, minimum=1),
+            retry_base_seconds=_int(env, "RETRY_BASE_SECONDS", 30, minimum=1),
+            retry_cap_seconds=_int(env, "RETRY_CAP_SECONDS", 300, minimum=1),
             staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 60, minimum=1),
             staff_login_failures=_int(env, "STAFF_LOGIN_FAILURES", 10, minimum=1),
             staff_lockout_seconds=_int(env, "STAFF_LOCKOUT_SECONDS", 900, minimum=1),

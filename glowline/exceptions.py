@@ -37,12 +37,15 @@ class TransportError(GlowlineError):
     """Sending through a transport failed.
 
     ``retryable`` tells the caller whether the same message may be tried again;
-    ``code`` is the provider's error code when it gave one.
+    ``code`` is the provider's error code when it gave one; ``retry_after`` the seconds
+    its ``Retry-After`` header asked us to wait, when it sent one.
     """
 
     def __init__(self, message: str, *, retryable: bool, code: int | None = None,
-                 status: int | None = None, opted_out: bool = False, ambiguous: bool = False):
+                 status: int | None = None, opted_out: bool = False, ambiguous: bool = False,
+                 retry_after: float | None = None):
         super().__init__(message)
+        self.retry_after = retry_after
         self.retryable = retryable
         self.code = code
         self.status = status

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta, timezone
 
 from twilio.request_validator import RequestValidator
@@ -182,3 +183,37 @@ def gather_of(root: ET.Element) -> ET.Element | None:
 def csrf(html: str) -> str:
     """The CSRF token a staff page's form carries."""
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def make_batch(db, clinic, count: int, *, due_at, first_phone: int = 2125560000) -> list[OutboxMessage]:
+    """``count`` committed pending SMS rows, one client each (numbers counting up from +1 ``first_phone``), one commit."""
+    clients = [Client(clinic_id=clinic.id, phone=f"+1{first_phone + n}") for n in range(count)]
+    db.add_all(clients)
+    db.flush()
+    rows = [OutboxMessage(clinic_id=clinic.id, client_id=c.id, kind=MessageKind.CLIENT_NOTICE, channel=Channel.SMS,
+                          to_number=c.phone, from_number=CLINIC_NUMBER, body="Glow Clinic: see you soon.",
+                          due_at=due_at, status=MessageStatus.PENDING) for c in clients]
+    db.add_all(rows)
+    db.commit()
+    return rows
+
+
+@contextmanager
+def postgres_refusing(database_url: str):
+    """PostgreSQL down for the app: its database refuses new connections and every open one is terminated."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = url.database
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+        admin.dispose()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import pytest
+
 from redis import Redis
 from sqlalchemy import select
 
 from glowline.store import spool
 from glowline.store.models import Client, InboundMessage, Intake, MessageStatus, OutboxMessage
-from tests.helpers import CLINIC_NUMBER, make_client, make_message, twilio_post
+from tests.helpers import CLINIC_NUMBER, make_client, make_message, postgres_refusing, twilio_post
 from tests.test_log_privacy import table_gone
 from webhooks.sms import SPOOLED_REPLY
 
@@ -99,3 +101,33 @@ def test_a_replay_that_meets_the_database_still_down_keeps_every_entry(client, r
         assert replay(runtime) == 0
         assert spool.depth(runtime) == 3
     assert replay(runtime) == 3
+
+
+def test_a_hundred_texts_while_postgresql_refuses_connections_are_answered_then_handled_once_in_order(
+        client, runtime, clinic, config, clock, caplog, capfd, request):
+    """The database itself down (every connection terminated, new ones refused), not only one table gone."""
+    if not config.database_url.startswith("postgresql"):
+        pytest.skip("terminating connections is PostgreSQL's")
+    # The suite's own engine (it empties the tables between tests) loses its connections too.
+    request.addfinalizer(request.getfixturevalue("_postgres_engine").dispose)
+    with runtime.sessions() as s:  # the pool holds a live connection, which the outage will kill
+        s.execute(select(InboundMessage.id)).all()
+    arrivals = []
+    with caplog.at_level(logging.DEBUG), postgres_refusing(config.database_url):
+        for step, body in enumerate(WALK):
+            for c, phone in enumerate(CLIENTS):
+                n = step * len(CLIENTS) + c + 1
+                clock.advance(timedelta(seconds=1))
+                response = text(client, n, phone, body)
+                assert response.status_code == 200
+                assert SPOOLED_REPLY in response.get_data(as_text=True)
+                arrivals.append(f"SM{n:032x}")
+    output = caplog.text + "".join(capfd.readouterr())
+    assert "database unavailable" in output
+    assert not [c for c in [*CLIENTS, "Quillonette", "weekday evenings"] if c in output or c[2:] in output]
+    assert replay(runtime) == 100 and replay(runtime) == 0
+    with runtime.sessions() as s:
+        assert list(s.scalars(select(InboundMessage.sid).order_by(InboundMessage.id))) == arrivals
+        for phone in CLIENTS:
+            intake = s.scalars(select(Intake).join(Client).where(Client.phone == phone)).one()
+            assert intake.answers["first_name"] == "Quillonette" and intake.answers["area"] == ["face"]

@@ -41,15 +41,18 @@ def test_retryable_errors_then_success(runtime, db, clinic, clock, fake_twilio, 
     assert row.provider_sid == fake_twilio.sent()[0].sid
 
 
-def test_retries_back_off_exponentially(runtime, db, clinic, clock, fake_twilio):
+def test_retries_back_off_exponentially_with_jitter(runtime, db, clinic, clock, fake_twilio):
     fake_twilio.script("Messages", *[Scripted(500)] * 3)
     row = make_message(db, clinic, make_client(db), due_at=clock.now())
     schedule(runtime, db, [row])
     start = clock.now()
+    advance(runtime, clock, timedelta(milliseconds=500))
+    first = fresh(db, row).due_at
+    assert start + timedelta(seconds=1) <= first <= start + timedelta(seconds=30)
+    clock.set(first - timedelta(milliseconds=500))
     advance(runtime, clock, timedelta(seconds=1))
-    assert fresh(db, row).due_at == start + timedelta(seconds=30)
-    advance(runtime, clock, timedelta(seconds=31))
-    assert fresh(db, row).due_at == start + timedelta(seconds=30 + 60)
+    second = fresh(db, row).due_at
+    assert first + timedelta(seconds=1) <= second <= first + timedelta(seconds=60)
     assert fresh(db, row).last_error == "Twilio server error 500"
 
 

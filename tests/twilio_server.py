@@ -31,7 +31,7 @@ class Recorded:
 
 @dataclass
 class Scripted:
-    """A canned answer: HTTP status plus Twilio error code, or a hang (timeout)."""
+    """A canned answer: HTTP status plus Twilio error code (and a Retry-After header), or a hang (timeout)."""
 
     status: int
     code: int | None = None
@@ -39,6 +39,7 @@ class Scripted:
     delay: float = 0.0
     accept_then_hang: bool = False
     drop_connection: bool = False
+    retry_after: str | None = None
 
 
 @dataclass
@@ -56,8 +57,11 @@ class FakeTwilio:
 
     def __init__(self, account_sid: str, auth_token: str):
         self.state = TwilioState(account_sid, auth_token)
+        self._serve(0)
+
+    def _serve(self, port: int) -> None:
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -74,6 +78,16 @@ class FakeTwilio:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def go_down(self) -> None:
+        """An outage: stop listening, so every request is refused at connect (as when Twilio is unreachable)."""
+        self._port = self.server.server_address[1]
+        self.stop()
+
+    def come_back(self) -> None:
+        """The outage ends: listen again on the same port, with what was recorded before."""
+        self._serve(self._port)
+        self.start()
 
     def script(self, resource: str, *answers: Scripted) -> None:
         """Queue answers for the next requests to ``Messages`` or ``Calls``; then back to 201."""
@@ -137,7 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
             record.status = script.status
             return self._json(script.status, {"code": script.code, "message": script.message or "error",
                                               "more_info": f"https://www.twilio.com/docs/errors/{script.code}",
-                                              "status": script.status})
+                                              "status": script.status},
+                              headers={"Retry-After": script.retry_after} if script.retry_after else None)
         prefix = "SM" if resource == "Messages" else "CA"
         sid = prefix + uuid.uuid4().hex
         record.sid = sid
@@ -149,10 +164,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "uri": f"/2010-04-01/Accounts/{account}/{resource}/{sid}.json"}
         return self._json(201, body)
 
-    def _json(self, status: int, payload: dict):
+    def _json(self, status: int, payload: dict, headers: dict | None = None):
         data = json.dumps(payload).encode()
         try:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

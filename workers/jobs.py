@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from glowline.compliance import consent
-from glowline.delivery import outbox
+from glowline.delivery import attempts, outbox, retry
 from glowline.voice import calls as voice_calls
 from glowline.store.db import on_commit
 from glowline.delivery.dispatch import enqueue_one
@@ -32,26 +32,35 @@ from workers import context
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(minutes=5)  # an outage's end is noticed within minutes
 # RQ's scheduler stores due times in whole seconds, so a job may start up to a second early.
 EARLY_TOLERANCE = timedelta(seconds=2)
 # Reasons that suppress rather than skip: the row is kept as the record of what the opt-out held back.
 SUPPRESS = frozenset({"opted_out", "no_consent"})
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before attempt ``attempts + 1``: 30 s, 60 s, 120 s, ... capped at 5 minutes."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+def backoff(config, attempts: int, exc: TransportError) -> timedelta:
+    """Wait before attempt ``attempts + 1``: Twilio's Retry-After, else full jitter (see ``delivery.retry``)."""
+    return retry.delay(attempts, exc.retry_after, base=timedelta(seconds=config.retry_base_seconds),
+                       cap=timedelta(seconds=config.retry_cap_seconds))
+
+
+# Past the job timeout RQ has killed the attempt (the Twilio call's own timeout is at most half
+# of it); the margin covers RQ noticing and the commit of an answer that arrived at the last moment.
+STUCK_MARGIN = timedelta(seconds=15)
 
 
 def stuck_after(config) -> timedelta:
     """How long a claimed row may stay in ``sending`` before nobody can still be sending it.
 
-    RQ kills a job at its timeout, and the Twilio call times out well before that, so
-    twice the job timeout is safely past any live attempt.
+    Job timeout plus a margin: with the reconcile tick (30 s) a dead worker's row is
+    settled within about 105 s, inside the 2-minute bound (README, "Recovery bounds").
     """
-    return timedelta(seconds=2 * config.job_timeout)
+    return timedelta(seconds=config.job_timeout) + STUCK_MARGIN
+
+
+def settle_bound(config) -> timedelta:
+    """The longest a row left ``sending`` by a dead worker waits to be settled: stuck, then the next tick."""
+    return stuck_after(config) + timedelta(seconds=config.reconcile_seconds)
 
 
 def send_message(message_id: int) -> str:
@@ -211,6 +220,7 @@ def _send(rt, db: Session, message_id: int) -> str:
         db.rollback()
         return "claimed_elsewhere"
     db.commit()
+    attempts.mark_unsent(rt.redis, message.id, message.attempts)
     return _deliver(rt, db, message, now)
 
 
@@ -231,6 +241,10 @@ def _defer(rt, db: Session, message: OutboxMessage, due_at: datetime, now: datet
 def _deliver(rt, db: Session, message: OutboxMessage, now: datetime) -> str:
     """Hand the claimed row to the transport and record the answer."""
     urls = rt.callbacks.for_message(message.id, message.channel)
+    if not attempts.mark_calling(rt.redis, message.id, message.attempts):
+        # The "not yet sent" marker may still stand, and a settling reconciler would then resend.
+        return _defer(rt, db, message, now + timedelta(seconds=rt.config.retry_base_seconds), now,
+                      reason="Redis unavailable just before sending; not sent")
     try:
         result = rt.transport.send(message.channel, to=message.to_number, from_=message.from_number,
                                    body=message.body, urls=urls)
@@ -269,7 +283,7 @@ def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) 
             rt.dispatcher.schedule(db, [follow_up])
         db.commit()
         return "failed"
-    retry_at = now + backoff(message.attempts)
+    retry_at = now + backoff(rt.config, message.attempts, exc)
     if message.attempts >= MAX_ATTEMPTS:
         if message.not_after is None:
             outbox.mark_failed(db, message, f"gave up after {message.attempts} attempts: {exc}", now=now,

@@ -20,8 +20,9 @@ process was started by ``rq`` rather than by us.
 
 The periodic reconcile
 ----------------------
-``GlowlineWorker`` enqueues ``workers.jobs.reconcile`` at most once a minute across the whole
-fleet: each worker checks between jobs (and at least every ~55 s when idle) and the one that
+``GlowlineWorker`` enqueues ``workers.jobs.reconcile`` at most once per tick (``RECONCILE_SECONDS``,
+30 s by default) across the whole fleet: each worker checks between jobs (and at least once a
+tick when idle, since its idle wait is shortened to match) and the one that
 wins a ``SET NX EX`` tick key enqueues it; the job itself holds a non-blocking lock so two
 runs never overlap. This was chosen over the alternatives because:
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from redis.exceptions import RedisError
 from rq import Queue, Worker, worker_registration
@@ -51,12 +53,31 @@ from workers import context
 
 log = logging.getLogger(__name__)
 
-RECONCILE_EVERY = 60  # seconds
+RECONCILE_EVERY = 30  # seconds, when no Config says otherwise (rq worker-pool)
 RECONCILE_JOB = "workers.jobs.reconcile"
-# The idle BLMOVE waits worker_ttl - 15 s; 70 wakes an idle worker every ~55 s to tick.
-WORKER_TTL = 70
 RECONNECT_FIRST = 1.0  # seconds
-RECONNECT_CAP = 30.0
+# Redis back -> a fresh worker within 10 s, whose first tick refills the queue at once:
+# everything due is back in Redis well within the minute (README, "Recovery bounds").
+RECONNECT_CAP = 10.0
+
+
+# RQ's scheduler lock lives interval (1 s) + 60 s after its holder's last renewal.
+SCHEDULER_LOCK_TTL = 61
+
+
+def takeover_bound(config: Config) -> timedelta:
+    """The longest scheduled sends wait after the scheduler's holder dies: its lock expires, then a tick."""
+    return timedelta(seconds=SCHEDULER_LOCK_TTL + config.reconcile_seconds)
+
+
+def refill_bound(config: Config) -> timedelta:
+    """The longest after Redis answers again (restarted empty) until every due row is back in the queue."""
+    return timedelta(seconds=RECONNECT_CAP + config.reconcile_seconds)
+
+
+def worker_ttl(reconcile_every: int) -> int:
+    """RQ's worker TTL that wakes an idle worker once per tick: its idle BLMOVE waits worker_ttl - 15 s."""
+    return reconcile_every + 15
 
 
 def tick_key(queue_name: str) -> str:
@@ -67,10 +88,11 @@ def tick_key(queue_name: str) -> str:
 class GlowlineWorker(Worker):
     """An RQ Worker that also enqueues the reconcile job once a minute (fleet-wide)."""
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("worker_ttl", WORKER_TTL)
+    def __init__(self, *args, reconcile_every: int = RECONCILE_EVERY, **kwargs):
+        kwargs.setdefault("worker_ttl", worker_ttl(reconcile_every))
         kwargs.setdefault("serializer", JSONSerializer)  # jobs carry ids only; see Runtime.queue
         super().__init__(*args, **kwargs)
+        self.reconcile_every = reconcile_every
         self._next_tick = 0.0
         self.stop_asked = False
 
@@ -108,17 +130,17 @@ class GlowlineWorker(Worker):
             super().run_maintenance_tasks()
         if time.monotonic() >= self._next_tick:
             self.take_over_scheduling()
-            self._next_tick = time.monotonic() + RECONCILE_EVERY
-            request_reconcile(self.connection, self.queues)
+            self._next_tick = time.monotonic() + self.reconcile_every
+            request_reconcile(self.connection, self.queues, every=self.reconcile_every)
 
 
     def take_over_scheduling(self) -> bool:
         """Start RQ's scheduler here when its lock is free (its holder died); True when this worker now holds it.
 
         RQ itself retries the lock only in its maintenance run, every 10 minutes, so a dead
-        holder left scheduled sends unfired for 9-11 minutes. The lock expires about a
-        minute after its holder stops renewing it; trying on every reconcile tick (~1
-        minute) brings a takeover within about 2 minutes.
+        holder left scheduled sends unfired for 9-11 minutes. The lock expires 61 s after
+        its holder stops renewing it; trying on every reconcile tick (30 s) brings a
+        takeover, and the overdue sends, within about 95 s.
         """
         scheduler = getattr(self, "scheduler", None)
         if scheduler is None or (scheduler._process is not None and scheduler._process.is_alive()):
@@ -134,15 +156,15 @@ class GlowlineWorker(Worker):
         return taken
 
 
-def request_reconcile(connection, queues) -> bool:
-    """Enqueue the reconcile job on each queue unless another worker did so this minute."""
+def request_reconcile(connection, queues, *, every: int = RECONCILE_EVERY) -> bool:
+    """Enqueue the reconcile job on each queue unless another worker did so this tick."""
     enqueued = False
     for queue in queues:
         # `rq worker-pool` builds its queues with RQ's default (pickle) serializer whatever
         # the worker's; the job must be JSON like every other, or our workers cannot read it.
         queue = Queue(queue.name, connection=connection, serializer=JSONSerializer)
         try:
-            if connection.set(tick_key(queue.name), "1", nx=True, ex=RECONCILE_EVERY - 5):
+            if connection.set(tick_key(queue.name), "1", nx=True, ex=max(1, every * 4 // 5)):
                 queue.enqueue(RECONCILE_JOB, at_front=True, result_ttl=300, failure_ttl=24 * 3600)
                 enqueued = True
         except Exception:
@@ -159,7 +181,7 @@ def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = Tr
     context.bind(runtime)
     wait = RECONNECT_FIRST
     while True:
-        worker = GlowlineWorker([runtime.queue], connection=runtime.redis)
+        worker = GlowlineWorker([runtime.queue], connection=runtime.redis, reconcile_every=config.reconcile_seconds)
         log.info("worker %s on queue %s (scheduler: %s, burst: %s)", worker.name, config.queue_name,
                  with_scheduler, burst)
         try:

@@ -1,6 +1,6 @@
 """The reconciler: the database says what is due, Redis only holds work in flight.
 
-Every minute it (1) schedules pending rows that came inside the horizon, (2) re-enqueues
+Every tick (30 s by default) it (1) schedules pending rows that came inside the horizon, (2) re-enqueues
 queued rows whose job Redis no longer has (flushed, restarted, evicted, or a job that
 died), (3) settles rows stuck in ``sending`` after a crash, and (4) applies status callbacks
 that arrived while their row's SID was still being committed. One run at a time, by a
@@ -12,20 +12,23 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from glowline.delivery import outbox
+from glowline.delivery import attempts, outbox
 from glowline.delivery.dispatch import enqueue_one, job_id
+from glowline.store.db import on_commit
 from glowline.store.models import MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-LOCK_TTL = 120  # seconds; longer than a run, short enough that a crashed run frees it soon
+# Seconds; longer than a run, short enough that a run killed with its worker frees it well
+# before a stuck row's settling is due (job timeout + 15 s), so it cannot push that past 2 minutes.
+LOCK_TTL = 45
 # A job in one of these states will still run; any other state (finished, failed, stopped,
 # canceled) or no job at all means the row would wait forever.
 LIVE = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED})
@@ -39,6 +42,7 @@ class ReconcileReport:
     scheduled: int = 0
     restored: int = 0
     settled: int = 0
+    requeued_unsent: int = 0
     late_statuses: int = 0
 
     def as_dict(self) -> dict:
@@ -62,11 +66,11 @@ def reconcile(rt, *, stuck_after: timedelta) -> ReconcileReport | None:
         report = ReconcileReport()
         now = rt.clock.now()
         report.scheduled = schedule_pending(rt, now)
-        report.restored = restore_missing(rt, now)
-        report.settled = settle_stuck(rt, now, stuck_after)
+        report.restored = restore_missing(rt, now, stuck_after)
+        report.settled, report.requeued_unsent = settle_stuck(rt, now, stuck_after)
         with rt.transaction() as db:
             report.late_statuses = outbox.attach_orphan_events(db, now=now)
-        if report.scheduled or report.restored or report.settled or report.late_statuses:
+        if any(report.as_dict().values()):
             log.info("reconcile: %s", report.as_dict())
         return report
     finally:
@@ -88,19 +92,29 @@ def schedule_pending(rt, now: datetime) -> int:
             return total
 
 
-def _live_jobs(rt, rows: list[tuple[int, datetime]]) -> set[int]:
+def _live_jobs(rt, rows: list[tuple[int, datetime]], stuck_after: timedelta) -> set[int]:
     """The row ids whose send job is in Redis and will still run."""
     ids = [job_id(message_id, due_at) for message_id, due_at in rows]
     jobs = Job.fetch_many(ids, connection=rt.redis, serializer=JSONSerializer)
+    # RQ stamps started_at with the wall clock, so it is compared with the wall clock.
+    started_before = datetime.now(timezone.utc) - stuck_after
     live = set()
     for (message_id, _), job in zip(rows, jobs, strict=False):
-        if job is not None and job.get_status(refresh=False) in LIVE:
+        if job is None:
+            continue
+        status = job.get_status(refresh=False)
+        if status is JobStatus.STARTED and job.started_at is not None and job.started_at < started_before:
+            # A send claims its row within moments of starting; a job "started" that long ago on a
+            # row still queued belongs to a worker killed before the claim. RQ would mark it
+            # abandoned only at its 10-minute maintenance, so it counts as lost here.
+            continue
+        if status in LIVE:
             live.add(message_id)
     return live
 
 
-def restore_missing(rt, now: datetime) -> int:
-    """Re-enqueue queued rows due within the horizon whose job Redis lost."""
+def restore_missing(rt, now: datetime, stuck_after: timedelta) -> int:
+    """Re-enqueue queued rows due within the horizon whose job Redis lost (or whose worker died before the claim)."""
     cutoff = now + rt.dispatcher.horizon
     restored = 0
     last_id = 0
@@ -113,7 +127,7 @@ def restore_missing(rt, now: datetime) -> int:
         if not rows:
             return restored
         last_id = rows[-1][0]
-        live = _live_jobs(rt, [(r[0], r[1]) for r in rows])
+        live = _live_jobs(rt, [(r[0], r[1]) for r in rows], stuck_after)
         for message_id, due_at in rows:
             if message_id not in live:
                 enqueue_one(rt.queue, message_id, due_at, now)
@@ -122,10 +136,25 @@ def restore_missing(rt, now: datetime) -> int:
             return restored
 
 
-def settle_stuck(rt, now: datetime, stuck_after: timedelta) -> int:
-    """Rows claimed longer ago than any live attempt can take: outcome unknown, for staff."""
+def settle_stuck(rt, now: datetime, stuck_after: timedelta) -> tuple[int, int]:
+    """Rows claimed longer ago than any live attempt can take: (outcome unknown for staff, re-queued).
+
+    A row whose "not yet sent" marker still stands never reached Twilio (``delivery.attempts``)
+    and goes back in the queue, due now; any other is outcome unknown, for staff, until a
+    status callback naming its row settles it.
+    """
+    unknown = requeued = 0
     with rt.transaction() as db:
         rows = db.scalars(select(OutboxMessage).where(OutboxMessage.status == MessageStatus.SENDING,
                                                       OutboxMessage.claimed_at < now - stuck_after)).all()
-        settled = sum(1 for row in rows if outbox.mark_outcome_unknown(db, row, now=now))
-    return settled
+        for row in rows:
+            if attempts.never_called(rt.redis, row.id, row.attempts):
+                if outbox.requeue(db, row, due_at=now, now=now, reason="a worker stopped before sending; sent again"):
+                    requeued += 1
+                    row_id = row.id
+                    on_commit(db, lambda row_id=row_id: enqueue_one(rt.queue, row_id, now, now))
+            elif outbox.mark_outcome_unknown(db, row, now=now):
+                unknown += 1
+    if requeued:
+        log.info("reconcile: %s rows left sending by a stopped worker never reached Twilio; queued again", requeued)
+    return unknown, requeued

@@ -10,6 +10,8 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import requests
@@ -55,16 +57,60 @@ def _twiml_url(urls: SendUrls) -> str:
     return urls.twiml
 
 
-def classify(exc: TwilioRestException) -> TransportError:
-    """Turn a Twilio REST error into a TransportError that says whether to retry."""
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent or garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+
+
+class HeaderKeepingHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client, remembering the last answer's ``Retry-After`` for the thread that asked.
+
+    The SDK turns a 429 into a TwilioRestException that carries the status, code and
+    message but not the response headers, so the header is read here, where the SDK hands
+    back its Response, and kept per thread so two sends in one process never mix them up.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last = threading.local()
+
+    def request(self, *args, **kwargs):
+        """Make the SDK's request and note its Retry-After (only 429 and 5xx answers mean it)."""
+        self._last.retry_after = None
+        response = super().request(*args, **kwargs)
+        if response.status_code == 429 or response.status_code >= 500:
+            headers = response.headers or {}
+            self._last.retry_after = parse_retry_after(headers.get("Retry-After"))
+        return response
+
+    def retry_after(self) -> float | None:
+        """The Retry-After of this thread's last answer, in seconds, or None."""
+        return getattr(self._last, "retry_after", None)
+
+
+def classify(exc: TwilioRestException, retry_after: float | None = None) -> TransportError:
+    """Turn a Twilio REST error into a TransportError that says whether to retry (and after how long)."""
     status, code = exc.status, exc.code
     if code == OPTED_OUT:
         return TransportError("recipient has opted out (21610)", retryable=False, code=code, status=status,
                               opted_out=True)
     if status == 429 or code == RATE_LIMITED:
-        return TransportError(f"rate limited by Twilio ({code or status})", retryable=True, code=code, status=status)
+        return TransportError(f"rate limited by Twilio ({code or status})", retryable=True, code=code, status=status,
+                              retry_after=retry_after)
     if status is not None and status >= 500:
-        return TransportError(f"Twilio server error {status}", retryable=True, code=code, status=status)
+        return TransportError(f"Twilio server error {status}", retryable=True, code=code, status=status,
+                              retry_after=retry_after)
     # exc.msg may quote the number ("The 'To' number +1... is not valid"), so it is not repeated here.
     return TransportError(f"Twilio refused it: {twilio_errors.describe(code)}", retryable=False,
                           code=code, status=status)
@@ -95,7 +141,8 @@ class TwilioTransport:
 
     def __init__(self, config: Config):
         # The SDK's HTTP client waits forever by default; a hung request would outlive the job.
-        http_client = TwilioHttpClient(timeout=config.twilio_timeout)
+        self.http_client = HeaderKeepingHttpClient(timeout=config.twilio_timeout)
+        http_client = self.http_client
         self.client = Client(config.twilio_account_sid, config.twilio_auth_token, http_client=http_client)
         if config.twilio_api_base_url != DEFAULT_TWILIO_API:
             self.client.api.base_url = config.twilio_api_base_url
@@ -111,7 +158,7 @@ class TwilioTransport:
         try:
             message = self.client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
         except TwilioRestException as exc:
-            raise classify(exc) from None
+            raise classify(exc, self.http_client.retry_after()) from None
         except requests.RequestException as exc:
             raise _network_error(exc) from None
         log.info("twilio accepted message %s (%s)", message.sid, message.status)
@@ -125,7 +172,7 @@ class TwilioTransport:
             call = self.client.calls.create(to=to, from_=from_, url=url, status_callback=status_callback,
                                             machine_detection="Enable")
         except TwilioRestException as exc:
-            raise classify(exc) from None
+            raise classify(exc, self.http_client.retry_after()) from None
         except requests.RequestException as exc:
             raise _network_error(exc) from None
         log.info("twilio accepted call %s (%s)", call.sid, call.status)
