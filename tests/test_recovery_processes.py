@@ -106,13 +106,13 @@ def test_twenty_sigkills_during_the_sends_lose_none_double_none_and_settle_in_bo
         for kill in range(KILLS):
             # Spread over the whole batch, so the last kill lands near its end and what follows it is recovery.
             due = (kill + 1) * SENDS // (KILLS + 1)
-            assert wait_until(lambda due=due: len(fake_twilio.attempts()) >= due, timeout=60), \
+            assert wait_until(lambda due=due: len(fake_twilio.attempts()) >= due, timeout=300), \
                 f"sending stalled before kill {kill + 1}: {statuses(db)}"
             fleet.kill(kill % 2)
             last_kill = time.monotonic()
             deliver_callbacks(client, fake_twilio.sent(), delivered)
         settled_at = wait_until(lambda: (deliver_callbacks(client, fake_twilio.sent(), delivered)
-                                         or all_settled(db)), timeout=300, every=1.0)
+                                         or all_settled(db)), timeout=600, every=1.0)
         assert settled_at is not None, statuses(db)
         assert all(fleet.alive())
     finally:
@@ -158,8 +158,9 @@ def test_killing_the_schedulers_holder_fires_the_overdue_sends_within_the_bound(
         killed_at = datetime.now(timezone.utc)
         fleet.kill_group_of(scheduler_pid(redis_conn, config.queue_name))
         bound = takeover_bound(config) + ALLOWANCE
+        # A generous wait: after the takeover the survivor's sending rate decides, not the bound.
         assert wait_until(lambda: statuses(db) == Counter({MessageStatus.SENT: 15}),
-                          timeout=bound.total_seconds() + 120), statuses(db)
+                          timeout=bound.total_seconds() + 600), statuses(db)
         assert sum(fleet.alive()) == 1  # the survivor took over; nobody restarted the holder
     finally:
         fleet.stop()
@@ -203,14 +204,14 @@ def test_redis_killed_during_sends_and_restarted_empty_the_same_workers_send_eve
         assert wait_until(lambda: Worker.count(connection=conn) == 2, timeout=60), "the workers never registered"
         pids = [p.pid for p in fleet.processes]
         schedule(rt, db, rows)
-        assert wait_until(lambda: len(fake_twilio.sent()) >= 10, timeout=90)
+        assert wait_until(lambda: len(fake_twilio.sent()) >= 10, timeout=600), "sending never started"
         server.process.kill()  # Redis dies mid-batch, with queued and scheduled jobs in it...
         server.process.wait(timeout=10)
         time.sleep(3)
         server = EmbeddedRedis(tmp_path / "redis", port=server.port, persist=False).start()  # ...and returns empty
         back = time.monotonic()
         refilled = wait_until(lambda: unsent_ids(db) <= row_ids_in_redis(rt), timeout=120, every=0.5)
-        done = wait_until(lambda: not unsent_ids(db), timeout=240, every=0.5)
+        done = wait_until(lambda: not unsent_ids(db), timeout=600, every=0.5)
         assert refilled is not None and done is not None, statuses(db)
         assert fleet.alive() == [True, True] and [p.pid for p in fleet.processes] == pids
         assert wait_until(lambda: Worker.count(connection=Redis.from_url(server.url)) == 2, timeout=30)

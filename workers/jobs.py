@@ -59,8 +59,14 @@ def stuck_after(config) -> timedelta:
 
 
 def settle_bound(config) -> timedelta:
-    """The longest a row left ``sending`` by a dead worker waits to be settled: stuck, then the next tick."""
-    return stuck_after(config) + timedelta(seconds=config.reconcile_seconds)
+    """The longest a row left ``sending`` by a dead worker waits to be settled: stuck, then the next tick.
+
+    A reconcile run killed with the same worker holds its lock up to ``LOCK_TTL``; with the
+    default settings that ends before the row counts as stuck (45 s < 75 s).
+    """
+    from glowline.delivery.reconcile import LOCK_TTL
+
+    return max(stuck_after(config), timedelta(seconds=LOCK_TTL)) + timedelta(seconds=config.reconcile_seconds)
 
 
 def send_message(message_id: int) -> str:
