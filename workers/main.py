@@ -2,9 +2,9 @@
 
 Running workers
 ---------------
-One machine, one process (what ``glowline run`` and ``glowline worker`` do)::
+One machine, one worker (what ``glowline run`` and ``glowline worker`` do)::
 
-    glowline worker                 # RQ worker + RQ scheduler + reconcile every minute
+    glowline worker                 # warm supervisor + one in-process RQ worker + scheduler + reconcile
 
 Production, several workers on one host::
 
