@@ -18,6 +18,7 @@ from glowline.store.models import (MAX_ID, OPEN_STATUSES, Client, Clinic, Intake
                                    OutboxMessage, Plan, PlanStatus)
 from glowline.delivery.report import queue_summary
 from glowline.delivery.staff_actions import cancel_message, retry_message, retry_refusal
+from glowline.plans.bulk import PlanRequest, refusal_for, start_plans
 from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_plan
 from glowline.plans.attendance import mark_attended, mark_no_show
 from glowline.plans.holds import release_session
@@ -27,6 +28,7 @@ from webhooks.auth import token_required
 from webhooks.context import db, runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+BATCH_MAX_BYTES = 4 * 1024 * 1024
 
 def _error(message: str, status: int, field: str | None = None):
     body = {"error": message}
@@ -344,6 +346,37 @@ def create_plan():
     response.status_code = 201
     response.headers["Location"] = f"/api/plans/{plan.id}"
     return response
+
+
+@bp.post("/plans:batch")
+@token_required
+def create_plans():
+    """POST /api/plans:batch: start many plans at once; each item refused or started on its own, one commit."""
+    # 10,000 plans are ~1 MB of JSON: this route alone may exceed the app's 256 KiB body limit.
+    request.max_content_length = BATCH_MAX_BYTES
+    body = read_body("api_plan_batch")
+    rt, session = runtime(), db()
+    requests, refused = [], []
+    for index, item in enumerate(body["plans"]):
+        try:
+            requests.append((index, plan_request(item)))
+        except ValidationError as exc:
+            refused.append(refusal_for(index, exc))
+    result = start_plans(session, rt, clinic=_clinic(), requests=requests, actor=g.actor, now=rt.clock.now())
+    session.commit()
+    refused = sorted(refused + result.refused, key=lambda r: r.index)
+    return jsonify(started=[{"index": i, "plan_id": p.id} for i, p in result.started],
+                   refused=[r.as_dict() for r in refused])
+
+
+def plan_request(item) -> PlanRequest:
+    """One batch item, checked exactly as a POST /api/plans body is."""
+    if not isinstance(item, dict):
+        raise ValidationError("each plan must be a JSON object", field="$")
+    runtime().schemas["api_plan_create"].check(item)
+    return PlanRequest(intake_id=item["intake_id"], protocol_id=item["protocol"],
+                       first_session_at=parse_instant(item["first_session_at"], "first_session_at"),
+                       sessions=item.get("sessions"), interval_weeks=item.get("interval_weeks"))
 
 
 @bp.get("/plans/<int:plan_id>")

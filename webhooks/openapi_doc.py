@@ -139,6 +139,15 @@ _RESULTS = {"type": "object", "properties": {
                                                  "cancellations, funnel, opt_outs_by_kind and failures cover the range. "
                                                  "Every *_rate is " + _RATE + "; estimated_cost_usd uses SMS_SEGMENT_PRICE",
                 "additionalProperties": {"type": "array", "items": {"type": "object"}}}}}
+_BATCH_RESULT = {"type": "object", "required": ["started", "refused"], "additionalProperties": False, "properties": {
+    "started": {"type": "array", "items": {"type": "object", "required": ["index", "plan_id"], "properties": {
+        "index": {"type": "integer", "description": "The item's position in `plans`, from 0"},
+        "plan_id": {"type": "integer"}}}},
+    "refused": {"type": "array", "items": {"type": "object", "required": ["index", "error", "status"], "properties": {
+        "index": {"type": "integer", "description": "The item's position in `plans`, from 0"},
+        "error": {"type": "string"}, "field": {"type": "string", "description": "The field at fault, e.g. consent"},
+        "status": {"type": "integer", "enum": [400, 404, 409],
+                   "description": "What POST /api/plans would have answered for this item alone"}}}}}}
 
 
 def _required(schema: dict, *optional: str) -> dict:
@@ -189,8 +198,8 @@ def build_document(schemas) -> dict:
                   "ConversationEntry": _required(_ENTRY), "InboxItem": _required(_INBOX_ITEM),
                   "DaySession": _required(_DAY_SESSION), "Results": _required(_RESULTS),
                   "Consent": _CONSENT, "OptOut": _OPT_OUT}
-    for name in ("api_plan_create", "api_session_move", "api_plan_cancel", "api_client_message", "api_session_cancel",
-                 "api_session_action"):
+    for name in ("api_plan_create", "api_plan_batch", "api_session_move", "api_plan_cancel", "api_client_message",
+                 "api_session_cancel", "api_session_action"):
         schema = {k: v for k, v in schemas[name].schema.items() if k not in ("$schema", "$id")}
         components[name] = schema
     query = schemas["api_messages_query"].schema["properties"]
@@ -222,6 +231,10 @@ def build_document(schemas) -> dict:
         "/api/plans": {"post": _op("Start a plan for a finished intake",
                                    ("201", _ref("Plan"), "The plan, its sessions and every scheduled message"),
                                    body="api_plan_create", errors=(400, 401, 404, 409))},
+        "/api/plans:batch": {"post": _op(
+            "Start many plans at once (up to 10,000): each item is a POST /api/plans body, checked on its own",
+            ("200", _BATCH_RESULT, "Which items started (with their plan ids) and which were refused, by index"),
+            body="api_plan_batch", errors=(400, 401))},
         "/api/plans/{plan_id}": {"get": _op("A plan with its sessions and messages", ("200", _ref("Plan"), "The plan"),
                                             params=[plan_id], errors=(401, 404))},
         "/api/plans/{plan_id}/sessions/{number}": {"patch": _op(

@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from glowline.compliance import consent
 from glowline.delivery import attempts, outbox, retry
@@ -123,6 +123,9 @@ def _enqueue_after_commit(rt, db: Session, message: OutboxMessage, *, suffix: st
     on_commit(db, lambda: enqueue_one(rt.queue, message_id, due_at, rt.clock.now(), suffix=suffix))
 
 
+SEND_LOAD = (joinedload(OutboxMessage.plan), joinedload(OutboxMessage.session), joinedload(OutboxMessage.clinic),
+             joinedload(OutboxMessage.client))
+
 NOT_AFTER_NO_SHOW = frozenset({MessageKind.REMINDER, MessageKind.AFTERCARE, MessageKind.AFTERCARE_END})
 
 
@@ -179,7 +182,8 @@ def _quiet_until(message: OutboxMessage, now: datetime) -> datetime | None:
 
 def _send(rt, db: Session, message_id: int) -> str:
     now = rt.clock.now()
-    message = db.get(OutboxMessage, message_id)
+    # One joined SELECT for everything the checks below read, instead of four lazy loads.
+    message = db.get(OutboxMessage, message_id, options=SEND_LOAD)
     if message is None:
         return "missing"
     if message.status in TERMINAL_STATUSES or message.status is MessageStatus.SENT:

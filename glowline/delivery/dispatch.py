@@ -57,11 +57,37 @@ class Dispatcher:
     def enqueue(self, items: Iterable[tuple[int, datetime]]) -> None:
         """Put (row id, due time) pairs into RQ; a Redis failure is left to the reconciler."""
         try:
-            queue = self.runtime.queue
-            for message_id, due_at in items:
-                enqueue_one(queue, message_id, due_at, self.runtime.clock.now())
+            items = list(items)
+            if len(items) == 1:
+                enqueue_one(self.runtime.queue, *items[0], self.runtime.clock.now())
+            else:
+                enqueue_batch(self.runtime.queue, items, self.runtime.clock.now())
         except Exception:
             log.exception("could not enqueue outbox rows; the reconciler will retry them")
+
+
+def enqueue_batch(queue, items: list[tuple[int, datetime]], now: datetime) -> None:
+    """Enqueue many rows in one Redis round trip: those due now with ``enqueue_many``, the rest scheduled.
+
+    A batch of plans puts thousands of rows in at once; one ``enqueue`` each is a round trip each.
+    """
+    with queue.connection.pipeline() as pipe:
+        due_now = []
+        for message_id, due_at in items:
+            if due_at.tzinfo is None:
+                raise ValueError("due_at must be timezone-aware")
+            kwargs = _job_kwargs(message_id, due_at)
+            if due_at > now:
+                queue.enqueue_at(due_at.astimezone(timezone.utc), SEND_JOB, message_id, pipeline=pipe, **kwargs)
+            else:
+                due_now.append(queue.prepare_data(SEND_JOB, (message_id,), **kwargs))
+        if due_now:
+            queue.enqueue_many(due_now, pipeline=pipe)
+        pipe.execute()
+
+
+def _job_kwargs(message_id: int, due_at: datetime, suffix: str = "") -> dict:
+    return dict(job_id=job_id(message_id, due_at) + suffix, result_ttl=3600, failure_ttl=7 * 24 * 3600)
 
 
 def enqueue_one(queue, message_id: int, due_at: datetime, now: datetime, *, suffix: str = "") -> None:
@@ -70,7 +96,7 @@ def enqueue_one(queue, message_id: int, due_at: datetime, now: datetime, *, suff
     # send job's atomic claim on the row, not RQ, makes the send happen once.
     if due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
-    kwargs = dict(job_id=job_id(message_id, due_at) + suffix, result_ttl=3600, failure_ttl=7 * 24 * 3600)
+    kwargs = _job_kwargs(message_id, due_at, suffix)
     if due_at > now:
         queue.enqueue_at(due_at.astimezone(timezone.utc), SEND_JOB, message_id, **kwargs)
     else:

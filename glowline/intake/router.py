@@ -13,7 +13,6 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,14 +47,15 @@ def get_or_create_client(db: Session, clinic: Clinic, phone: str, now: datetime)
     """The clinic's client for a number, created atomically on first contact and locked for this transaction."""
     phone = phone[:MAX_PHONE]
     dialect = db.get_bind().dialect.name
-    # INSERT .. ON CONFLICT DO NOTHING: two first texts at once must not fail on the unique (clinic, phone).
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.execute(insert(Client).values(clinic_id=clinic.id, phone=phone, preferred_channel=Channel.SMS, created_at=now)
-               .on_conflict_do_nothing(index_elements=["clinic_id", "phone"]))
-    # FOR UPDATE serialises concurrent messages from one client on PostgreSQL; SQLite
+    # One statement, atomic under races: INSERT .. ON CONFLICT DO UPDATE .. RETURNING creates the
+    # client on first contact and otherwise returns the existing row, where an insert-then-select
+    # cost two round trips per text. On PostgreSQL the conflict's update locks the row for this
+    # transaction (what SELECT .. FOR UPDATE did), serialising two texts from one client; SQLite
     # already serialises writers.
-    return db.scalars(select(Client).where(Client.clinic_id == clinic.id, Client.phone == phone).with_for_update()
-                      .execution_options(populate_existing=True)).one()
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Client).values(clinic_id=clinic.id, phone=phone, preferred_channel=Channel.SMS, created_at=now)
+    stmt = stmt.on_conflict_do_update(index_elements=["clinic_id", "phone"], set_={"phone": stmt.excluded.phone})
+    return db.scalars(stmt.returning(Client), execution_options={"populate_existing": True}).one()
 
 
 def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str, channel: Channel = Channel.SMS,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from glowline.catalog.protocols import Catalog, Protocol
 from glowline.exceptions import Conflict, NotFound, ValidationError
-from glowline.plans.service import create_plan
+from glowline.plans.service import Dispatcher, create_plan
 from glowline.store.models import Clinic, Intake, IntakeStatus, Plan
 
 # Where the intake questionnaire keeps the client's concern (the first key present wins).
@@ -50,10 +50,11 @@ def protocol_for_intake(catalog: Catalog, intake: Intake) -> Protocol:
 
 def start_plan(db: Session, rt, *, clinic: Clinic, intake_id: int, first_session_at: datetime,
                sessions: int | None = None, interval_weeks: int | None = None, protocol_id: str | None = None,
-               actor: str, now: datetime, dispatch: bool = True) -> Plan:
+               actor: str, now: datetime, dispatch: bool = True, dispatcher: Dispatcher | None = None) -> Plan:
     """Start a plan for one of the clinic's finished intakes (the protocol from its concern unless given).
 
-    Does not commit; the dispatcher enqueues the first messages after the caller commits.
+    Does not commit; the dispatcher (``rt.dispatcher`` unless another is given, none without
+    ``dispatch``) enqueues the first messages after the caller commits.
     """
     intake = find_intake(db, clinic.id, intake_id)
     if intake.status is IntakeStatus.PLANNED:
@@ -74,4 +75,4 @@ def start_plan(db: Session, rt, *, clinic: Clinic, intake_id: int, first_session
     return create_plan(db, clinic=clinic, client=intake.client, protocol=protocol,
                        catalog_version=rt.catalog.version, first_session_at=first_session_at, sessions=sessions,
                        interval_weeks=interval_weeks, intake=intake, actor=actor, now=now,
-                       dispatcher=rt.dispatcher if dispatch else None)
+                       dispatcher=(dispatcher or rt.dispatcher) if dispatch else None)

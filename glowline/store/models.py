@@ -347,6 +347,9 @@ class ConsentEvent(Base):
 class Intake(Base):
     """One client's answers to the intake questionnaire at one clinic."""
     __tablename__ = "intakes"
+    # Every inbound answer looks up the client's open (or latest) intake at this clinic; with only
+    # single-column indexes SQLite walked every intake of the clinic (3.8 ms at 1k, 14.8 at 50k).
+    __table_args__ = (Index("ix_intakes_clinic_client_status", "clinic_id", "client_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
