@@ -97,7 +97,7 @@ def answer_pick(db: Session, rt, clinic: Clinic, client: Client | None, key: str
         return offer_twiml(made, clinic.timezone, action_url, lead=text("call.rebook.not_a_choice", locale),
                            locale=locale)
     before = made.id
-    texts = rebooking.pick(db, rt, made, key, now=now)
+    texts = rebooking.pick(db, rt, made, key, now=now, locale=locale)
     fresh = rebooking.open_offer(db, clinic, client)
     if fresh is not None and fresh.id != before:
         return offer_twiml(fresh, clinic.timezone, action_url, lead=text("call.rebook.taken", locale), locale=locale)
