@@ -11,7 +11,6 @@ Both ship their data in the wheel: nothing is fetched.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 import unicodedata
 
@@ -21,8 +20,6 @@ from phonenumbers import timezone as phone_zones
 from glowline.messages.catalog import DEFAULT_LOCALE, LOCALES, locale_of
 from glowline.messages.dates import same_clock, short_zone_name, zone_name
 from glowline.normalize import clean
-
-log = logging.getLogger(__name__)
 
 MAX_CITY = 60  # longer than any city name; a paragraph is not a city
 _NOT_LETTERS = re.compile(r"[^a-z0-9]+")
