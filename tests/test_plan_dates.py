@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import select
 
 from glowline.exceptions import ValidationError
-from glowline.plans.plan_text import date_order, parse_plan_text
+from glowline.plans.plan_text import _year_checked, date_order, parse_plan_text
 from glowline.store.models import Plan, TreatmentSession
 from tests.helpers import make_clinic, make_intake
 from tests.test_staff_sms import _text
@@ -55,12 +55,18 @@ def test_english_and_spanish_dates_and_relative_days(body, expected):
     ("PLAN 5 dec 3 10", "write the time as 10am, 10pm or 10:00"),
     ("PLAN 5 dec 10am", "could not read a date at 'dec'"),  # a month alone is not a day
     ("PLAN 5 3/12 10:00", "3/12 reads as Mar 12 2027"),  # December 3 would come first: confirm
-    ("PLAN 5 dec 3 2031 10am", "more than two years ahead"),
     ("PLAN 5 feb 29 2027 10am", "2027-02-29 is not a date"),
 ])
 def test_doubtful_dates_are_answered_not_guessed(body, message):
     with pytest.raises(ValidationError, match=message):
         first_local(body)
+
+
+def test_a_written_year_is_kept_and_a_supplied_far_one_is_refused():
+    assert first_local("PLAN 5 dec 3 2031 10am").year == 2031
+    # What dateparser made of "3 de diciembre a las 10" (the year 2110) is refused, naming the reading.
+    with pytest.raises(ValidationError, match=r"reads as Dec 3 2110 10:00 AM, more than two years ahead"):
+        _year_checked(date(2110, 12, 3), time(10), "3 de diciembre", tz=NY, now=NOW)
 
 
 def test_an_australian_clinic_plans_12_march_by_text(db, runtime):

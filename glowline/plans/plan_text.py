@@ -19,8 +19,8 @@ from glowline.plans.timeline import localize, zone
 
 # A year-less date this recently past is refused rather than read as next year.
 RECENT_PAST = timedelta(days=30)
-# Nothing is planned further ahead than this: a reading beyond it is a misread ("3 de diciembre a las
-# 10" once came back from dateparser as the year 2110), never a plan.
+# Without a written year, a reading further ahead than this is a misread ("3 de diciembre a las 10"
+# once came back from dateparser as the year 2110), never a plan.
 MAX_AHEAD = timedelta(days=2 * 366)
 USAGE = "PLAN <intake> <date> <time> [xSESSIONS] [every Nw] [OK], e.g. PLAN 42 dec 3 10am x5 every 6w"
 
@@ -235,7 +235,8 @@ def _year_checked(day: date, at: time, written: str, *, tz: str, now: datetime) 
     if when <= now:
         raise ValidationError(f"{_staff_moment(when, tz, year=True)} is in the past; "
                               "give a future date", field="first_session_at")
-    if when > now + MAX_AHEAD:
+    if when > now + MAX_AHEAD and not _YEAR.search(written):
+        # Only a year dateparser supplied is doubted: one the staff member wrote is what they meant.
         raise ValidationError(f"{written!r} reads as {_staff_moment(when, tz, year=True)}, more than two years "
                               "ahead; write the date like dec 3 or 2026-12-03", field="first_session_at")
     return when
