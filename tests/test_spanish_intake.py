@@ -90,9 +90,18 @@ def test_a_spanish_caller_hears_es_us_and_is_heard_in_spanish(client, db, clinic
     assert "cicatrices de acné" in gather_of(call.root).get("hints").lower()
     call.say("la dos")
     assert call_intake_of(db).answers["concern"] == "dark spots"
-    call.say("English")  # switches the call and re-asks the same question
-    assert "Which area would you like treated?" in call.text
-    assert gather_of(call.root).get("language") is None
+    assert "¿Qué zona" in call.text
+    call.say("la cara")
+    for _ in range(5):  # the health questions, by keypad: 2 is no
+        assert gather_of(call.root).get("hints") == "sí, no"
+        call.press("2")
+    call.press("1")  # reminders by text message
+    call.say("sábados por la mañana")
+    assert call.ended and all(s.get("language") == "es-US" for s in call.root.iter("Say"))
+    assert "Adiós" in call.text and not ENGLISH.search(call.text)
+    intake = call_intake_of(db)
+    assert intake.status is IntakeStatus.COMPLETE and intake.answers["area"] == ["face"]
+    assert intake.answers["consent"]["channel"] == "voice" and "¿Acepta" in intake.answers["consent"]["wording"]
 
 
 def test_an_english_caller_can_say_espanol(client, db, clinic):
@@ -102,6 +111,8 @@ def test_an_english_caller_can_say_espanol(client, db, clinic):
     call.say("español")
     assert "¿Acepta que Glow Clinic" in call.text and gather_of(call.root).get("language") == "es-US"
     assert db.scalar(select(Client.language).where(Client.phone == "+12125550111")) == "es"
+    call.say("English")  # and back: the same question again, in English, with Twilio's default voice
+    assert "May Glow Clinic send you" in call.text and gather_of(call.root).get("language") is None
 
 
 @pytest.mark.parametrize(("reply", "yes"), [("sí", True), ("Si", True), ("SÍ, acepto", True), ("claro", True),
