@@ -12,11 +12,17 @@ _YES = frozenset({
     "yes", "y", "yeah", "yea", "yep", "yup", "ya", "yah", "yes please", "sure", "ok", "okay", "k", "correct",
     "right", "that s right", "thats right", "i do", "i agree", "agree", "agreed", "absolutely", "of course",
     "yes i do", "yes i am", "i am", "definitely", "affirmative", "si", "oui", "true",
+    # Spanish, compared without accents ("sí" -> "si"): see fold().
+    "si por favor", "si acepto", "acepto", "claro", "claro que si", "por supuesto", "de acuerdo", "vale",
+    "correcto", "asi es", "si estoy", "si tengo", "si tomo", "si he tomado", "si suelo", "afirmativo", "dale",
+    "esta bien", "ok si", "si claro", "cierto",
 })
 _NO = frozenset({
     "no", "n", "nope", "nah", "no thanks", "no thank you", "not", "never", "none", "i don t", "i dont",
     "i do not", "no i don t", "no i dont", "i m not", "im not", "i am not", "not really", "negative",
     "wrong", "false", "no i am not", "no i m not", "no i have not", "no i haven t", "i haven t", "i have not",
+    "no gracias", "nunca", "negativo", "para nada", "no estoy", "no tengo", "no tomo", "no he tomado", "no suelo",
+    "ninguno", "ninguna", "no acepto", "no no", "falso", "incorrecto",
 })
 _YES_EMOJI = frozenset({"👍", "✅", "✔", "👌", "🙆", "☑"})
 _NO_EMOJI = frozenset({"👎", "❌", "✖", "🚫", "🙅", "❎"})
@@ -26,9 +32,17 @@ _NUMBER_WORDS = {
     "four": 4, "fourth": 4, "for": 4, "five": 5, "fifth": 5, "six": 6, "sixth": 6, "seven": 7,
     "seventh": 7, "eight": 8, "eighth": 8, "ate": 8, "nine": 9, "ninth": 9, "ten": 10, "tenth": 10,
     "eleven": 11, "twelve": 12,
+    # Spanish, typed or spoken (accents folded): "uno", "la dos", "número tres", "opción cuatro".
+    "uno": 1, "una": 1, "un": 1, "primero": 1, "primera": 1, "dos": 2, "segundo": 2, "segunda": 2, "tres": 3,
+    "tercero": 3, "tercera": 3, "cuatro": 4, "cuarto": 4, "cuarta": 4, "cinco": 5, "quinto": 5, "quinta": 5,
+    "seis": 6, "sexto": 6, "sexta": 6, "siete": 7, "septimo": 7, "septima": 7, "ocho": 8, "octavo": 8,
+    "octava": 8, "nueve": 9, "noveno": 9, "novena": 9, "diez": 10, "decimo": 10, "decima": 10, "once": 11,
+    "doce": 12,
 }
 _NUMBER_FILLERS = frozenset({"number", "no", "option", "choice", "num", "nr", "its", "it", "is", "the", "i", "pick",
-                             "choose", "want", "d", "like", "please", "pls", "and", "or", "plus", "also"})
+                             "choose", "want", "d", "like", "please", "pls", "and", "or", "plus", "also",
+                             "el", "la", "los", "las", "numero", "opcion", "quiero", "elijo", "escojo", "prefiero",
+                             "y", "o", "e", "tambien", "mas", "es", "por", "favor", "de"})
 _PUNCT = re.compile(r"[^\w\s']|_")
 
 
@@ -48,12 +62,23 @@ def words(text: str | None) -> str:
     return " ".join(stripped.split())
 
 
+def fold(said: str) -> str:
+    """Drop accents (NFKD, then no combining marks): "sí" and "si", "número" and "numero" read alike."""
+    decomposed = unicodedata.normalize("NFKD", said)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+def folded_words(text: str | None) -> str:
+    """``words`` without accents, for matching replies against English and Spanish word lists."""
+    return fold(words(text))
+
+
 def parse_yes_no(text: str | None, *, keypad: bool = False) -> bool | None:
-    """True for yes-like replies, False for no-like ones, None when it is neither.
+    """True for yes-like replies (English or Spanish), False for no-like ones, None when it is neither.
 
     ``keypad`` accepts 1 for yes and 2 for no, which only makes sense on a phone call.
     """
-    said = words(text)
+    said = folded_words(text)
     if not said:
         symbols = set(clean(text).replace(" ", "").replace("\ufe0f", ""))
         if symbols and symbols <= _YES_EMOJI:
@@ -68,7 +93,7 @@ def parse_yes_no(text: str | None, *, keypad: bool = False) -> bool | None:
     if keypad and said in ("1", "2"):
         return said == "1"
     first = said.split()[0]
-    if first in ("yes", "yeah", "yep", "yup") and not _mentions_no(said):
+    if first in ("yes", "yeah", "yep", "yup", "si") and not _mentions_no(said):
         return True
     if first in ("no", "nope", "nah") and not _mentions_yes(said):
         return False
@@ -80,12 +105,12 @@ def _mentions_no(said: str) -> bool:
 
 
 def _mentions_yes(said: str) -> bool:
-    return any(w in ("yes", "yeah", "yep") for w in said.split()[1:])
+    return any(w in ("yes", "yeah", "yep", "si") for w in said.split()[1:])
 
 
 def parse_numbers(text: str | None) -> list[int] | None:
-    """The numbers a reply names ("1", "1)", "#2", "one", "1 and 3", "2,4"), or None if it has other words."""
-    said = words(text)
+    """The numbers a reply names ("1", "1)", "#2", "one", "dos", "1 and 3", "2,4"), or None if it has other words."""
+    said = folded_words(text)
     if not said:
         return None
     found: list[int] = []
@@ -108,10 +133,10 @@ def parse_number(text: str | None) -> int | None:
 
 def match_words(text: str | None, names: Sequence[str]) -> list[int]:
     """Indexes of ``names`` the reply means: an exact match wins, else names whose words all appear."""
-    said = words(text)
+    said = folded_words(text)
     if not said:
         return []
-    keys = [words(name) for name in names]
+    keys = [folded_words(name) for name in names]
     exact = [i for i, key in enumerate(keys) if key == said]
     if exact:
         return exact

@@ -140,3 +140,7 @@ class Runtime:
         _ = self.catalog
         _ = self.schemas
         _ = self.intake_engine  # the questionnaire's concern choices must match the catalog
+        from glowline.plans import plan_text
+
+        # dateparser loads its language data on the first parse (~90 ms): pay it here, not in a staff text.
+        plan_text.warm()

@@ -158,7 +158,8 @@ def test_client_zone_shows_times_and_drives_quiet_hours():
     timeline = build_timeline(CATALOG.get("skin-rejuvenation"), local(2026, 12, 3, 10), clinic(),
                               client_timezone="America/Los_Angeles")
     confirm = by_key(timeline, 1, "reminder-48h")
-    assert "7:00 AM" in confirm.body
+    # The visit is at the clinic: its own clock, with the zone named, never the client's 7:00 AM.
+    assert "10:00 AM Eastern" in confirm.body and "7:00 AM" not in confirm.body
     # 07:00 in Los Angeles is quiet, so the confirming reminder goes the evening before there.
     assert confirm.local_time == local(2026, 11, 30, 19, 45, tz="America/Los_Angeles")
 

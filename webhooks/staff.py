@@ -330,7 +330,8 @@ def preview():
         timeline = build_timeline(protocol, _first_session(body, clinic), MessageSettings.from_clinic(clinic),
                                   sessions=_number(str(body.get("sessions") or ""), "sessions"),
                                   interval_weeks=_number(str(body.get("interval_weeks") or ""), "interval_weeks"),
-                                  channel=intake.client.preferred_channel.value, client_timezone=tz)
+                                  channel=intake.client.preferred_channel.value, client_timezone=tz,
+                                  locale=intake.client.locale)
     except (GlowlineError, ValueError) as exc:
         return jsonify(error=str(exc), field=getattr(exc, "field", None)), 400
     local = zone(clinic.timezone)

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
-from twilio.twiml.voice_response import VoiceResponse
 
 from glowline.clinics.service import clinic_for_number
+from glowline.compliance.keywords import language_of
 from glowline.exceptions import ValidationError
 from glowline.intake.engine import TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
@@ -25,7 +25,8 @@ from glowline.phone import to_e164
 from glowline.plans.timeline import zone
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
-from glowline.voice.twiml import AnswerVia, claim_step, goodbye_twiml, read_answer, render_turn, spoken_clinic_phone, step_sid
+from glowline.voice.twiml import (AnswerVia, SpokenResponse, claim_step, goodbye_twiml, read_answer, render_turn,
+                                  spoken_clinic_phone, step_sid)
 from glowline.voice.stop import is_spoken_stop, opt_out_on_call
 from glowline.voice.rebook import (answer_on_call, answer_pick, key_of, missed_call_twiml, offer_for_session,
                                   offer_on_call)
@@ -87,11 +88,13 @@ def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, st
     local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
     confirmed = session.status is SessionStatus.CONFIRMED
     key = "call.next_session.confirmed" if confirmed else "call.next_session"
-    menu = text("call.menu.session.confirmed" if confirmed else "call.menu.session")
-    response = VoiceResponse()
+    locale = client.locale
+    menu = text("call.menu.session.confirmed" if confirmed else "call.menu.session", locale)
+    response = SpokenResponse(locale)
     response.append(keypad_gather(runtime().callbacks.call_gather(step, session_id=session.id),
-                                  text(key, clinic=clinic.name, when=spoken_moment(local), menu=menu)))
-    response.say(text("call.change_it", phone=spoken_clinic_phone(clinic)))
+                                  text(key, locale, clinic=clinic.name, when=spoken_moment(local, locale), menu=menu),
+                                  locale))
+    response.say(text("call.change_it", locale, phone=spoken_clinic_phone(clinic)))
     response.hangup()
     return str(response)
 
@@ -164,7 +167,7 @@ def _greet(clinic: Clinic, phone: str, call_sid: str) -> str:
         # The answers are in and staff are on it: a second questionnaire would only confuse.
         row.handled_as = HandledAs.INBOX.value
         row.needs_attention = True
-        row.reply = goodbye_twiml(text("call.answers_in", clinic=clinic.name))
+        row.reply = goodbye_twiml(text("call.answers_in", client.locale, clinic=clinic.name), client.locale)
     else:
         row.handled_as = HandledAs.INTAKE_STARTED.value
         turn = engine.start(session, clinic=clinic, client=client, channel=Channel.VOICE, now=now)
@@ -214,13 +217,15 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
         row.handled_as = HandledAs.OPT_OUT.value
         return opt_out_on_call(db(), runtime(), clinic=clinic, client=client, said=answer.reply, now=now)
     phone = spoken_clinic_phone(clinic)
+    locale = client.locale
     if choice.result not in (CallResult.CONFIRMED, CallResult.CALLBACK_REQUESTED):
         row.handled_as = HandledAs.SESSION_REASK.value
         if step >= MAX_KEYPAD_ATTEMPTS:
-            return goodbye_twiml(text("call.change_your_appointment", phone=phone))
-        response = VoiceResponse()
+            return goodbye_twiml(text("call.change_your_appointment", locale, phone=phone), locale)
+        response = SpokenResponse(locale)
         response.append(keypad_gather(runtime().callbacks.call_gather(step + 1, session_id=target.id),
-                                      text("call.not_a_choice", menu=text("call.menu.session"))))
+                                      text("call.not_a_choice", locale, menu=text("call.menu.session", locale)),
+                                      locale))
         response.hangup()
         return str(response)
     if choice.result is CallResult.CALLBACK_REQUESTED:
@@ -233,7 +238,8 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
             return offered
     local = target.starts_at.astimezone(zone(clinic.zone_for(client)))
     response, result = answer_session(target, choice.result, now=now,
-                                      words=text("call.appointment_on", when=spoken_moment(local)), phone=phone)
+                                      words=text("call.appointment_on", locale, when=spoken_moment(local, locale)),
+                                      phone=phone, locale=locale)
     row.handled_as = result.value
     row.needs_attention = result is CallResult.CALLBACK_REQUESTED
     return str(response)
@@ -245,11 +251,18 @@ def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: 
     intake = engine.open_intake(session, clinic, client)
     if intake is None:
         row.handled_as = HandledAs.NO_OPEN_INTAKE.value
-        return goodbye_twiml(text("call.thanks", clinic=clinic.name))
+        return goodbye_twiml(text("call.thanks", client.locale, clinic=clinic.name), client.locale)
     if is_spoken_stop(answer):
         # Never an answer to the open question: the intake stays where it was (opt-out pauses, never destroys).
         row.handled_as = HandledAs.OPT_OUT.value
         return opt_out_on_call(session, rt, clinic=clinic, client=client, said=answer.reply, now=now)
+    wanted = language_of(answer.reply)
+    if wanted is not None:
+        # "Español" / "English" on a call, as EN/ES by text: the open question again in that language.
+        client.language = wanted
+        row.handled_as = HandledAs.LANGUAGE.value
+        return render_turn(engine.current(session, intake=intake, channel=Channel.VOICE),
+                           action_url=runtime().callbacks.call_gather(step + 1))
     turn = engine.answer(session, intake=intake, reply=answer.reply, channel=Channel.VOICE, now=now,
                          confidence=answer.confidence)
     finish_turn(session, rt, turn, now=now)  # a finished intake notifies staff, as by text

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 
 from glowline.compliance.stop_intent import StopIntent, classify
-from glowline.normalize import words
+from glowline.normalize import fold, words
 
 
 class Keyword(str, enum.Enum):
@@ -73,11 +72,6 @@ _BACK = re.compile(r"^(?:back|go back|previous|undo|back up|previous question"
 # reading Spanish) ask for the other one: the word a person types is in the language they want.
 _LANGUAGES = {"en": "en", "english": "en", "ingles": "en", "language": "en",
               "es": "es", "espanol": "es", "spanish": "es", "idioma": "es", "en espanol": "es"}
-
-
-def fold(said: str) -> str:
-    """Words without accents ("envíes" -> "envies", "atrás" -> "atras"); ñ becomes n as typed on any keyboard."""
-    return "".join(c for c in unicodedata.normalize("NFD", said) if unicodedata.category(c) != "Mn")
 
 
 def language_of(body: str | None) -> str | None:

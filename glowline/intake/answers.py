@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from glowline.intake.questions import Question
-from glowline.normalize import clean, match_words, parse_numbers, parse_yes_no, words
+from glowline.normalize import clean, fold, match_words, parse_numbers, parse_yes_no, words
 from glowline.store.models import Channel
 
 # "my name is Maria", "it's Maria", "Maria here": keep just the name.
@@ -22,7 +22,10 @@ _FIRST_NAME = re.compile(rf"^{_LETTERS}(?: {_LETTERS})?$")
 # hears why the clinic asks, then the question again.
 _REFUSAL = re.compile(r"^(?:no+|nope|nah|no (?:thanks?|thank you|way)|why\b.*|what for\b.*|how come\b.*|"
                       r"(?:i(?:'d| would) )?(?:rather|prefer) not\b.*|i don'?t want to\b.*|not telling\b.*|"
-                      r"none of your business|skip|pass|n ?a)$", re.IGNORECASE)
+                      r"none of your business|skip|pass|n ?a|"
+                      # Spanish, accents folded: "¿por qué?", "prefiero no decirlo", "no quiero".
+                      r"por ?que\b.*|para que\b.*|(?:yo )?prefiero no\b.*|no quiero\b.*|no gracias|paso)$",
+                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def interpret(question: Question, reply: str | None, *, channel: Channel = Chann
 
 
 def _is_refusal(reply: str | None) -> bool:
-    said = re.sub(r"[^\w\s']+", " ", clean(reply).replace("\u2019", "'"))
+    said = re.sub(r"[^\w\s']+", " ", fold(clean(reply)).replace("\u2019", "'"))
     return bool(_REFUSAL.match(" ".join(said.split())))
 
 

@@ -19,10 +19,12 @@ from glowline.intake.answers import interpret
 from glowline.intake.questions import Choice, Question, fill, load_questions, render_hint, render_question
 from glowline.compliance.keywords import Command, command
 from glowline.store.models import Channel, Client, Clinic, Intake, IntakeStatus
-from glowline.messages.catalog import template_of, text
+from glowline.messages.catalog import LOCALES, template_of, text
 from glowline.normalize import clean, parse_yes_no
 from glowline.phone import clinic_phone
 from glowline.catalog.schemas import CompiledSchema, build_validator
+from glowline.clinics.zones import guess_zone, zone_for_place
+from glowline.messages.dates import same_clock, zone_name
 
 __all__ = ["LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "TurnEvent", "TurnStatus",
            "answered", "build_engine"]
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 
 MAX_MISSES = 3
 LOW_CONFIDENCE = 0.5
+# Not a schema property: the question the engine adds after the last one when the client's number
+# says another zone than the clinic's. Its answer goes on the client (timezone), never in the answers.
+ZONE_FIELD = "timezone"
 _CONFIRMABLE = ("text", "choice", "multi")
 
 
@@ -93,6 +98,11 @@ class IntakeEngine:
         self._by_field = {q.field: q for q in self._questions}
         self._validators = {name: build_validator(sub) for name, sub in schema.schema["properties"].items()}
         self.version = str(schema.schema.get("x-version") or "")
+        self._zone_question = Question(
+            field=ZONE_FIELD, kind="zone",
+            prompts=tuple((loc, template_of("zone.question", loc)) for loc in LOCALES),
+            voice_prompts=tuple((loc, template_of("zone.question.voice", loc)) for loc in LOCALES),
+            hints=tuple((loc, template_of("zone.hint", loc)) for loc in LOCALES))
 
     def questions(self) -> list[Question]:
         """The questions in the order they are asked."""
@@ -115,6 +125,9 @@ class IntakeEngine:
                    .values(status=IntakeStatus.RESTARTED, updated_at=now)
                    .execution_options(synchronize_session="fetch"))
         first = self._questions[0]
+        if client.timezone is None and client.timezone_confirmed_at is None:
+            # The number's area as a first guess (quiet hours use it at once); the zone question confirms it.
+            client.timezone = guess_zone(client.phone, clinic.timezone)
         intake = Intake(clinic_id=clinic.id, client_id=client.id, status=IntakeStatus.IN_PROGRESS,
                         current_field=first.field, answers={}, misses=0, flags=[], channel=Channel(channel),
                         schema_version=self.version, created_at=now, updated_at=now)
@@ -148,6 +161,8 @@ class IntakeEngine:
         if said is Command.BACK:
             return self.back(db, intake=intake, channel=channel, now=now)
         question = self._open_question(intake)
+        if question.field == ZONE_FIELD:
+            return self._answer_zone(db, intake, reply, channel, now)
         pending = intake.pending_confirmation
         if pending and pending.get("field") == question.field:
             verdict = parse_yes_no(reply, keypad=channel == Channel.VOICE)
@@ -179,7 +194,9 @@ class IntakeEngine:
         if intake.status is not IntakeStatus.IN_PROGRESS:
             return self._ended(intake, channel)
         names = [q.field for q in self._questions]
-        index = names.index(self._open_question(intake).field)
+        open_field = self._open_question(intake).field
+        # From the zone question (after the last one), BACK goes to the last schema question.
+        index = names.index(open_field) if open_field in names else len(names)
         target = names[max(index - 1, 0)]
         intake.answers = {k: v for k, v in (intake.answers or {}).items() if k != target}
         intake.current_field = target
@@ -200,6 +217,8 @@ class IntakeEngine:
     # -- steps -------------------------------------------------------------------------------
 
     def _open_question(self, intake: Intake) -> Question:
+        if intake.current_field == ZONE_FIELD:
+            return self._zone_question
         if intake.current_field in self._by_field:
             return self._by_field[intake.current_field]
         return self._next_question(intake) or self._questions[-1]
@@ -210,21 +229,26 @@ class IntakeEngine:
 
     def _values(self, intake: Intake) -> dict:
         answers = intake.answers or {}
-        return {"clinic": intake.clinic.name, "first_name": answers.get("first_name")}
+        values = {"clinic": intake.clinic.name, "first_name": answers.get("first_name")}
+        tz = intake.client.timezone
+        if tz:
+            values["zone_long"] = zone_name(tz, intake.client.locale)
+        return values
 
     def _ask(self, intake: Intake, channel: Channel, *, before: list[str] | None = None,
              events: list[str] | None = None, acknowledge: bool = False) -> Turn:
         question = self._open_question(intake)
         asked = render_question(question, channel, self._values(intake), intake.client.locale)
-        if acknowledge and question.ack:
+        ack = question.ack_in(intake.client.locale)
+        if acknowledge and ack:
             # Only after an accepted answer: a re-ask or BACK has nothing to thank the client for.
-            asked = f"{fill(question.ack, self._values(intake))} {asked}"
+            asked = f"{fill(ack, self._values(intake))} {asked}"
         return Turn([*(before or []), asked], question, intake, TurnStatus.ASKING, list(events or []))
 
     def _confirming(self, intake: Intake, channel: Channel) -> Turn:
         pending = intake.pending_confirmation or {}
         question = self._by_field[pending["field"]]
-        heard = question.label_of(pending["value"])
+        heard = question.label_of(pending["value"], intake.client.locale)
         key = "intake.heard.voice" if channel == Channel.VOICE else "intake.heard"
         return Turn([text(key, intake.client.locale, heard=heard)], question, intake, TurnStatus.CONFIRMING,
                     [TurnEvent.CONFIRMING])
@@ -244,10 +268,48 @@ class IntakeEngine:
         intake.misses = 0
         intake.updated_at = now
         following = self._next_question(intake)
+        if following is None and self._zone_due(intake):
+            intake.current_field = ZONE_FIELD
+            return self._ask(intake, channel, events=[answered(question.field)])
         if following is None:
             return self._complete(db, intake, channel, now)
         intake.current_field = following.field
         return self._ask(intake, channel, events=[answered(question.field)], acknowledge=True)
+
+    def _zone_due(self, intake: Intake) -> bool:
+        """True when the client's zone is a guess that differs from the clinic's and was never confirmed."""
+        client = intake.client
+        return (client.timezone is not None and client.timezone_confirmed_at is None
+                and not same_clock(client.timezone, intake.clinic.timezone))
+
+    def _answer_zone(self, db: Session, intake: Intake, reply: str, channel: Channel, now: datetime) -> Turn:
+        """YES keeps the guessed zone, a city (or zone name) sets its zone; then the intake completes."""
+        client, locale = intake.client, intake.client.locale
+        verdict = parse_yes_no(reply, keypad=channel == Channel.VOICE)
+        place = None if verdict is True else zone_for_place(reply, locale)
+        if verdict is True or place is not None:
+            if place is not None:
+                # A city in the clinic's own zone means "the clinic's time": nothing to store.
+                client.timezone = None if same_clock(place, intake.clinic.timezone) else place
+            client.timezone_confirmed_at = now
+            intake.updated_at = now
+            told = zone_name(intake.clinic.zone_for(client), locale)
+            turn = self._complete(db, intake, channel, now)
+            turn.messages.insert(0, text("zone.set", locale, zone_long=told))
+            return turn
+        if verdict is False and not intake.misses:
+            intake.misses = 1
+            intake.updated_at = now
+            return Turn([text("zone.city", locale)], self._zone_question, intake, TurnStatus.ASKING, [TurnEvent.MISS])
+        intake.misses = (intake.misses or 0) + 1
+        intake.updated_at = now
+        if intake.misses >= MAX_MISSES:
+            # Never hand a finished intake to a person over a time zone: keep the number's guess, unconfirmed.
+            return self._complete(db, intake, channel, now)
+        asked = render_question(self._zone_question, channel, self._values(intake), locale)
+        hint = render_hint(self._zone_question, channel, self._values(intake), locale)
+        return Turn([text("intake.miss", locale, hint=f"{hint} {asked}")], self._zone_question, intake,
+                    TurnStatus.ASKING, [TurnEvent.MISS])
 
     def _miss(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime,
               wording: str = "intake.miss") -> Turn:
@@ -272,7 +334,8 @@ class IntakeEngine:
         if turn.status is not TurnStatus.ASKING:
             return turn
         values, locale = self._values(intake), intake.client.locale
-        why = fill(question.why, values) if question.why else text("intake.why.default", locale, clinic=values["clinic"])
+        given = question.why_in(locale)
+        why = fill(given, values) if given else text("intake.why.default", locale, clinic=values["clinic"])
         asked = render_question(question, channel, values, locale)
         return Turn([text("intake.why", locale, why=why, question=asked)], question, intake, TurnStatus.ASKING,
                     [TurnEvent.MISS])
@@ -280,7 +343,8 @@ class IntakeEngine:
     def _declined(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
         # Without consent we may not send automated texts or calls, so a person takes over.
         compliance.record_declined(db, client=intake.client, clinic=intake.clinic,
-                                   wording=render_question(question, channel, self._values(intake)),
+                                   wording=render_question(question, channel, self._values(intake),
+                                                           intake.client.locale),
                                    method=f"{Channel(channel).value}_intake", now=now)
         return self._hand_over(intake, channel, now, "declined automated texts and calls; call to book")
 

@@ -30,6 +30,7 @@ SAMPLES: dict[str, object] = {
     "choices": ("Reply 1 for Tue Jan 19 10:00 AM, 2 for Wed Jan 20 2:00 PM, 3 for Thu Jan 21 11:30 AM, "
                 "or 0 and we'll call you."),
     "why": "We ask so we can greet you by name.", "question": "What is your first name?",
+    "zone": "Hawaii-Aleutian", "zone_long": "Hawaii-Aleutian Time",
 }
 
 

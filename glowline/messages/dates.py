@@ -6,9 +6,11 @@ rather than hand-written month and day tables, which would need one per language
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as _babel_date_raw
+from babel.dates import get_timezone_name
 from babel.dates import format_time as _babel_time_raw
 from babel.units import format_unit
 
@@ -72,3 +74,45 @@ def format_duration(hours: int, locale: str = DEFAULT_LOCALE) -> str:
     if hours % 24 == 0:
         return format_unit(hours // 24, "duration-day", locale=locale).translate(_SPACES)
     return format_unit(hours, "duration-hour", locale=locale).translate(_SPACES)
+
+
+# Two zones with the same offsets in January and July keep the same clock all year (America/Detroit
+# and America/New_York): naming the zone, or asking about it, would only be noise.
+_PROBES = (datetime(2026, 1, 15, 12, tzinfo=timezone.utc), datetime(2026, 7, 15, 12, tzinfo=timezone.utc))
+_BABEL_LOCALES = {"en": "en_US", "es": "es_US"}
+
+
+def same_clock(a: str, b: str) -> bool:
+    """True when two zones show the same wall-clock time all year."""
+    try:
+        za, zb = ZoneInfo(a), ZoneInfo(b)
+    except (KeyError, ValueError):
+        return a == b
+    return all(p.astimezone(za).utcoffset() == p.astimezone(zb).utcoffset() for p in _PROBES)
+
+
+def zone_name(tz: str, locale: str = DEFAULT_LOCALE) -> str:
+    """A zone as people of the locale name it: "Pacific Time", "hora del Pacífico" (CLDR's generic name)."""
+    name = get_timezone_name(ZoneInfo(tz), width="long", zone_variant="generic", locale=_BABEL_LOCALES[locale_of(locale)])
+    return name.translate(_SPACES)
+
+
+def short_zone_name(tz: str, locale: str = DEFAULT_LOCALE) -> str:
+    """The zone's name without "Time" / "hora de", for after a clock time: "10:00 AM Eastern"."""
+    name = zone_name(tz, locale)
+    for cut in (" Time", "hora de las ", "hora del ", "hora de "):
+        name = name.replace(cut, "")
+    return name.strip()
+
+
+def format_session_time(when: datetime, clinic_tz: str, client_tz: str | None, locale: str = DEFAULT_LOCALE) -> str:
+    """A session's time on the clinic's clock (the visit is there), the zone named when the client's clock differs.
+
+    "10:00 AM" for a client in the clinic's zone, "10:00 AM Eastern" for one in Hawaii.
+    """
+    local = when.astimezone(ZoneInfo(clinic_tz))
+    clock = format_time(local, locale)
+    if client_tz is None or same_clock(clinic_tz, client_tz):
+        return clock
+    return text("time.zoned", locale, time=clock, zone=short_zone_name(clinic_tz, locale),
+                zone_long=zone_name(clinic_tz, locale))

@@ -207,4 +207,13 @@ TEXTS: dict[str, str] = {
     "call.rebook.closed": "This offer is no longer open. Please call us on {phone}. Goodbye.",
     # The consent record of a keypad opt-out: what was pressed and the menu that offered it.
     "call.opt_out_record": "keypad 9 on a reminder call: {menu}",
+
+    # -- the client's time zone (issue 16): asked once when the number's area is in another zone -----
+    "zone.question": "One more thing: are you in {zone_long}? Reply YES, or tell us your city, e.g. Honolulu.",
+    "zone.question.voice": "One more thing: are you in {zone_long}? Say yes, or say the city you are in.",
+    "zone.hint": "Please reply YES, or the city and state you are in, e.g. Honolulu HI.",
+    "zone.city": "Which city are you in? We use it to send your reminders at the right time for you.",
+    "zone.set": "Thanks, we will time your texts for {zone_long}.",
+    # A session keeps the clinic's clock (the visit is there); the zone is named when the client's differs.
+    "time.zoned": "{time} {zone}",
 }

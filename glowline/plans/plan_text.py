@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
+from dateparser.date import DateDataParser
+from babel.core import Locale, UnknownLocaleError, get_global
 from babel.dates import format_datetime
 
 from glowline.exceptions import ValidationError
@@ -17,22 +19,22 @@ from glowline.plans.timeline import localize, zone
 
 # A year-less date this recently past is refused rather than read as next year.
 RECENT_PAST = timedelta(days=30)
-USAGE = "PLAN <intake> <date> <time> [xSESSIONS] [every Nw], e.g. PLAN 42 dec 3 10am x5 every 6w"
+# Without a written year, a reading further ahead than this is a misread ("3 de diciembre a las 10"
+# once came back from dateparser as the year 2110), never a plan.
+MAX_AHEAD = timedelta(days=2 * 366)
+USAGE = "PLAN <intake> <date> <time> [xSESSIONS] [every Nw] [OK], e.g. PLAN 42 dec 3 10am x5 every 6w"
 
-_MONTHS = {name: number for number, names in enumerate(
-    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
-     ("nov", "november"), ("dec", "december")], start=1) for name in names}
-_MONTH = "(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
-_YEAR = r"(?:,?\s*(?P<year>\d{4}))?"
-_DATE_FORMS = [
-    re.compile(r"^(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))\b"),
-    re.compile(r"^(?P<slash>(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?:/(?P<sy>\d{4}))?)\b"),
-    re.compile(rf"^{_MONTH}\s*{_DAY}\b{_YEAR}"),
-    re.compile(rf"^{_DAY}\s*{_MONTH}{_YEAR}"),
-]
-_TIME = re.compile(r"^(?:at\s+)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)?(?=\s|$)")
+# The clock time is read by these rules (am/pm, the bare-hour question), the date by dateparser.
+_CLOCK = re.compile(r"^(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)?$")
+_AMPM = re.compile(r"^(?:a\.?m\.?|p\.?m\.?)$")
+_BARE_HOUR = re.compile(r"^\d{1,2}$")
+_LEADS = ("at", "a", "las", "la", "@", ",")  # "dec 3 at 10am", "3 de diciembre a las 10:00"
+_YEAR = re.compile(r"\b\d{4}\b|^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$")
+_NUMERIC_DATE = re.compile(r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})(?:[/.-]\d{2,4})?$")
+_DAY_NUMBER = re.compile(r"\b(?P<day>29|30|31)\b")
+# Staff may write dates in English or Spanish ("dec 3", "3 de diciembre", "next tuesday", "martes").
+LANGUAGES = ["en", "es"]
+_OK = re.compile(r"^ok(?=\s|$)")
 _SESSIONS = re.compile(r"^(?:x\s*(?P<a>\d{1,2})|(?P<b>\d{1,2})\s*(?:sessions?|treatments?|x))(?=\s|$)")
 _INTERVAL = re.compile(r"^(?:every\s*)?(?P<weeks>\d{1,2})\s*(?:w|wk|wks|weeks?)(?=\s|$)")
 
@@ -68,13 +70,16 @@ def parse_plan_text(text: str, *, tz: str, now: datetime, schema=None) -> PlanRe
         raise ValidationError(f"put the intake number first. Write: {USAGE}", field="intake_id")
     intake_id = int(id_match["id"])
     rest = rest[id_match.end():]
-    when, rest = _take_moment(rest, tz=tz, now=now)
+    confirmed = "ok" in rest.replace(",", " ").split()
+    when, rest = _take_moment(rest, tz=tz, now=now, confirmed=confirmed)
     sessions = interval = None
     while rest:
         rest = rest.strip(" ,")
         if not rest:
             break
-        if (found := _SESSIONS.match(rest)) is not None and sessions is None:
+        if (found := _OK.match(rest)) is not None:
+            pass  # OK confirms an ambiguous date (read above)
+        elif (found := _SESSIONS.match(rest)) is not None and sessions is None:
             sessions = int(found["a"] or found["b"])
         elif (found := _INTERVAL.match(rest)) is not None and interval is None:
             interval = int(found["weeks"])
@@ -96,55 +101,167 @@ def parse_local_datetime(text: str, *, tz: str, now: datetime) -> datetime:
     return when
 
 
-def take_moment(rest: str, *, tz: str, now: datetime) -> tuple[datetime, str]:
+def take_moment(rest: str, *, tz: str, now: datetime, confirmed: bool = False) -> tuple[datetime, str]:
     """Read a future date and time in ``tz`` from the front of lower-cased ``rest``; aware UTC and what is left."""
-    return _take_moment(rest, tz=tz, now=now)
+    return _take_moment(rest, tz=tz, now=now, confirmed=confirmed)
 
 
-def _take_moment(rest: str, *, tz: str, now: datetime) -> tuple[datetime, str]:
+def date_order(tz: str) -> str:
+    """How the clinic's country writes numeric dates ("MDY" in the US, "DMY" in Australia), from CLDR via Babel."""
+    territory = get_global("zone_territories").get(tz)
+    try:
+        pattern = Locale.parse(f"en_{territory}").date_formats["short"].pattern if territory else "M/d/yy"
+    except (UnknownLocaleError, ValueError):
+        pattern = "M/d/yy"
+    return "".join(sorted("DMY", key=lambda part: pattern.find({"D": "d", "M": "M", "Y": "y"}[part])))
+
+
+def warm() -> None:
+    """Load dateparser's language data once (about 90 ms), at start-up rather than in a staff member's first PLAN."""
+    _read_date("dec 3", tz="America/New_York", now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def _take_moment(rest: str, *, tz: str, now: datetime, confirmed: bool = False) -> tuple[datetime, str]:
     """Consume a date then a time from the front of ``rest``; return aware UTC and what is left."""
     rest = rest.replace("t", " ", 1) if re.match(r"^\d{4}-\d{1,2}-\d{1,2}t", rest) else rest
-    for form in _DATE_FORMS:
-        found = form.match(rest)
-        if found is not None:
-            break
-    else:
-        raise ValidationError(f"could not read a date at {(rest.split() or ['the end'])[0]!r}; "
-                              f"write it like dec 3 or 2026-12-03. {USAGE}", field="first_session_at")
-    year, month, day = _date_parts(found)
-    rest = rest[found.end():].strip(" ,")
-    clock = _TIME.match(rest)
-    if clock is None:
-        raise ValidationError(f"add the time of the first session, like 10am or 14:30. {USAGE}",
-                              field="first_session_at")
-    at = _clock(clock)
-    rest = rest[clock.end():]
-    local_now = now.astimezone(zone(tz))
-    if year is None:
-        # No year: the next such date that is still ahead, as people mean "dec 3" in November.
-        year = local_now.year
-        candidate = _combine(year, month, day, at, tz, strict=False)
-        if candidate is not None and now - RECENT_PAST < candidate <= now:
-            # "dec 1 9am" an hour after it is far likelier a slip than a plan a year out.
-            raise ValidationError(f"{_staff_moment(candidate, tz)} has passed; add the year "
-                                  f"({year + 1}) if you mean next year", field="first_session_at")
-        if candidate is None or candidate <= now:
-            year += 1
-    when = _combine(year, month, day, at, tz, strict=True)
+    tokens = rest.replace(",", " , ").split()
+    found = _find_clock(tokens)
+    if found is None:
+        raise _no_clock(tokens, tz=tz, now=now)
+    start, end, clock = found
+    date_words = _strip_leads(tokens[:start])
+    day = _read_date(" ".join(date_words), tz=tz, now=now)
+    when = _year_checked(day, _clock(clock), " ".join(date_words), tz=tz, now=now)
+    if not confirmed:
+        _check_ambiguous(date_words, when, tz, now)
+    return when, " ".join(tokens[end:]).replace(" , ", ", ")
+
+
+def _find_clock(tokens: list[str]) -> tuple[int, int, re.Match] | None:
+    """The first clock time ("10am", "10 am", "14:30") after at least one date word: (start, end, match)."""
+    for i in range(1, len(tokens)):
+        pair = f"{tokens[i]} {tokens[i + 1]}" if i + 1 < len(tokens) and _AMPM.match(tokens[i + 1]) else None
+        for text, end in ((pair, i + 2), (tokens[i], i + 1)):
+            match = _CLOCK.match(text) if text is not None else None
+            if match is not None and (match["minute"] is not None or match["ampm"]) and _strip_leads(tokens[:i]):
+                return i, end, match
+    return None
+
+
+def _no_clock(tokens: list[str], *, tz: str, now: datetime) -> ValidationError:
+    """The error for a moment without a clock time: a bare hour is asked about, a missing time named."""
+    for i in range(len(tokens) - 1, 0, -1):
+        before = _strip_leads(tokens[:i])
+        # A number is an hour when the date reads without it and not with it ("dec 3 10" is year 2110).
+        if (_BARE_HOUR.match(tokens[i]) and before and _parses(" ".join(before), tz, now)
+                and not _sane(_parse(" ".join(tokens[:i + 1]), tz, now), now)):
+            # "10" alone could be morning or evening; asking is cheaper than a wrong appointment.
+            return ValidationError(f"write the time as {tokens[i]}am, {tokens[i]}pm or {tokens[i]}:00",
+                                   field="first_session_at")
+    if tokens and _parses(" ".join(tokens), tz, now):
+        return ValidationError(f"add the time of the first session, like 10am or 14:30. {USAGE}",
+                               field="first_session_at")
+    return _unreadable(tokens)
+
+
+def _unreadable(tokens: list[str]) -> ValidationError:
+    return ValidationError(f"could not read a date at {(tokens or ['the end'])[0]!r}; "
+                           f"write it like dec 3 or 2026-12-03. {USAGE}", field="first_session_at")
+
+
+def _strip_leads(words: list[str]) -> list[str]:
+    kept = list(words)
+    while kept and kept[-1] in _LEADS:
+        kept.pop()
+    return kept
+
+
+def _settings(tz: str, now: datetime) -> dict:
+    """dateparser's settings for a clinic: its date order, its clock as the base of "next tuesday", dates ahead."""
+    local_now = now.astimezone(zone(tz)).replace(tzinfo=None)
+    return {"DATE_ORDER": date_order(tz), "PREFER_DATES_FROM": "future", "RELATIVE_BASE": local_now,
+            "RETURN_AS_TIMEZONE_AWARE": False}
+
+
+def _parse(text: str, tz: str, now: datetime) -> datetime | None:
+    """dateparser's reading of a day ("dec 3", "3 de diciembre", "next tuesday"); a month or week alone is none."""
+    try:
+        data = DateDataParser(languages=LANGUAGES, settings=_settings(tz, now)).get_date_data(text)
+    except Exception:  # dateparser can raise on odd Unicode (its regexes, overflowing numbers): unreadable, never a 5xx
+        return None
+    # "dec" alone reads as Dec 1 and "3" as March: a day was not given, so nothing was read.
+    return data.date_obj if data.date_obj is not None and data.period in ("day", "time") else None
+
+
+def _sane(parsed: datetime | None, now: datetime) -> bool:
+    """True for a reading inside the planning window (from a month ago to two years ahead)."""
+    if parsed is None:
+        return False
+    naive_now = now.replace(tzinfo=None)
+    return naive_now - RECENT_PAST <= parsed <= naive_now + MAX_AHEAD
+
+
+def _parses(text: str, tz: str, now: datetime) -> bool:
+    return bool(text) and _parse(text, tz, now) is not None
+
+
+def _read_date(text: str, *, tz: str, now: datetime) -> date:
+    """The calendar date ``text`` names, read by dateparser in English or Spanish with the clinic's date order."""
+    parsed = _parse(text, tz, now) if text else None
+    if parsed is not None:
+        return parsed.date()
+    invalid = _DAY_NUMBER.search(text)
+    if invalid is not None:
+        # "feb 30": dateparser only says no; with day 1 it reads, so say which date does not exist.
+        first = _parse(text[:invalid.start()] + "1" + text[invalid.end():], tz, now)
+        if first is not None:
+            raise ValidationError(f"{first.year}-{first.month:02d}-{invalid['day']} is not a date",
+                                  field="first_session_at")
+    raise _unreadable(text.split())
+
+
+def _year_checked(day: date, at: time, written: str, *, tz: str, now: datetime) -> datetime:
+    """The moment, with the year people mean when they give none, and inside a sane window ahead."""
+    when = _combine(day.year, day.month, day.day, at, tz, strict=True)
     assert when is not None  # strict=True raises instead of returning None
+    if not _YEAR.search(written):
+        for candidate in (when, _combine(day.year - 1, day.month, day.day, at, tz, strict=False)):
+            if candidate is not None and now - RECENT_PAST < candidate <= now:
+                # "dec 1 9am" an hour after it is far likelier a slip than a plan a year out.
+                raise ValidationError(f"{_staff_moment(candidate, tz)} has passed; add the year "
+                                      f"({candidate.year + 1}) if you mean next year", field="first_session_at")
+        if when <= now:
+            when = _combine(day.year + 1, day.month, day.day, at, tz, strict=False) or when
     if when <= now:
         raise ValidationError(f"{_staff_moment(when, tz, year=True)} is in the past; "
                               "give a future date", field="first_session_at")
-    return when, rest
+    if when > now + MAX_AHEAD and not _YEAR.search(written):
+        # Only a year dateparser supplied is doubted: one the staff member wrote is what they meant.
+        raise ValidationError(f"{written!r} reads as {_staff_moment(when, tz, year=True)}, more than two years "
+                              "ahead; write the date like dec 3 or 2026-12-03", field="first_session_at")
+    return when
 
 
-def _date_parts(found: re.Match) -> tuple[int | None, int, int]:
-    groups = found.groupdict()
-    if groups.get("iso"):
-        return int(groups["iy"]), int(groups["im"]), int(groups["id"])
-    if groups.get("slash"):
-        return (int(groups["sy"]) if groups["sy"] else None), int(groups["sm"]), int(groups["sd"])
-    return (int(groups["year"]) if groups.get("year") else None), _MONTHS[groups["month"]], int(groups["day"])
+def _check_ambiguous(date_words: list[str], when: datetime, tz: str, now: datetime) -> None:
+    """A numeric date whose other reading is sooner ("3/12" in the US on Dec 1) is answered with the reading, to confirm.
+
+    The clinic's order wins ("12/3" is December 3 in the US, 12 March in Australia); when the
+    swapped reading would come first, the staff member may have meant it, so we ask.
+    """
+    found = _NUMERIC_DATE.match(" ".join(date_words))
+    if found is None or found["a"] == found["b"] or int(found["a"]) > 12 or int(found["b"]) > 12:
+        return
+    local = when.astimezone(zone(tz))
+    month, day = (int(found["b"]), int(found["a"])) if (local.month, local.day) == (int(found["a"]), int(found["b"])) \
+        else (int(found["a"]), int(found["b"]))
+    other = next((c for year in (local.year - 1, local.year, local.year + 1)
+                  if (c := _combine(year, month, day, local.time(), tz, strict=False)) is not None and c > now), None)
+    if other is None or other >= when:
+        return
+    order = "month/day" if date_order(tz).startswith("M") else "day/month"
+    raise ValidationError(f"{found.group(0)} reads as {_staff_moment(when, tz, year=True)} ({order}, as dates are "
+                          f"written at this clinic), not {_staff_moment(other, tz, year=True)}; add OK at the end "
+                          "to confirm, or write the month's name", field="first_session_at")
 
 
 def _clock(found: re.Match) -> time:

@@ -46,8 +46,10 @@ def next_session(db: Session, *, clinic: Clinic, client: Client, now: datetime) 
 
 
 def _when(session: TreatmentSession, client: Client, clinic: Clinic, locale: str = "en") -> str:
-    local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
-    return dates.format_when(local, locale)
+    # The clinic's clock (the visit is there), the zone named when the client's differs.
+    local = session.starts_at.astimezone(zone(clinic.timezone))
+    clock = dates.format_session_time(session.starts_at, clinic.timezone, clinic.zone_for(client), locale)
+    return text("moment.at", locale, date=dates.format_date(local, locale), time=clock)
 
 
 def handle_reply(db: Session, rt, *, clinic: Clinic, client: Client, body: str | None, now: datetime,

@@ -70,10 +70,11 @@ def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings
                   now: datetime) -> OutboxMessage:
     """The plan confirmation, due now or, in quiet hours, when they end."""
     tz = plan.clinic.zone_for(plan.client)
-    local = first.starts_at.astimezone(zone(tz))
+    local = first.starts_at.astimezone(zone(plan.clinic.timezone))
     locale = plan.client.locale
     body = templates.render("plan_confirmation", settings, locale, date=dates.format_date(local, locale),
-                            time=dates.format_time(local, locale), session_number=1,
+                            time=dates.format_session_time(first.starts_at, plan.clinic.timezone, tz, locale),
+                            session_number=1,
                             total_sessions=plan.session_count)
     due = next_allowed_time(now, tz, settings.quiet_start, settings.quiet_end)
     return OutboxMessage(
@@ -210,10 +211,11 @@ def _moved_notice(plan: Plan, row: TreatmentSession, settings: MessageSettings, 
                   now: datetime) -> OutboxMessage:
     """The client's "your appointment moved" text: new day and time, due now or when quiet hours end."""
     tz = plan.clinic.zone_for(plan.client)
-    local = row.starts_at.astimezone(zone(tz))
+    local = row.starts_at.astimezone(zone(plan.clinic.timezone))
     locale = plan.client.locale
     body = templates.render("sessions_moved" if shifted else "session_moved", settings, locale,
-                            date=dates.format_date(local, locale), time=dates.format_time(local, locale),
+                            date=dates.format_date(local, locale),
+                            time=dates.format_session_time(row.starts_at, plan.clinic.timezone, tz, locale),
                             session_number=row.number, total_sessions=plan.session_count)
     return OutboxMessage(
         clinic=plan.clinic, client=plan.client, plan=plan, session=row, plan_version=plan.version,

@@ -114,7 +114,8 @@ def _session_command(db: Session, rt, *, clinic: Clinic, phone: StaffPhone, body
 
 def _move(db: Session, rt, plan: Plan, number: int, rest: str, *, clinic: Clinic, actor: str, now: datetime) -> str:
     """Read "<date> <time> [SHIFT] [OK]" and move the session; the reply names the new local time."""
-    when, options = take_moment(rest.lower().strip(" ,"), tz=clinic.timezone, now=now)
+    when, options = take_moment(rest.lower().strip(" ,"), tz=clinic.timezone, now=now,
+                                confirmed="ok" in rest.lower().replace(",", " ").split())
     flags = set(options.replace(",", " ").split())
     unknown = sorted(flags - {"shift", "ok"})
     if unknown:

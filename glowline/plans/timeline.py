@@ -224,8 +224,11 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
     channel = _check_settings(settings, channel)
     tz = client_timezone
     quiet = (tz, settings.quiet_start, settings.quiet_end)
-    local_start = session.starts_at.astimezone(zone(tz))
-    common: dict[str, Any] = dict(date=dates.format_date(local_start, locale), time=dates.format_time(local_start, locale),
+    # The session is at the clinic: its day and time on the clinic's clock, the zone named when the
+    # client's differs ("10:00 AM Eastern"); quiet hours and due times are the client's own.
+    clinic_start = session.starts_at.astimezone(zone(settings.timezone))
+    common: dict[str, Any] = dict(date=dates.format_date(clinic_start, locale),
+                                  time=dates.format_session_time(session.starts_at, settings.timezone, tz, locale),
                                   session_number=session.number, total_sessions=total_sessions)
 
     def make(number: int, kind: MessageKind, key: str, template: str, due: datetime,
@@ -261,10 +264,11 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
     if next_session is not None:
         nudge = _nudge_time(protocol, session, next_session, window_end, settings, tz)
         if nudge is not None:
-            local_next = next_session.starts_at.astimezone(zone(tz))
+            local_next = next_session.starts_at.astimezone(zone(settings.timezone))
             out.append(make(next_session.number, MessageKind.BOOKING_NUDGE, "booking-nudge", "booking_nudge",
                             nudge, next_session.starts_at, date=dates.format_date(local_next, locale),
-                            time=dates.format_time(local_next, locale), session_number=next_session.number,
+                            time=dates.format_session_time(next_session.starts_at, settings.timezone, tz, locale),
+                            session_number=next_session.number,
                             total_sessions=total_sessions))
     return out
 

@@ -309,7 +309,10 @@ class Client(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
     phone: Mapped[str] = mapped_column(String(20))
+    # The client's own zone when it is not the clinic's: guessed from the number's area code at the
+    # first text, then confirmed or corrected by the intake's zone question (timezone_confirmed_at).
     timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone_confirmed_at: Mapped[datetime | None]
     # The catalogue locale the client reads and hears ("en", "es"); None until they choose or write.
     language: Mapped[str | None] = mapped_column(String(8))
     preferred_channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.SMS)

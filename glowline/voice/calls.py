@@ -22,12 +22,13 @@ from glowline.compliance import consent as compliance
 from glowline.compliance.stop_intent import StopIntent, classify
 from glowline.delivery import outbox
 from glowline.delivery.channels import CALL_KINDS
-from glowline.messages.catalog import text
+from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.store.models import (Channel, MessageKind, MessageStatus, OutboxMessage, PlanStatus, SessionStatus,
                              TreatmentSession)
 from glowline.plans.timeline import next_allowed_time, zone
+from glowline.normalize import fold
 from glowline.messages.dates import spoken_moment
-from glowline.voice.twiml import spoken_clinic_phone
+from glowline.voice.twiml import SpokenGather, SpokenResponse, spoken_clinic_phone
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 # unreachable carrier" (in a status callback). Either means texts will never arrive.
 NOT_MOBILE_CODES = frozenset({21614, 30006})
 MAX_KEYPAD_ATTEMPTS = 2
-SPEECH_HINTS = "confirm, yes, call back, call me, stop"
+SPEECH_HINTS = {"en": "confirm, yes, call back, call me, stop",
+                "es": "confirmar, confirmo, sí, uno, dos, llámenme, llamar, cambiar, nueve, alto"}
 
 
 class CallResult(str, enum.Enum):
@@ -53,9 +55,9 @@ class CallResult(str, enum.Enum):
 KEYS = {"1": CallResult.CONFIRMED, "2": CallResult.CALLBACK_REQUESTED, "9": CallResult.OPTED_OUT}
 # Spoken equivalents of the keys; the keypad is what the call asks for, speech is a courtesy.
 _SPOKEN = (
-    (("stop", "unsubscribe", "no more"), "9"),
-    (("call back", "callback", "call me", "two", "reschedule"), "2"),
-    (("confirm", "yes", "yeah", "yep", "one", "sure"), "1"),
+    (("stop", "unsubscribe", "no more", "alto", "nueve"), "9"),
+    (("call back", "callback", "call me", "two", "reschedule", "dos", "llamenme", "llameme", "llamar", "cambiar"), "2"),
+    (("confirm", "yes", "yeah", "yep", "one", "sure", "confirmo", "confirmar", "si", "uno", "claro"), "1"),
 )
 
 # Twilio CallStatus -> outbox status (forward-only, through glowline.delivery.outbox), and the result a
@@ -87,7 +89,7 @@ def read_choice(digits: str | None, speech: str | None) -> Choice:
         # "Don't call me again" holds "call me" but is a revocation: the classifier decides first.
         return Choice("9", CallResult.OPTED_OUT, spoken=speech[:200])
     if not key and speech:
-        words = " ".join("".join(c if c.isalnum() else " " for c in speech.lower()).split())
+        words = fold(" ".join("".join(c if c.isalnum() else " " for c in speech.lower()).split()))
         padded = f" {words} "
         for phrases, mapped in _SPOKEN:
             if any(f" {p} " in padded for p in phrases) or words == mapped:
@@ -96,19 +98,24 @@ def read_choice(digits: str | None, speech: str | None) -> Choice:
     return Choice(key or None, KEYS.get(key))
 
 
+def locale_for(message: OutboxMessage) -> str:
+    """The language a call to the message's client speaks (English for a staff call)."""
+    return message.client.locale if message.client is not None else DEFAULT_LOCALE
+
+
 def _moment(message: OutboxMessage) -> str | None:
     """The session's day and time as a voice says it, in the client's time zone; None without a session."""
     session = message.session
     if session is None:
         return None
     tz = message.clinic.zone_for(message.client)
-    return spoken_moment(session.starts_at.astimezone(zone(tz)))
+    return spoken_moment(session.starts_at.astimezone(zone(tz)), locale_for(message))
 
 
 def _session_words(message: OutboxMessage) -> str:
     """"appointment on Thursday, December 5 at 10 AM" (or "upcoming appointment" without a session)."""
-    moment = _moment(message)
-    return text("call.appointment_on", when=moment) if moment else text("call.upcoming_appointment")
+    moment, locale = _moment(message), locale_for(message)
+    return text("call.appointment_on", locale, when=moment) if moment else text("call.upcoming_appointment", locale)
 
 
 # Outbox kinds a call can carry: each is about one appointment the client can confirm.
@@ -116,33 +123,35 @@ def _session_words(message: OutboxMessage) -> str:
 
 
 def _intro(message: OutboxMessage) -> str:
-    clinic = message.clinic.name
+    clinic, locale = message.clinic.name, locale_for(message)
     if message.kind is MessageKind.PLAN_CONFIRMATION:
-        return text("call.intro.plan", clinic=clinic, when=_moment(message) or text("call.upcoming_appointment"))
+        return text("call.intro.plan", locale, clinic=clinic,
+                    when=_moment(message) or text("call.upcoming_appointment", locale))
     if message.kind in CALL_KINDS:
-        return text("call.intro.reminder", clinic=clinic, what=_session_words(message))
-    return text("call.intro.visit", clinic=clinic)
+        return text("call.intro.reminder", locale, clinic=clinic, what=_session_words(message))
+    return text("call.intro.visit", locale, clinic=clinic)
 
 
 def reminder_twiml(message: OutboxMessage, *, answered_by: str | None, action_url: str) -> str:
     """The TwiML Twilio plays when the reminder call is answered (a machine gets one short message)."""
-    response = VoiceResponse()
+    locale = locale_for(message)
+    response = SpokenResponse(locale)
     intro = _intro(message)
     phone = spoken_clinic_phone(message.clinic)
     if is_machine(answered_by) or message.kind not in CALL_KINDS:
-        response.say(text("call.machine", intro=intro, phone=phone))
+        response.say(text("call.machine", locale, intro=intro, phone=phone))
         response.hangup()
         return str(response)
-    response.append(keypad_gather(action_url, f"{intro} {text('call.menu')}"))
-    response.say(text("call.no_choice", phone=phone))
+    response.append(keypad_gather(action_url, f"{intro} {text('call.menu', locale)}", locale))
+    response.say(text("call.no_choice", locale, phone=phone))
     response.hangup()
     return str(response)
 
 
-def keypad_gather(action_url: str, said: str) -> Gather:
-    """A one-key Gather (speech accepted too) that says ``said`` while it listens."""
-    gather = Gather(input="speech dtmf", num_digits=1, speech_timeout="auto", action=action_url,
-                    hints=SPEECH_HINTS, timeout=6)
+def keypad_gather(action_url: str, said: str, locale: str | None = DEFAULT_LOCALE) -> Gather:
+    """A one-key Gather (speech accepted too) that says ``said`` while it listens, in the caller's language."""
+    gather = SpokenGather(locale, input="speech dtmf", num_digits=1, speech_timeout="auto", action=action_url,
+                          hints=SPEECH_HINTS.get(locale or DEFAULT_LOCALE, SPEECH_HINTS[DEFAULT_LOCALE]), timeout=6)
     gather.say(said)
     return gather
 
@@ -163,51 +172,53 @@ def apply_choice(db: Session, message: OutboxMessage, choice: Choice, *, now: da
     ends politely and the reminder counts as answered without a choice.
     """
     phone = spoken_clinic_phone(message.clinic)
+    locale = locale_for(message)
     if choice.result is None:
-        response = VoiceResponse()
+        response = SpokenResponse(locale)
         if attempt < MAX_KEYPAD_ATTEMPTS:
-            response.append(keypad_gather(retry_url, text("call.not_a_choice", menu=text("call.menu"))))
-        response.say(text("call.change_appointment", phone=phone))
+            response.append(keypad_gather(retry_url, text("call.not_a_choice", locale, menu=text("call.menu", locale)),
+                                          locale))
+        response.say(text("call.change_appointment", locale, phone=phone))
         response.hangup()
         return str(response), None
     if choice.result is CallResult.OPTED_OUT:
         _opt_out(db, message, now, spoken=choice.spoken)
-        response = VoiceResponse()
-        response.say(text("call.opted_out", clinic=message.clinic.name, phone=phone))
+        response = SpokenResponse(locale)
+        response.say(text("call.opted_out", locale, clinic=message.clinic.name, phone=phone))
         response.hangup()
         result = CallResult.OPTED_OUT
     else:
         twiml, result = answer_session(message.session, choice.result, now=now, words=_session_words(message),
-                                       phone=phone)
+                                       phone=phone, locale=locale)
         response = twiml
     record_result(message, result, now)
     return str(response), result
 
 
 def answer_session(session: TreatmentSession | None, wanted: CallResult, *, now: datetime, words: str,
-                   phone: str) -> tuple[VoiceResponse, CallResult]:
+                   phone: str, locale: str = DEFAULT_LOCALE) -> tuple[VoiceResponse, CallResult]:
     """Confirm a session or ask for a call back, as a reminder call or an incoming call chose.
 
     A session that is no longer booked cannot be confirmed: the caller is told to call and
     the clinic sees a call-back request.
     """
-    response = VoiceResponse()
+    response = SpokenResponse(locale)
     live = session is not None and session.status is not SessionStatus.CANCELLED and (
         session.plan is None or session.plan.status is PlanStatus.ACTIVE)
     if not live:
-        response.say(text("call.no_longer_booked", phone=phone))
+        response.say(text("call.no_longer_booked", locale, phone=phone))
         result = CallResult.CALLBACK_REQUESTED
     elif wanted is CallResult.CONFIRMED:
         assert session is not None  # live implies a session
         session.status = SessionStatus.CONFIRMED
         session.confirmed_at = now
-        response.say(text("call.confirmed", what=words))
+        response.say(text("call.confirmed", locale, what=words))
         result = CallResult.CONFIRMED
     else:
         assert session is not None
         session.status = SessionStatus.CALLBACK_REQUESTED
         session.callback_requested_at = now
-        response.say(text("call.callback"))
+        response.say(text("call.callback", locale))
         result = CallResult.CALLBACK_REQUESTED
     response.hangup()
     return response, result

@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import VoiceResponse
 
 from glowline.compliance import consent as compliance
 from glowline.compliance.stop_intent import StopIntent, classify
 from glowline.messages.catalog import text
 from glowline.plans.opt_out_notice import notify_opt_out
 from glowline.store.models import Client, Clinic
-from glowline.voice.twiml import AnswerVia, VoiceAnswer, spoken_clinic_phone
+from glowline.voice.twiml import AnswerVia, SpokenResponse, VoiceAnswer, spoken_clinic_phone
 
 # The consent record keeps what was said, bounded like a text's wording.
 MAX_SAID = 200
@@ -35,7 +34,7 @@ def opt_out_on_call(db: Session, rt, *, clinic: Clinic, client: Client, said: st
                                  now=now)
     if changed:
         notify_opt_out(db, rt, clinic=clinic, client=client, how="by voice", now=now)
-    response = VoiceResponse()
+    response = SpokenResponse(client.locale)
     response.say(text("call.opted_out", client.locale, clinic=clinic.name, phone=spoken_clinic_phone(clinic)))
     response.hangup()
     return str(response)

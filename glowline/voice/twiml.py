@@ -17,11 +17,57 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from glowline.messages.catalog import text
+from glowline.messages.catalog import DEFAULT_LOCALE, locale_of, text
 from glowline.phone import DEFAULT_REGION, clinic_region, spoken_groups
 from glowline.store.models import Channel, InboundMessage
 
 ANSWER_TIMEOUT_SECONDS = 6
+
+# How each catalogue locale is spoken and heard. English keeps Twilio's defaults (en-US, the
+# default voice), so English TwiML is unchanged. Spanish: <Say language="es-US"> needs a voice that
+# speaks US Spanish, and an invalid voice/language pair makes Twilio skip the <Say>; Twilio's basic
+# "man"/"woman" voices have no es-US, so we name Amazon Polly's "Lupe", the US-Spanish voice in
+# Twilio's text-to-speech list (standard and neural; "Polly.Miguel" is the male one, "Polly.Penelope"
+# the older one). <Gather language="es-US"> makes speech recognition listen for US Spanish.
+SAY_OPTIONS: dict[str, dict[str, str]] = {"en": {}, "es": {"language": "es-US", "voice": "Polly.Lupe"}}
+LISTEN_LANGUAGE: dict[str, str] = {"es": "es-US"}
+# Spoken yes/no hints per locale (Twilio biases recognition towards them).
+YES_NO_HINTS: dict[str, tuple[str, ...]] = {"en": ("yes", "no"), "es": ("sí", "no")}
+
+
+def say_options(locale: str | None) -> dict[str, str]:
+    """The <Say> attributes (language, voice) for a client's locale; none for English."""
+    return dict(SAY_OPTIONS.get(locale_of(locale), {}))
+
+
+def gather_options(locale: str | None) -> dict[str, str]:
+    """The <Gather> attributes for a client's locale: the speech-recognition language, when not English."""
+    language = LISTEN_LANGUAGE.get(locale_of(locale))
+    return {"language": language} if language else {}
+
+
+class SpokenResponse(VoiceResponse):
+    """A VoiceResponse whose every <Say> speaks the client's language (its own; Gathers use SpokenGather)."""
+
+    def __init__(self, locale: str | None = DEFAULT_LOCALE, **kwargs):
+        super().__init__(**kwargs)
+        self.locale = locale_of(locale)
+
+    def say(self, message=None, **kwargs):
+        """<Say> in the response's language and voice."""
+        return super().say(message, **{**say_options(self.locale), **kwargs})
+
+
+class SpokenGather(Gather):
+    """A Gather that listens in the client's language, and whose <Say> speaks it."""
+
+    def __init__(self, locale: str | None = DEFAULT_LOCALE, **kwargs):
+        super().__init__(**{**gather_options(locale), **kwargs})
+        self.locale = locale_of(locale)
+
+    def say(self, message=None, **kwargs):
+        """<Say> in the gather's language and voice."""
+        return super().say(message, **{**say_options(self.locale), **kwargs})
 
 
 def spoken_phone(number: str, region: str = DEFAULT_REGION) -> str:
@@ -78,7 +124,7 @@ def parse_confidence(raw: str | None) -> float | None:
     return min(max(value, 0.0), 1.0)
 
 
-def question_gather(question, action_url: str) -> Gather:
+def question_gather(question, action_url: str, locale: str | None = DEFAULT_LOCALE) -> Gather:
     """A Gather for one question: one key for yes/no and up to nine numbered choices, speech for the rest."""
     choices = tuple(getattr(question, "choices", ()) or ())
     kind = getattr(question, "kind", "")
@@ -90,10 +136,11 @@ def question_gather(question, action_url: str) -> Gather:
         options["num_digits"] = 1
     else:
         options["finish_on_key"] = "#"
-    hints = ("yes", "no") if kind in ("consent", "yesno") else tuple(getattr(question, "speech_hints", ()) or ())
+    locale = locale_of(locale)
+    hints = YES_NO_HINTS[locale] if kind in ("consent", "yesno") else tuple(question.speech_hints_in(locale))
     if hints:
         options["hints"] = ", ".join(dict.fromkeys(hints))
-    return Gather(**options)
+    return SpokenGather(locale, **options)
 
 
 def render_turn(turn, *, action_url: str) -> str:
@@ -102,26 +149,27 @@ def render_turn(turn, *, action_url: str) -> str:
     The engine words every message for the voice channel and keeps the consent wording
     exactly as it is said here, so the text is spoken as given.
     """
-    response = VoiceResponse()
+    locale = turn.intake.client.locale if turn.intake is not None else DEFAULT_LOCALE
+    response = SpokenResponse(locale)
     texts = [m.strip() for m in turn.messages if m and m.strip()]
     if turn.expects_answer:
-        gather = question_gather(turn.question, action_url)
+        gather = question_gather(turn.question, action_url, locale)
         for line in texts:
             gather.say(line)
         response.append(gather)
         # Silence is posted to the action (actionOnEmptyResult); this only plays if that request fails.
-        response.say(text("voice.no_input"))
+        response.say(text("voice.no_input", locale))
     else:
         for line in texts:
             response.say(line)
-        response.say(text("voice.goodbye"))
+        response.say(text("voice.goodbye", locale))
     response.hangup()
     return str(response)
 
 
-def goodbye_twiml(said: str) -> str:
-    """Say one thing and hang up."""
-    response = VoiceResponse()
+def goodbye_twiml(said: str, locale: str | None = DEFAULT_LOCALE) -> str:
+    """Say one thing (in the client's language) and hang up."""
+    response = SpokenResponse(locale)
     response.say(said)
     response.hangup()
     return str(response)

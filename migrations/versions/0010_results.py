@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_results'
-down_revision = '0007_front_desk'
+down_revision = '0008_client_zone'
 branch_labels = None
 depends_on = None
 
