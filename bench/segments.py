@@ -102,10 +102,13 @@ def samples(rt: Runtime, locale: str) -> dict[str, object]:
         "session_number": 2, "total_sessions": 6, "choices": text("rebook.choices", locale, choices=choices),
         "first_name": LONG_FIRST_NAME, "name": text("intake.name", locale, first_name=LONG_FIRST_NAME),
         "question": render_question(concern, Channel.SMS, {"clinic": LONG_CLINIC}, locale),
-        "message": _welcome(rt, locale), "hint": rt.intake_engine.question("first_name").hint,
+        "message": _welcome(rt, locale), "hint": rt.intake_engine.question("first_name").hint_in(locale),
         "why": text("intake.why.default", locale, clinic=LONG_CLINIC), "heard": "Fine lines and wrinkles",
         "prompt": "What is your first name?", "options": "1 Face\n2 Neck", "n": 9, "number": 1, "label": "Face",
         "usage": "", "what": "", "intro": "", "menu": "",
+        # The longest zone names a client is asked about in each language (Babel's, as zones.py names them).
+        "zone": "Hawaii-Aleutian" if locale == "en" else "de Hawái-Aleutianas",
+        "zone_long": "Hawaii-Aleutian Time" if locale == "en" else "hora de Hawái-Aleutianas",
     }
 
 
@@ -122,9 +125,9 @@ def rows(rt: Runtime | None = None) -> list[Row]:
         values = samples(rt, locale)
         bodies = [(key, text(key, locale, **values)) for key in client_text_keys()]
         bodies.append(("intake.welcome (questionnaire)", _welcome(rt, locale)))
-        if locale == "en":  # the questionnaire's prompts are the clinic's English (schemas/intake.schema.json)
-            bodies += [(f"question.{q.field}", render_question(q, Channel.SMS, {"clinic": LONG_CLINIC}, locale))
-                       for q in rt.intake_engine.questions()]
+        # The questionnaire's prompts are the clinic's own, in each language (schemas/intake.schema.json).
+        bodies += [(f"question.{q.field}", render_question(q, Channel.SMS, {"clinic": LONG_CLINIC}, locale))
+                   for q in rt.intake_engine.questions()]
         for key, body in bodies:
             count, encoding = segments(body)
             out.append(Row(key, locale, body, encoding, count))

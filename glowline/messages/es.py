@@ -119,7 +119,7 @@ TEXTS: dict[str, str] = {
     "intake.heard": "Entendimos '{heard}'. ¿Es correcto? Responda SÍ o NO.",
     "intake.heard.voice": "Entendí '{heard}'. ¿Es correcto? Diga sí o no.",
     "intake.why": "{why} {question}",
-    "intake.why.default": "Se lo preguntamos para que {clinic} pueda planificar su tratamiento.",
+    "intake.why.default": "Se lo preguntamos para planificar bien su tratamiento.",
     "intake.name": ", {first_name}",
     "intake.complete": ("¡Gracias{name}! {clinic} ya tiene sus respuestas y le escribirá pronto para reservar "
                         "su primera visita. Responda ALTO para darse de baja."),
