@@ -149,7 +149,7 @@ def test_killing_the_schedulers_holder_fires_the_overdue_sends_within_the_bound(
         runtime, db, open_clinic, config, fake_twilio, redis_conn, tmp_path):
     fleet = Fleet(config, tmp_path).start()
     try:
-        assert wait_until(lambda: scheduler_pid(redis_conn, config.queue_name), timeout=60), "no scheduler started"
+        assert wait_until(lambda: scheduler_pid(redis_conn, config.queue_name), timeout=240), "no scheduler started"
         now = runtime.clock.now()
         rows = [row for n in range(15)
                 for row in make_batch(db, open_clinic, 1, due_at=now + timedelta(seconds=5 + 2 * n),
@@ -201,7 +201,7 @@ def test_redis_killed_during_sends_and_restarted_empty_the_same_workers_send_eve
     fleet = Fleet(config, tmp_path).start()
     try:
         conn = Redis.from_url(server.url)
-        assert wait_until(lambda: Worker.count(connection=conn) == 2, timeout=60), "the workers never registered"
+        assert wait_until(lambda: Worker.count(connection=conn) == 2, timeout=240), "the workers never registered"
         pids = [p.pid for p in fleet.processes]
         schedule(rt, db, rows)
         assert wait_until(lambda: len(fake_twilio.sent()) >= 10, timeout=600), "sending never started"
