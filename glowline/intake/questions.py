@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as _field
 from collections.abc import Mapping
 
 from glowline.exceptions import ConfigError
 from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.store.models import Channel
 
-KINDS = ("consent", "yesno", "choice", "multi", "text")
+KINDS = ("consent", "yesno", "choice", "multi", "text", "photo")
+CHANNELS = tuple(c.value for c in Channel)
 # The shapes a free-text answer may be declared to take (``x-shape``); see intake.answers.
 SHAPES = ("first-name", "free")
 SCHEMA_FILE = "intake.schema.json"
@@ -43,6 +45,25 @@ class Question:
     shape: str = "free"
     why: str | None = None
     ack: str | None = None
+    # Wording per locale when the schema gives {"en": ..., "es": ...}; prompt and hint above are the English.
+    prompts: Mapping[str, str] = _field(default_factory=dict)
+    hints: Mapping[str, str] = _field(default_factory=dict)
+    # The channels it is asked on (x-channels): a caller cannot send a photo.
+    channels: tuple[str, ...] = CHANNELS
+
+    def prompt_in(self, locale: str, *, voice: bool = False) -> str:
+        """The prompt template in ``locale`` (English when the schema gives only one wording)."""
+        if voice and self.voice_prompt:
+            return self.voice_prompt
+        return self.prompts.get(locale) or self.prompt
+
+    def hint_in(self, locale: str) -> str:
+        """The hint template in ``locale`` (English when the schema gives only one wording)."""
+        return self.hints.get(locale) or self.hint
+
+    def asked_on(self, channel: Channel | str) -> bool:
+        """Whether this question is asked on ``channel``."""
+        return Channel(channel).value in self.channels
 
     def choice(self, number: int) -> Choice | None:
         """The choice with this number, if there is one."""
@@ -80,26 +101,43 @@ def load_questions(schema: Mapping, catalog) -> list[Question]:
         kind = sub.get("x-kind")
         if kind not in KINDS:
             raise ConfigError(f"{where}.x-kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+        wordings = {key: _wording(sub, key, where) for key in ("x-prompt", "x-hint", "x-prompt-voice", "x-hint-voice",
+                                                                "x-why", "x-ack")}
         for key in ("x-prompt", "x-hint"):
-            if not isinstance(sub.get(key), str) or not sub[key].strip():
+            if not wordings[key]:
                 raise ConfigError(f"{where}.{key}: every question needs a {key[2:]} text")
+        asked_on = tuple(sub.get("x-channels") or CHANNELS)
+        if not asked_on or any(c not in CHANNELS for c in asked_on):
+            raise ConfigError(f"{where}.x-channels: expected some of {', '.join(CHANNELS)}")
         shape = sub.get("x-shape", "free")
         if shape not in SHAPES:
             raise ConfigError(f"{where}.x-shape: expected one of {', '.join(SHAPES)}, got {shape!r}")
-        for key in ("x-why", "x-ack"):
-            if sub.get(key) is not None and (not isinstance(sub[key], str) or not sub[key].strip()):
-                raise ConfigError(f"{where}.{key}: must be a sentence")
         choices = _choices(name, sub, kind, catalog) if kind in ("choice", "multi") else ()
         hints = tuple(sub.get("x-speech-hints") or ())
         if not hints and choices:
             hints = tuple(dict.fromkeys(h for c in choices for h in (c.label, *c.synonyms)))
+        english = {key: (given.get(DEFAULT_LOCALE) or next(iter(given.values()))) if given else None
+                   for key, given in wordings.items()}
         questions.append(Question(
-            field=name, prompt=sub["x-prompt"], hint=sub["x-hint"], kind=kind, choices=choices,
-            speech_hints=hints, screening=sub.get("x-screening"), voice_prompt=sub.get("x-prompt-voice"),
-            voice_hint=sub.get("x-hint-voice"), shape=shape, why=sub.get("x-why"),
-            ack=sub.get("x-ack"),
+            field=name, prompt=english["x-prompt"] or "", hint=english["x-hint"] or "", kind=kind, choices=choices,
+            speech_hints=hints, screening=sub.get("x-screening"), voice_prompt=english["x-prompt-voice"],
+            voice_hint=english["x-hint-voice"], shape=shape, why=english["x-why"], ack=english["x-ack"],
+            prompts=wordings["x-prompt"], hints=wordings["x-hint"], channels=asked_on,
         ))
     return questions
+
+
+def _wording(sub: Mapping, key: str, where: str) -> dict[str, str]:
+    """A wording given as one sentence or as {"en": ..., "es": ...}, as a dict by locale (empty when absent)."""
+    given = sub.get(key)
+    if given is None:
+        return {}
+    if isinstance(given, str):
+        given = {DEFAULT_LOCALE: given}
+    if not isinstance(given, Mapping) or not given or not all(
+            isinstance(v, str) and v.strip() for v in given.values()):
+        raise ConfigError(f"{where}.{key}: must be a sentence, or one per locale ({{\"en\": ..., \"es\": ...}})")
+    return dict(given)
 
 
 def _choices(name: str, sub: Mapping, kind: str, catalog) -> tuple[Choice, ...]:
@@ -132,7 +170,7 @@ def render_question(question: Question, channel: Channel, values: Mapping[str, o
                     locale: str = DEFAULT_LOCALE) -> str:
     """The question as sent on ``channel``: prompt, numbered options and how to answer."""
     voice = channel == Channel.VOICE
-    prompt = fill(question.voice_prompt if voice and question.voice_prompt else question.prompt, values)
+    prompt = fill(question.prompt_in(locale, voice=voice), values)
     suffix = ".voice" if voice else ""
     if question.kind in ("consent", "yesno"):
         return text(f"question.yesno{suffix}", locale, prompt=prompt)
@@ -160,4 +198,4 @@ def render_hint(question: Question, channel: Channel, values: Mapping[str, objec
             return text("hint.choice.two.voice", locale)
         if question.kind in ("choice", "multi"):
             return text(f"hint.{question.kind}.voice", locale, n=n)
-    return fill(question.hint, {**values, "n": n})
+    return fill(question.hint_in(locale), {**values, "n": n})

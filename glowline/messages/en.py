@@ -198,4 +198,12 @@ TEXTS: dict[str, str] = {
     "call.rebook.closed": "This offer is no longer open. Please call us on {phone}. Goodbye.",
     # The consent record of a keypad opt-out: what was pressed and the menu that offered it.
     "call.opt_out_record": "keypad 9 on a reminder call: {menu}",
+
+    # -- photos (issue 18) ---------------------------------------------------------------------
+    "photo.thanks": "Thank you for the photo!",
+    "photo.received": "Thank you, {clinic} got your photo. Your clinician will see it before your visit.",
+    "photo.refused.not_a_photo": ("{clinic}: sorry, we can only receive photos (JPEG, PNG, HEIC or WebP), so we could "
+                                  "not keep the file you sent. You are welcome to send a photo instead."),
+    "photo.refused.too_large": ("{clinic}: sorry, that photo is too large for us to receive (over 5 MB). Could you "
+                                "send a smaller one?"),
 }

@@ -201,4 +201,12 @@ TEXTS: dict[str, str] = {
     "call.rebook.no_choice": "No escuchamos ninguna opción. Le llamaremos para buscar una nueva hora. Adiós.",
     "call.rebook.closed": "Esta oferta ya no está disponible. Llámenos al {phone}, por favor. Adiós.",
     "call.opt_out_record": "tecla 9 en una llamada de recordatorio: {menu}",
+
+    # -- photos (issue 18) ---------------------------------------------------------------------
+    "photo.thanks": "¡Gracias por la foto!",
+    "photo.received": "Gracias, {clinic} recibió su foto. Su especialista la verá antes de su cita.",
+    "photo.refused.not_a_photo": ("{clinic}: lo sentimos, solo podemos recibir fotos (JPEG, PNG, HEIC o WebP), así que "
+                                  "no pudimos guardar el archivo que envió. Puede enviarnos una foto si lo desea."),
+    "photo.refused.too_large": ("{clinic}: lo sentimos, esa foto es demasiado grande para recibirla (más de 5 MB). "
+                                "¿Podría enviar una más pequeña?"),
 }
