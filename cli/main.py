@@ -105,7 +105,7 @@ def clinic() -> None:
 
 @clinic.command("add")
 @click.option("--name", required=True)
-@click.option("--number", "numbers", multiple=True, required=True, help="Twilio number (repeatable).")
+@click.option("--number", "numbers", multiple=True, help="Twilio number (repeatable; optional with --messaging-service).")
 @click.option("--staff", multiple=True, help="Staff phone number (repeatable).")
 @click.option("--timezone", required=True, help="IANA zone, e.g. America/New_York.")
 @click.option("--contact", help="Call-back number clients see (default: the first Twilio number).")
@@ -113,7 +113,9 @@ def clinic() -> None:
 @click.option("--quiet-end", default="08:00", show_default=True)
 @click.option("--reminders", default="48,2", show_default=True, help="Hours before each session.")
 @click.option("--session-minutes", default=60, show_default=True, type=int)
-def clinic_add(name, numbers, staff, timezone, contact, quiet_start, quiet_end, reminders, session_minutes):
+@click.option("--messaging-service", help="Twilio Messaging Service SID (MG...): texts go through it (US A2P 10DLC).")
+def clinic_add(name, numbers, staff, timezone, contact, quiet_start, quiet_end, reminders, session_minutes,
+               messaging_service):
     """Add a clinic."""
     from glowline.clinics.service import add_clinic
 
@@ -121,8 +123,11 @@ def clinic_add(name, numbers, staff, timezone, contact, quiet_start, quiet_end, 
     with _session() as session:
         created = add_clinic(session, name=name, numbers=list(numbers), staff=list(staff), timezone=timezone,
                              contact_phone=contact, quiet_start=quiet_start, quiet_end=quiet_end,
-                             reminder_offsets_hours=offsets, session_minutes=session_minutes)
-        click.echo(f"clinic {created.id} added: {created.name} ({', '.join(n.number for n in created.numbers)})")
+                             reminder_offsets_hours=offsets, session_minutes=session_minutes,
+                             messaging_service=messaging_service)
+        senders = [n.number for n in created.numbers] + ([created.messaging_service_sid]
+                                                          if created.messaging_service_sid else [])
+        click.echo(f"clinic {created.id} added: {created.name} ({', '.join(senders)})")
 
 
 def _hours(raw: str) -> list[int]:
@@ -147,10 +152,12 @@ def _hours(raw: str) -> list[int]:
 @click.option("--no-voice-retry", is_flag=True, help="Never call twice.")
 @click.option("--staff-hours", help="When staff phones may get notices, HH:MM-HH:MM clinic time (default 08:00-20:00).")
 @click.option("--aftercare-until", help="Evening limit for aftercare at a session's end, HH:MM (default 21:00).")
+@click.option("--messaging-service", help='Send texts through this Messaging Service (MG...); "" goes back to the numbers.')
+@click.option("--photo-retention-days", type=int, help="Keep photos this many days after the last plan ends (default 365).")
 def clinic_set(clinic_id, quiet_start, quiet_end, reminders, templates, voice_fallback, voice_retry_minutes,
-               no_voice_retry, staff_hours, aftercare_until):
+               no_voice_retry, staff_hours, aftercare_until, messaging_service, photo_retention_days):
     """Change a clinic's message settings (applies to plans started afterwards)."""
-    from glowline.clinics.service import get_clinic, update_clinic
+    from glowline.clinics.service import get_clinic, set_messaging_service, set_photo_retention, update_clinic
     from glowline.exceptions import ValidationError
 
     overrides = {}
@@ -165,13 +172,19 @@ def clinic_set(clinic_id, quiet_start, quiet_end, reminders, templates, voice_fa
                                 templates=overrides, voice_fallback=voice_fallback,
                                 voice_retry_minutes=voice_retry_minutes, clear_voice_retry=no_voice_retry,
                                 staff_hours=staff_hours, aftercare_until=aftercare_until)
+        if messaging_service is not None:
+            set_messaging_service(session, updated, messaging_service)
+        if photo_retention_days is not None:
+            set_photo_retention(updated, photo_retention_days)
         retry = f"{updated.voice_retry_minutes} min" if updated.voice_retry_minutes else "off"
         click.echo(f"clinic {updated.id}: quiet {updated.quiet_start:%H:%M}-{updated.quiet_end:%H:%M}, "
                    f"reminders {','.join(map(str, updated.reminder_offsets_hours))} h before, "
                    f"templates overridden: {', '.join(sorted(updated.templates)) or 'none'}, "
                    f"voice fallback {'on' if updated.voice_fallback else 'off'}, voice retry {retry}, "
                    f"staff hours {updated.staff_hours_start:%H:%M}-{updated.staff_hours_end:%H:%M}, "
-                   f"evening aftercare until {updated.aftercare_evening_until:%H:%M}")
+                   f"evening aftercare until {updated.aftercare_evening_until:%H:%M}, "
+                   f"messaging service {updated.messaging_service_sid or 'none'}, "
+                   f"photos kept {updated.photo_retention_days} days after the last plan")
 
 
 @clinic.command("hours")

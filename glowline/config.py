@@ -149,6 +149,12 @@ class Config:
     var_dir: Path = field(default_factory=default_var_dir)
     protocols_path: Path = DATA_DIR / "protocols.json"
     schemas_dir: Path = DATA_DIR / "schemas"
+    # The photo store: the database unless a bucket is named (any S3-compatible object store).
+    photo_s3_bucket: str | None = None
+    photo_s3_endpoint_url: str | None = None
+    photo_s3_region: str = "us-east-1"
+    photo_s3_access_key_id: str | None = None
+    photo_s3_secret_access_key: str | None = None
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -200,6 +206,12 @@ class Config:
             raise ConfigError(f"TWILIO_HTTP_TIMEOUT: {twilio_timeout:g}s must be at most half of "
                               f"JOB_TIMEOUT ({job_timeout}s)")
         protocols_path = Path(env.get("PROTOCOLS_PATH") or DATA_DIR / "protocols.json")
+        bucket = env.get("PHOTO_S3_BUCKET") or None
+        s3_key, s3_secret = env.get("PHOTO_S3_ACCESS_KEY_ID") or None, env.get("PHOTO_S3_SECRET_ACCESS_KEY") or None
+        if bool(s3_key) != bool(s3_secret):
+            missing = "PHOTO_S3_SECRET_ACCESS_KEY" if s3_key else "PHOTO_S3_ACCESS_KEY_ID"
+            raise ConfigError(f"{missing}: set both PHOTO_S3_ACCESS_KEY_ID and PHOTO_S3_SECRET_ACCESS_KEY, or neither")
+        endpoint = env.get("PHOTO_S3_ENDPOINT_URL") or None
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -223,4 +235,9 @@ class Config:
             var_dir=var_dir,
             protocols_path=protocols_path,
             schemas_dir=Path(env.get("SCHEMAS_DIR") or DATA_DIR / "schemas"),
+            photo_s3_bucket=bucket,
+            photo_s3_endpoint_url=_http_url("PHOTO_S3_ENDPOINT_URL", endpoint) if endpoint else None,
+            photo_s3_region=env.get("PHOTO_S3_REGION") or "us-east-1",
+            photo_s3_access_key_id=s3_key,
+            photo_s3_secret_access_key=s3_secret,
         )

@@ -60,3 +60,16 @@ class ConsentRequired(Conflict):
     """
 
     field = "consent"
+
+
+class PhotoStoreError(GlowlineError):
+    """The photo store could not put, return or delete a photo; the message names no client data."""
+
+
+class MediaError(GlowlineError):
+    """Downloading or deleting a photo at Twilio failed; ``retryable`` says whether to try again."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from glowline.catalog.schemas import SchemaRegistry
     from glowline.delivery.dispatch import Dispatcher
     from glowline.intake.engine import IntakeEngine
+    from glowline.photos.storage import PhotoStore
+    from glowline.transports.media import TwilioMedia
     from glowline.transports.callbacks import CallbackUrls
     from glowline.transports.transport import Transport
 
@@ -107,6 +109,20 @@ class Runtime:
         from glowline.transports.transport import build_transport
 
         return build_transport(self.config)
+
+    @cached_property
+    def photo_store(self) -> PhotoStore:
+        """Where photos live: the database, or the S3-compatible bucket when one is configured."""
+        from glowline.photos.storage import build_store
+
+        return build_store(self.config, self.sessions, self.clock)
+
+    @cached_property
+    def media(self) -> TwilioMedia:
+        """Downloads and deletes MMS media at Twilio (raises MediaError without Twilio credentials)."""
+        from glowline.transports.media import TwilioMedia
+
+        return TwilioMedia(self.config)
 
     @cached_property
     def callbacks(self) -> CallbackUrls:

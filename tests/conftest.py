@@ -252,3 +252,28 @@ def db(runtime):
 @pytest.fixture
 def clinic(db):
     return make_clinic(db)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone server on a free local port for the session: it speaks the S3 HTTP API (like the Twilio double)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_config(config, s3_server):
+    """The test's settings with the photo store on a fresh bucket of the moto server."""
+    import boto3
+
+    bucket = f"photos-{uuid.uuid4().hex[:12]}"
+    settings = config.with_(photo_s3_bucket=bucket, photo_s3_endpoint_url=s3_server, photo_s3_access_key_id="testing",
+                            photo_s3_secret_access_key="testing")
+    boto3.session.Session().client("s3", endpoint_url=s3_server, region_name="us-east-1", aws_access_key_id="testing",
+                                   aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    return settings

@@ -217,3 +217,59 @@ def postgres_refusing(database_url: str):
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
         admin.dispose()
+# -- photos by MMS (issue 18) ------------------------------------------------------------------
+
+def photo_bytes(fmt: str = "JPEG", *, size=(640, 480), location: bool = True) -> bytes:
+    """A photo as a phone sends it: JPEG, PNG, WEBP or HEIF, with an EXIF GPS location unless told not."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (180, 120, 90))
+    for x in range(0, size[0], 7):  # some detail, so the encoders have something to keep
+        image.putpixel((x, (x * 3) % size[1]), (10, 20, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    if location:
+        gps = exif.get_ifd(0x8825)
+        gps.update({1: "N", 2: (40.0, 46.0, 30.0), 3: "W", 4: (73.0, 58.0, 12.0)})
+    out = io.BytesIO()
+    if fmt == "HEIF":
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+    image.save(out, fmt, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def media_sid(n: int) -> str:
+    """A Twilio media SID (ME + 32 hex) numbered ``n``."""
+    return f"ME{n:032x}"
+
+
+def send_mms(client, fake_twilio, files: list[tuple[bytes, str]], *, body: str = "", sender: str = CLIENT_NUMBER,
+             to: str = CLINIC_NUMBER, sid: str | None = None, **extra):
+    """A signed inbound MMS whose media the Twilio double holds; returns (response, MessageSid, media SIDs)."""
+    import uuid
+
+    message_sid = sid or "MM" + uuid.uuid4().hex
+    params = {"MessageSid": message_sid, "From": sender, "To": to, "Body": body, "NumMedia": len(files), **extra}
+    sids = []
+    for n, (data, content_type) in enumerate(files):
+        me = "ME" + uuid.uuid4().hex
+        sids.append(me)
+        params[f"MediaUrl{n}"] = fake_twilio.add_media(message_sid, me, data, content_type)
+        params[f"MediaContentType{n}"] = content_type
+    return twilio_post(client, "/twilio/sms", params), message_sid, sids
+
+
+def log_in_staff(client, db, clinic, username: str):
+    """Add a staff user of ``clinic`` and log ``client`` in as them."""
+    from glowline.clinics.service import add_staff_user
+
+    add_staff_user(db, clinic, username, PASSWORD)
+    db.commit()
+    page = client.get("/staff/login").get_data(as_text=True)
+    response = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf(page)})
+    assert response.status_code == 302
+    return client

@@ -158,7 +158,7 @@ def _staff_pages(desk, db) -> list[str]:
             "/staff/clients", "/staff/clients?q=jess", f"/staff/clients/{desk['jess'].id}", "/staff/queue",
             f"/staff/plans/{plan.id}", f"/staff/plans/{plan.id}/sessions/1/reschedule",
             f"/staff/plans/{plan.id}/sessions/2/cancel", f"/staff/plans/{plan.id}/cancel",
-            f"/staff/intakes/{intake.id}/plan", "/staff/results"]
+            f"/staff/intakes/{intake.id}/plan", "/staff/results", "/staff/settings/sending"]
 
 
 def test_every_staff_page_fits_a_390px_phone(server, browser, desk, db):  # noqa: F811

@@ -45,8 +45,8 @@ def test_sid_looks_like_twilio():
 def test_walk_the_whole_intake_from_the_command_line(server, env, runtime, clinic):
     steps = [("hi", "Reply YES or NO"), ("yes", "first name"), ("Maria", "Nice to meet you, Maria!"),
              ("purple", "number from 1 to 9"), ("2", "Which area"), ("BACK", "What would you most like"),
-             ("dark spots", "Which area"), ("1", "pregnant"), ("no", "isotretinoin"), ("no", "cold sores"),
-             ("no", "keloid"), ("no", "blood thinners"), ("no", "remind you"), ("1", "which days"),
+             ("dark spots", "Which area"), ("1", "send a photo"), ("skip", "pregnant"), ("no", "isotretinoin"),
+             ("no", "cold sores"), ("no", "keloid"), ("no", "blood thinners"), ("no", "remind you"), ("1", "which days"),
              ("saturday mornings", "Thank you, Maria!")]
     for body, expected in steps:
         result = text(env, server, "+15551234567", body)  # --to defaults to the first clinic's number

@@ -99,8 +99,12 @@ def test_a_status_for_a_message_we_sent_is_not_applied_when_it_breaks_the_contra
     assert db.get(OutboxMessage, row.id).status is MessageStatus.SENT
 
 
+MEDIA_URL = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Messages/MM{'d' * 32}/Media/ME{'e' * 32}"
+
+
 @pytest.mark.parametrize("params", [
-    {**SMS_OK, "SomeNewTwilioField": "x", "MediaUrl0": "https://api.twilio.com/m/1", "FromCity": "NEW YORK"},
+    {**SMS_OK, "SomeNewTwilioField": "x", "MediaUrl0": MEDIA_URL, "MediaContentType0": "image/jpeg",
+     "FromCity": "NEW YORK"},
     {**SMS_OK, "Body": ""},
     {**SMS_OK, "Body": "line one\nline two\ttabbed 🙂"},
     {**SMS_OK, "MessageSid": "MM" + "d" * 32, "NumMedia": "1"},

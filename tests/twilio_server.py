@@ -1,4 +1,4 @@
-"""A local HTTP server that speaks Twilio's REST API for Messages and Calls.
+"""A local HTTP server that speaks Twilio's REST API for Messages, Calls and an MMS's Media.
 
 The real ``twilio`` SDK is pointed at it (``client.api.base_url``); it is the
 test suite's only double, and it sits at the network edge.
@@ -50,6 +50,11 @@ class TwilioState:
     scripts: dict = field(default_factory=lambda: {"Messages": deque(), "Calls": deque()})
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # MMS media: (message SID, media SID) -> (bytes, content type); scripted download failures; deletes seen.
+    media: dict = field(default_factory=dict)
+    media_failures: dict = field(default_factory=dict)
+    media_downloads: list = field(default_factory=list)
+    media_deleted: list = field(default_factory=list)
 
 
 class FakeTwilio:
@@ -100,6 +105,36 @@ class FakeTwilio:
             self.state.requests.clear()
             for q in self.state.scripts.values():
                 q.clear()
+            for store in (self.state.media, self.state.media_failures, self.state.media_downloads,
+                          self.state.media_deleted):
+                store.clear()
+
+    def add_media(self, message_sid: str, media_sid: str, data: bytes, content_type: str) -> str:
+        """Hold one media item as Twilio does after an MMS; returns its MediaUrl (Twilio's documented form)."""
+        with self.state.lock:
+            self.state.media[(message_sid, media_sid)] = (data, content_type)
+        return (f"https://api.twilio.com/2010-04-01/Accounts/{self.state.account_sid}/Messages/{message_sid}"
+                f"/Media/{media_sid}")
+
+    def fail_media(self, media_sid: str, times: int, status: int = 500) -> None:
+        """Answer the next ``times`` downloads of ``media_sid`` with ``status``."""
+        with self.state.lock:
+            self.state.media_failures[media_sid] = [status] * times
+
+    def media_left(self) -> list[tuple[str, str]]:
+        """The (message SID, media SID) pairs Twilio still holds (never DELETEd)."""
+        with self.state.lock:
+            return sorted(self.state.media)
+
+    def deleted_media(self) -> list[tuple[str, str]]:
+        """Every DELETE of a Media resource, in order."""
+        with self.state.lock:
+            return list(self.state.media_deleted)
+
+    def media_downloads(self) -> list[tuple[str, bool]]:
+        """Every media download: (media SID, whether its basic auth was the account's)."""
+        with self.state.lock:
+            return list(self.state.media_downloads)
 
     def sent(self, resource: str = "Messages") -> list[Recorded]:
         """Requests Twilio accepted (answered 201) for ``resource``."""
@@ -117,6 +152,61 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):  # keep test output clean
         pass
+
+    def _auth_ok(self) -> bool:
+        expected = "Basic " + base64.b64encode(f"{self.state.account_sid}:{self.state.auth_token}".encode()).decode()
+        return self.headers.get("Authorization", "") == expected
+
+    def _media_path(self) -> tuple[str, str, str] | None:
+        # /2010-04-01/Accounts/{AC}/Messages/{MM}/Media/{ME}[.json]
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if len(parts) != 7 or parts[:2] != ["2010-04-01", "Accounts"] or parts[3] != "Messages" or parts[5] != "Media":
+            return None
+        return parts[2], parts[4], parts[6].removesuffix(".json")
+
+    def do_GET(self):
+        found = self._media_path()
+        if found is None:
+            return self._json(404, {"code": 20404, "message": "not found", "status": 404})
+        account, message_sid, media_sid = found
+        auth_ok = self._auth_ok() and account == self.state.account_sid
+        with self.state.lock:
+            self.state.media_downloads.append((media_sid, auth_ok))
+            failures = self.state.media_failures.get(media_sid)
+            failure = failures.pop(0) if failures else None
+            item = self.state.media.get((message_sid, media_sid))
+        if not auth_ok:
+            return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        if failure is not None:
+            return self._json(failure, {"code": 20500, "message": "Internal error", "status": failure})
+        if item is None:
+            return self._json(404, {"code": 20404, "message": "not found", "status": 404})
+        data, content_type = item
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return None
+
+    def do_DELETE(self):
+        found = self._media_path()
+        if found is None or not self._auth_ok():
+            return self._json(404 if found is None else 401, {"code": 20404, "message": "not found", "status": 404})
+        _account, message_sid, media_sid = found
+        with self.state.lock:
+            existed = self.state.media.pop((message_sid, media_sid), None) is not None
+            if existed:
+                self.state.media_deleted.append((message_sid, media_sid))
+        if not existed:
+            return self._json(404, {"code": 20404, "message": "not found", "status": 404})
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return None
 
     def do_POST(self):
         import time

@@ -25,6 +25,8 @@ from glowline.plans.holds import release_session
 from glowline.plans.service import cancel_plan, move_session
 from glowline.plans.timeline import zone
 from webhooks.auth import token_required
+from glowline.delivery.carrier_alerts import banner as carrier_banner
+from glowline.photos.retention import failed_count as failed_photos
 from webhooks.context import db, runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -271,6 +273,8 @@ def queue_state(clinic: Clinic, now: datetime, *, hours: int = 6, page: int = 1,
         **state, "totals": totals, "pages": pages, "page_size": QUEUE_PAGE,
         "health": heartbeat.check(runtime()).as_dict(),
         "window_hours": hours,
+        "carrier_alert": carrier_banner(db(), clinic.id, now),
+        "photos_failed": failed_photos(db(), clinic.id),
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import g, jsonify, request
+from flask import g, jsonify, request, url_for
 from sqlalchemy import select
 
 from glowline.clinics.clients import find_client, first_name, search
@@ -16,11 +16,14 @@ from glowline.desk.conversation import conversation
 from glowline.desk.replies import QuietHours, SendWhen, send_reply
 from glowline.exceptions import NotFound, ValidationError
 from glowline.phone import clinic_region, for_people
+from glowline.photos.views import client_photos, status_words
 from glowline.plans.replies import next_session
+from glowline.store.photo_rows import PhotoStatus
 from glowline.store.models import MAX_ID, ConsentEvent, Intake, Plan
 from webhooks.api import _clinic, _error, _plan, _viewed, bp, client_zone, message_json, plan_json, read_body, intake_json
 from webhooks.auth import token_required
 from webhooks.context import db, runtime
+from webhooks.photo_files import photo_response
 
 MAX_LIMIT = 200
 
@@ -162,3 +165,36 @@ def cancel_session(plan_id: int, number: int):
                     now=runtime().clock.now())
     db().commit()
     return jsonify(plan_json(plan))
+
+
+@bp.get("/clients/<int:client_id>/photos")
+@token_required
+def client_photo_list(client_id: int):
+    """GET /api/clients/<id>/photos: the client's photos with links the same token can download."""
+    client = _client(client_id)
+    photos = client_photos(db(), g.clinic_id, client.id)
+    _viewed("client_photos", [client.id])
+    return jsonify(photos=[_photo_json(p) for p in photos])
+
+
+def _photo_json(photo) -> dict:
+    stored = photo.status is PhotoStatus.STORED
+    return {"id": photo.public_id, "status": photo.status.value, "state": status_words(photo),
+            "received_at": photo.received_at.isoformat(), "intake_id": photo.intake_id,
+            "content_type": photo.content_type, "width": photo.width, "height": photo.height,
+            "download_url": url_for("api.photo_download", photo_id=photo.public_id) if stored else None,
+            "thumbnail_url": url_for("api.photo_thumbnail_download", photo_id=photo.public_id) if stored else None}
+
+
+@bp.get("/photos/<photo_id>")
+@token_required
+def photo_download(photo_id: str):
+    """GET /api/photos/<id>: one stored photo of this clinic (audited); 404 for any other."""
+    return photo_response(g.clinic_id, photo_id, g.actor, thumbnail=False)
+
+
+@bp.get("/photos/<photo_id>/thumbnail")
+@token_required
+def photo_thumbnail_download(photo_id: str):
+    """GET /api/photos/<id>/thumbnail: a stored photo's thumbnail; 404 for any other."""
+    return photo_response(g.clinic_id, photo_id, g.actor, thumbnail=True)

@@ -74,6 +74,10 @@ CALL_STATUSES = ("queued", "initiated", "ringing", "in-progress", "completed", "
                  "failed")
 ANSWERED_BY = ("human", "machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax",
                "unknown")
+# An MMS's media: Twilio's Media resource URL (we read only its SIDs; see glowline.transports.media) and a MIME type.
+MEDIA_URL = _shape(r"https://[A-Za-z0-9.\-]{1,120}(?::[0-9]{1,5})?/2010-04-01/Accounts/AC[0-9a-fA-F]{32}"
+                   r"/Messages/(?:MM|SM)[0-9a-fA-F]{32}/Media/ME[0-9a-fA-F]{32}")
+MEDIA_TYPE = _shape(r"[a-z]{1,20}/[A-Za-z0-9.+\-]{1,80}")
 DIGITS = _shape(r"[0-9*#wW]{1,64}|hangup")
 ERROR_CODE = _integer(0, 99999)
 
@@ -97,6 +101,9 @@ class Contract:
     one_of: tuple[tuple[str, ...], ...] = ()
 
 
+_MEDIA = {**{f"MediaUrl{n}": Rule(MEDIA_URL, 400) for n in range(10)},
+          **{f"MediaContentType{n}": Rule(MEDIA_TYPE, 100) for n in range(10)}}
+
 _COMMON = {
     "AccountSid": Rule(ACCOUNT_SID, 34),
     "MessagingServiceSid": Rule(SERVICE_SID, 34),
@@ -107,7 +114,7 @@ _COMMON = {
 }
 
 SMS = Contract(
-    fields={**_COMMON,
+    fields={**_COMMON, **_MEDIA,
             "From": Rule(SMS_PHONE, 16, required=True), "To": Rule(SMS_PHONE, 16, required=True),
             "MessageSid": Rule(MESSAGE_SID, 34), "SmsSid": Rule(MESSAGE_SID, 34),
             "SmsMessageSid": Rule(MESSAGE_SID, 34),

@@ -16,6 +16,7 @@ from glowline.desk.conversation import conversation
 from glowline.desk.replies import QuietHours, SendWhen, refusal, send_reply
 from glowline.exceptions import Conflict, GlowlineError, NotFound, ValidationError
 from glowline.phone import clinic_region, for_people
+from glowline.photos.views import client_photos, status_words
 from glowline.plans.replies import next_session
 from glowline.plans.plan_text import parse_local_datetime
 from glowline.plans.start import intake_concern
@@ -54,7 +55,8 @@ def client_context(clinic, client) -> dict:
             "phone": for_people(client.phone, clinic_region(clinic)),
             "intakes": intakes, "plans": plans, "consents": consents, "upcoming": upcoming,
             "entries": conversation(db(), clinic.id, client, now), "refusal": refusal(client),
-            "open_inbox": inbox.items(db(), clinic.id, client_id=client.id), "concern": intake_concern}
+            "open_inbox": inbox.items(db(), clinic.id, client_id=client.id), "concern": intake_concern,
+            "photos": client_photos(db(), clinic.id, client.id), "photo_status": status_words}
 
 
 def _client_or_404(client_id: int):

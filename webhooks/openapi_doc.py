@@ -150,6 +150,18 @@ _BATCH_RESULT = {"type": "object", "required": ["started", "refused"], "addition
                    "description": "What POST /api/plans would have answered for this item alone"}}}}}}
 
 
+_PHOTO = {"type": "object", "properties": {
+    "id": {"type": "string", "description": "Opaque id (not guessable from another photo's)"},
+    "status": {"enum": ["pending", "stored", "refused", "failed", "expired"]},
+    "state": {"type": "string", "description": "The status in staff's words: why a photo was refused or failed"},
+    "received_at": {"type": "string", "format": "date-time"},
+    "intake_id": {"type": ["integer", "null"]},
+    "content_type": {"type": ["string", "null"]}, "width": {"type": ["integer", "null"]},
+    "height": {"type": ["integer", "null"]},
+    "download_url": {"type": ["string", "null"], "description": "GET with the same bearer token (stored photos only)"},
+    "thumbnail_url": {"type": ["string", "null"]}}}
+
+
 def _required(schema: dict, *optional: str) -> dict:
     """The schema with every property required except ``optional`` ones: a client may count on them."""
     return {**schema, "required": [k for k in schema["properties"] if k not in optional]}
@@ -185,6 +197,15 @@ def _op(summary: str, ok: tuple[str, dict, str], *, body: str | None = None, par
     return op
 
 
+def _photo_op(summary: str) -> dict:
+    image = {"schema": {"type": "string", "format": "binary"}}
+    return {"summary": summary, "parameters": [{"name": "photo_id", "in": "path", "required": True,
+                                                "description": "The photo's opaque id",
+                                                "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}],
+            "responses": {"200": {"description": "The image", "content": {t: image for t in (
+                "image/jpeg", "image/png", "image/webp")}}, **_errors(401, 404, 429)}}
+
+
 def _path_param(name: str, description: str) -> dict:
     return {"name": name, "in": "path", "required": True, "description": description,
             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
@@ -196,7 +217,7 @@ def build_document(schemas) -> dict:
                   "Intake": _required(_INTAKE, "answers"), "Queue": _required(_QUEUE),
                   "Client": _required(_CLIENT), "ClientDetail": _required(_CLIENT_DETAIL),
                   "ConversationEntry": _required(_ENTRY), "InboxItem": _required(_INBOX_ITEM),
-                  "DaySession": _required(_DAY_SESSION), "Results": _required(_RESULTS),
+                  "DaySession": _required(_DAY_SESSION), "Results": _required(_RESULTS), "Photo": _required(_PHOTO),
                   "Consent": _CONSENT, "OptOut": _OPT_OUT}
     for name in ("api_plan_create", "api_plan_batch", "api_session_move", "api_plan_cancel", "api_client_message",
                  "api_session_cancel", "api_session_action"):
@@ -275,6 +296,11 @@ def build_document(schemas) -> dict:
         "/api/clients/{client_id}": {"get": _op("A client: consent, intakes, plans, next session and the conversation",
                                                 ("200", _ref("ClientDetail"), "The client"),
                                                 params=[client_id], errors=(401, 404))},
+        "/api/clients/{client_id}/photos": {"get": _op(
+            "The client's photos, newest first, with authenticated download links (each download is audited)",
+            ("200", list_of("photos", "Photo"), "The photos"), params=[client_id], errors=(401, 404))},
+        "/api/photos/{photo_id}": {"get": _photo_op("One stored photo (audited); Cache-Control: private, no-store")},
+        "/api/photos/{photo_id}/thumbnail": {"get": _photo_op("A stored photo's thumbnail (JPEG)")},
         "/api/clients/{client_id}/messages": {"post": _op(
             "Text the client (through the outbox; refused to an opted-out client and, unless send=morning, in quiet hours)",
             ("201", _ref("Message"), "The queued text"), body="api_client_message", params=[client_id],

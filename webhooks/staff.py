@@ -27,6 +27,7 @@ from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
 from webhooks.api import (apply_session_action, client_zone, message_json, opted_out_clients, paused_reason,
                           plan_messages, queue_state)
 from webhooks.auth import check_login, client_address, load_staff, log_in, log_out, login_required, throttle
+from glowline.photos.views import intake_photos, status_words
 from webhooks.context import db, runtime
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,9 @@ def new_plan(intake_id: int):
                            protocols=list(runtime().catalog), concern=intake_concern(intake),
                            planned=intake.status not in PLANNABLE,
                            consent=compliance.state_of(db(), intake.client, clinic),
-                           clinic_tz=zone(clinic.timezone)), (400 if error else 200)
+                           clinic_tz=zone(clinic.timezone), tz=zone(clinic.timezone),
+                           photos=intake_photos(db(), clinic.id, intake.id), photo_status=status_words,
+                           ), (400 if error else 200)
 
 
 @bp.post("/intakes/<int:intake_id>/consent-request")
@@ -543,3 +546,5 @@ def relative(delta: timedelta) -> str:
 
 from webhooks import desk as _desk  # noqa: E402,F401  (adds the front-desk routes to this blueprint)
 from webhooks import results as _results  # noqa: E402,F401  (adds the results page to this blueprint)
+from webhooks import desk_photos as _desk_photos  # noqa: E402,F401  (adds the photo routes to this blueprint)
+from webhooks import staff_settings as _staff_settings  # noqa: E402,F401  (adds the sending settings page)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from glowline.compliance import consent
 from glowline.delivery import attempts, outbox, retry
+from glowline.delivery.carrier_alerts import check_burst
 from glowline.voice import calls as voice_calls
 from glowline.store.db import on_commit
 from glowline.delivery.dispatch import enqueue_one
@@ -88,7 +89,23 @@ def reconcile() -> dict:
     if report is None:
         return {"skipped": "another reconcile holds the lock", "spool_replayed": replayed}
     # Only the run that got the lock settles plans, so two runs never complete one plan twice.
-    return report.as_dict() | {"plans_completed": complete_plans(), "spool_replayed": replayed}
+    return report.as_dict() | {"plans_completed": complete_plans(), "spool_replayed": replayed,
+                               **tend_photos()}
+
+
+def tend_photos() -> dict:
+    """Expire photos past their clinic's retention; enqueue again downloads and Twilio deletes that were lost."""
+    from glowline.photos.retention import catch_up, expire_photos
+
+    rt = context.current()
+    try:
+        with rt.sessions() as db:
+            expired = expire_photos(db, rt, now=rt.clock.now())
+            again = catch_up(db, rt, now=rt.clock.now())
+    except Exception:
+        log.warning("photo housekeeping stopped; tried again next run", exc_info=True)
+        return {"photos_expired": 0, "photos_requeued": 0}
+    return {"photos_expired": expired, "photos_requeued": again}
 
 
 def complete_plans() -> int:
@@ -256,8 +273,10 @@ def _deliver(rt, db: Session, message: OutboxMessage, now: datetime) -> str:
         return _defer(rt, db, message, now + timedelta(seconds=rt.config.retry_base_seconds), now,
                       reason="Redis unavailable just before sending; not sent")
     try:
+        # Texts of a clinic with a Messaging Service go through it (A2P 10DLC); calls still use a number.
+        service = message.clinic.messaging_service_sid if message.channel is Channel.SMS else None
         result = rt.transport.send(message.channel, to=message.to_number, from_=message.from_number,
-                                   body=message.body, urls=urls)
+                                   body=message.body, urls=urls, messaging_service=service)
     except TransportError as exc:
         return _handle_error(rt, db, message, exc)
     except Exception:
@@ -291,6 +310,7 @@ def _handle_error(rt, db: Session, message: OutboxMessage, exc: TransportError) 
         follow_up = voice_calls.fallback_call(db, message, now=now)  # a landline: call instead, if allowed
         if follow_up is not None:
             rt.dispatcher.schedule(db, [follow_up])
+        check_burst(db, rt, clinic=message.clinic, code=exc.code, now=now)
         db.commit()
         return "failed"
     retry_at = now + backoff(rt.config, message.attempts, exc)

@@ -29,6 +29,8 @@ class AuditAction(str, enum.Enum):
     REBOOK_CALL_BACK = "rebook_call_back"
     STAFF_REPLIED = "staff_replied"
     INBOX_DONE = "inbox_done"
+    PHOTO_VIEWED = "photo_viewed"
+    CARRIER_ALERT = "carrier_alert"  # a burst of 30034/30007: staff were alerted once
 
 
 # Words staff read on the plan page for each action.
@@ -49,6 +51,8 @@ DESCRIPTIONS = {
     AuditAction.REBOOK_CALL_BACK: "asked for a call to rebook",
     AuditAction.STAFF_REPLIED: "texted the client",
     AuditAction.INBOX_DONE: "marked an inbox text done",
+    AuditAction.PHOTO_VIEWED: "viewed a client's photo",
+    AuditAction.CARRIER_ALERT: "was alerted that carriers are blocking the clinic's texts",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,14 +53,67 @@ def check_quiet_hours(start: time, end: time) -> None:
                               f"(no texts before 8 am), got {end:%H:%M}", field="quiet_end")
 
 
+# A Twilio Messaging Service SID: MG and 32 hexadecimal digits.
+MESSAGING_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
+
+
+def check_messaging_service(db: Session, sid: str, clinic: Clinic | None = None) -> str:
+    """Return ``sid`` if it is a Messaging Service SID no other clinic uses, else raise."""
+    sid = sid.strip()
+    if not MESSAGING_SERVICE.fullmatch(sid):
+        raise ValidationError("messaging_service: expected MG followed by 32 hexadecimal digits",
+                              field="messaging_service")
+    owner = db.scalar(select(Clinic.id).where(Clinic.messaging_service_sid == sid))
+    if owner is not None and (clinic is None or owner != clinic.id):
+        raise Conflict("messaging_service: this Messaging Service already belongs to another clinic")
+    return sid
+
+
+def set_messaging_service(db: Session, clinic: Clinic, sid: str | None) -> Clinic:
+    """Send the clinic's texts through a Messaging Service (None or "" goes back to its numbers). Does not commit."""
+    if not sid:
+        if not clinic.numbers:
+            raise ValidationError("messaging_service: a clinic without a number must keep its Messaging Service",
+                                  field="messaging_service")
+        clinic.messaging_service_sid = None
+        return clinic
+    clinic.messaging_service_sid = check_messaging_service(db, sid, clinic)
+    return clinic
+
+
+def set_photo_retention(clinic: Clinic, days: int) -> Clinic:
+    """Keep the clinic's photos ``days`` after a client's last plan ends (30 to 3650). Does not commit."""
+    if not 30 <= days <= 3650:
+        raise ValidationError("photo_retention_days: between 30 and 3650 days", field="photo_retention_days")
+    clinic.photo_retention_days = days
+    return clinic
+
+
+def clinic_for_service(db: Session, sid: str) -> Clinic | None:
+    """The clinic whose Messaging Service is ``sid``, if any."""
+    if not sid:
+        return None
+    return db.scalar(select(Clinic).where(Clinic.messaging_service_sid == sid))
+
+
 def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], timezone: str,
                contact_phone: str | None = None, quiet_start: str = "20:00", quiet_end: str = "08:00",
-               reminder_offsets_hours: list[int] | None = None, session_minutes: int = 60) -> Clinic:
-    """Create a clinic; every number is checked and stored in E.164. Does not commit."""
+               reminder_offsets_hours: list[int] | None = None, session_minutes: int = 60,
+               messaging_service: str | None = None) -> Clinic:
+    """Create a clinic; every number is checked and stored in E.164. Does not commit.
+
+    A clinic with a Messaging Service may have no number of its own (texts go through the
+    service's pool); it then needs a contact phone for clients to call.
+    """
     if not name.strip() or len(name.strip()) > 120:
         raise ValidationError("name: a clinic needs a name of at most 120 characters", field="name")
-    if not numbers:
-        raise ValidationError("number: a clinic needs at least one Twilio number", field="number")
+    service = check_messaging_service(db, messaging_service) if messaging_service else None
+    if not numbers and not service:
+        raise ValidationError("number: a clinic needs at least one Twilio number or a Messaging Service",
+                              field="number")
+    if not numbers and not contact_phone:
+        raise ValidationError("contact: a clinic with only a Messaging Service needs a contact phone",
+                              field="contact")
     offsets = _offsets(reminder_offsets_hours or [48, 2])
     e164_numbers = [to_e164(n, field="number") for n in numbers]
     taken = db.scalars(select(ClinicNumber.number).where(ClinicNumber.number.in_(e164_numbers))).all()
@@ -72,6 +126,7 @@ def add_clinic(db: Session, *, name: str, numbers: list[str], staff: list[str], 
         contact_phone=to_e164(contact_phone, field="contact") if contact_phone else e164_numbers[0],
         quiet_start=start, quiet_end=end,
         reminder_offsets_hours=offsets, session_minutes=session_minutes, templates={},
+        messaging_service_sid=service,
     )
     clinic.numbers = [ClinicNumber(number=n) for n in e164_numbers]
     clinic.staff_phones = [StaffPhone(number=to_e164(s, field="staff")) for s in dict.fromkeys(staff)]

@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def notify_staff(db: Session, rt, *, clinic: Clinic, body: str, now: datetime) -> list[OutboxMessage]:
-    """Queue one SMS to each of the clinic's staff phones, from its first number, due now (sent after commit)."""
-    if not clinic.staff_phones or not clinic.numbers:
+    """Queue one SMS to each of the clinic's staff phones, from its first number or its Messaging Service, due now."""
+    if not clinic.staff_phones or not (clinic.numbers or clinic.messaging_service_sid):
         log.warning("clinic %s has no staff phone or number to notify", clinic.id)
         return []
     rows = [OutboxMessage(clinic_id=clinic.id, client_id=None, kind=MessageKind.STAFF_NOTICE, channel=Channel.SMS,

@@ -204,7 +204,7 @@ def _advance(db: Session, message_id: int, status: MessageStatus, error_code: in
     if status in (S.UNDELIVERED, S.FAILED):
         values.update(error_code=error_code, result=status.value,
                       last_error=f"carrier reported {status.value}"
-                      + (f": {twilio_errors.describe(error_code)}" if error_code else ""))
+                      + (f": {twilio_errors.explain(error_code)}" if error_code else ""))
     elif status is S.DELIVERED:
         values["result"] = "delivered"
     return _set(db, message_id, _lower_than(status), **values)

@@ -28,6 +28,12 @@ _REFUSAL = re.compile(r"^(?:no+|nope|nah|no (?:thanks?|thank you|way)|why\b.*|wh
                       re.IGNORECASE)
 
 
+# Skipping the optional photo question, in every language the intake speaks ("no" is the same in both).
+_SKIP_PHOTO = frozenset({"skip", "no", "nope", "no thanks", "no thank you", "not now", "pass",
+                         "omitir", "omite", "saltar", "no gracias", "ahora no", "paso"})
+PHOTO_SENT, PHOTO_SKIPPED = "sent", "skipped"
+
+
 @dataclass(frozen=True)
 class Interpretation:
     """The answer a reply seems to give (None when it gives none), or a declined consent."""
@@ -53,6 +59,9 @@ def interpret(question: Question, reply: str | None, *, channel: Channel = Chann
         return Interpretation(_choice(question, reply))
     if question.kind == "multi":
         return Interpretation(_multi(question, reply))
+    if question.kind == "photo":
+        # Only a photo answers it (see IntakeEngine.photo_received); words can only skip it.
+        return Interpretation(PHOTO_SKIPPED if words(reply) in _SKIP_PHOTO else None)
     if _is_refusal(reply):
         return Interpretation(refused=True)
     return Interpretation(_text(question, reply))

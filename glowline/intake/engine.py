@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from glowline.compliance import consent as compliance
-from glowline.intake.answers import interpret
+from glowline.intake.answers import PHOTO_SENT, interpret
 from glowline.intake.questions import Choice, Question, fill, load_questions, render_hint, render_question
 from glowline.compliance.keywords import Command, command
 from glowline.store.models import Channel, Client, Clinic, Intake, IntakeStatus
@@ -189,11 +189,27 @@ class IntakeEngine:
             return self._confirming(intake, channel)
         return self._accept(db, intake, question, result.value, channel, now)
 
+    def photo_received(self, db: Session, *, intake: Intake, channel: Channel, now: datetime) -> Turn:
+        """Photos arrived mid-intake: they answer the photo question when it is open, else the open question is asked again.
+
+        A photo's caption is never read as an answer: it is the text under a picture, not a reply.
+        """
+        if intake.status is not IntakeStatus.IN_PROGRESS:
+            return self._ended(intake, channel)
+        question = self._open_question(intake)
+        thanks = text("photo.thanks", intake.client.locale)
+        if question.kind == "photo" and not intake.pending_confirmation:
+            turn = self._accept(db, intake, question, PHOTO_SENT, channel, now)
+        else:
+            turn = self.current(db, intake=intake, channel=channel)
+        turn.messages.insert(0, thanks)
+        return turn
+
     def back(self, db: Session, *, intake: Intake, channel: Channel, now: datetime) -> Turn:
         """Re-ask the question before the open one (its old answer is dropped)."""
         if intake.status is not IntakeStatus.IN_PROGRESS:
             return self._ended(intake, channel)
-        names = [q.field for q in self._questions]
+        names = [q.field for q in self._questions if q.asked_on(intake.channel)]
         open_field = self._open_question(intake).field
         # From the zone question (after the last one), BACK goes to the last schema question.
         index = names.index(open_field) if open_field in names else len(names)
@@ -225,7 +241,7 @@ class IntakeEngine:
 
     def _next_question(self, intake: Intake) -> Question | None:
         answers = intake.answers or {}
-        return next((q for q in self._questions if q.field not in answers), None)
+        return next((q for q in self._questions if q.field not in answers and q.asked_on(intake.channel)), None)
 
     def _values(self, intake: Intake) -> dict:
         answers = intake.answers or {}

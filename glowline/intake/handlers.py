@@ -140,6 +140,22 @@ def staff(msg: Inbound) -> Outcome:
     return [HELP]
 
 
+def photo(msg: Inbound) -> Outcome:
+    """A text that carried photos (already attached to the client): its caption is never an answer to a question."""
+    if not msg.photos:
+        return NOT_MINE
+    open_intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)
+    if open_intake is not None:
+        msg.mark(HandledAs.PHOTO)
+        turn = msg.engine.photo_received(msg.db, intake=open_intake, channel=msg.channel, now=msg.now)
+        return finish_turn(msg.db, msg.rt, turn, now=msg.now)
+    if _latest_intake(msg.db, msg.clinic, msg.client) is None:
+        return NOT_MINE  # a first message: the intake starts, and starting reads no answer from it
+    # After the intake (or with a plan): the clinic sees the photo and the caption in the inbox.
+    msg.mark(HandledAs.PHOTO, attention=True)
+    return [text("photo.received", msg.client.locale, clinic=msg.clinic.name)]
+
+
 def intake(msg: Inbound) -> Outcome:
     """An answer to the open intake question (a text-less message is re-asked)."""
     open_intake = msg.engine.open_intake(msg.db, msg.clinic, msg.client)

@@ -38,6 +38,7 @@ class Inbound:
     channel: Channel
     now: datetime
     record: InboundMessage | None = None
+    photos: int = 0  # how many photos the message carried (already attached to the client)
 
     def mark(self, handled_as: HandledAs | str, *, attention: bool = False) -> None:
         """Write what the message was onto its stored row, when there is one.

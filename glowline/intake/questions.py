@@ -10,7 +10,8 @@ from glowline.exceptions import ConfigError
 from glowline.messages.catalog import DEFAULT_LOCALE, LOCALES, locale_of, text
 from glowline.store.models import Channel
 
-KINDS = ("consent", "yesno", "choice", "multi", "text")
+KINDS = ("consent", "yesno", "choice", "multi", "text", "photo")
+CHANNELS = tuple(c.value for c in Channel)
 # The shapes a free-text answer may be declared to take (``x-shape``); see intake.answers.
 SHAPES = ("first-name", "free")
 SCHEMA_FILE = "intake.schema.json"
@@ -97,6 +98,12 @@ class Question:
     def ack_in(self, locale: str) -> str | None:
         """The thanks said after an accepted answer, in ``locale``, when the schema has one."""
         return pick(self.acks, locale) if self.acks else None
+    # The channels it is asked on (x-channels): a caller cannot send a photo.
+    channels: tuple[str, ...] = CHANNELS
+
+    def asked_on(self, channel: Channel | str) -> bool:
+        """Whether this question is asked on ``channel``."""
+        return Channel(channel).value in self.channels
 
     def choice(self, number: int) -> Choice | None:
         """The choice with this number, if there is one."""
@@ -169,6 +176,9 @@ def _question(name: str, sub: Mapping, catalog) -> Question:
             raise ConfigError(f"{where}.{key}: every question needs a {key[2:]} text")
     texts = {key: localized(sub.get(key), f"{where}.{key}", required=key in ("x-prompt", "x-hint"))
              for key in ("x-prompt", "x-hint", "x-prompt-voice", "x-hint-voice", "x-why", "x-ack")}
+    asked_on = tuple(sub.get("x-channels") or CHANNELS)
+    if not asked_on or any(c not in CHANNELS for c in asked_on):
+        raise ConfigError(f"{where}.x-channels: expected some of {', '.join(CHANNELS)}")
     shape = sub.get("x-shape", "free")
     if shape not in SHAPES:
         raise ConfigError(f"{where}.x-shape: expected one of {', '.join(SHAPES)}, got {shape!r}")
@@ -181,8 +191,21 @@ def _question(name: str, sub: Mapping, catalog) -> Question:
         field=name, prompts=texts["x-prompt"], hints=texts["x-hint"], kind=kind, choices=choices,
         speech_hints_by_locale=tuple(hints.items()), screening=sub.get("x-screening"),
         voice_prompts=texts["x-prompt-voice"], voice_hints=texts["x-hint-voice"], shape=shape,
-        whys=texts["x-why"], acks=texts["x-ack"],
+        whys=texts["x-why"], acks=texts["x-ack"], channels=asked_on,
     )
+
+
+def _wording(sub: Mapping, key: str, where: str) -> dict[str, str]:
+    """A wording given as one sentence or as {"en": ..., "es": ...}, as a dict by locale (empty when absent)."""
+    given = sub.get(key)
+    if given is None:
+        return {}
+    if isinstance(given, str):
+        given = {DEFAULT_LOCALE: given}
+    if not isinstance(given, Mapping) or not given or not all(
+            isinstance(v, str) and v.strip() for v in given.values()):
+        raise ConfigError(f"{where}.{key}: must be a sentence, or one per locale ({{\"en\": ..., \"es\": ...}})")
+    return dict(given)
 
 
 def _choices(name: str, sub: Mapping, kind: str, catalog) -> tuple[Choice, ...]:

@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
-from glowline.clinics.service import clinic_for_number
+from glowline.clinics.service import clinic_for_number, clinic_for_service
 from glowline.intake.router import handle_text
+from glowline.photos.inbound import MediaRef, media_refs
 from glowline.store.models import Channel, HandledAs, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def _stored_reply(session: Session, sid: str) -> str:
     return reply if reply is not None else render_twiml([])
 
 
-def _handle(session: Session, rt, clinic, record: InboundMessage, now: datetime) -> list[str]:
+def _handle(session: Session, rt, clinic, record: InboundMessage, now: datetime,
+            media: list[MediaRef]) -> list[str]:
     """Route the text inside a savepoint; whatever goes wrong, the stored text is never lost.
 
     Twilio does not retry a messaging webhook that answered 5xx, so an error must not
@@ -65,7 +67,8 @@ def _handle(session: Session, rt, clinic, record: InboundMessage, now: datetime)
         try:
             with session.begin_nested():
                 return handle_text(session, rt, clinic=clinic, from_number=record.from_number, body=record.body,
-                                   channel=Channel.SMS, now=now, record=record, engine=rt.intake_engine)
+                                   channel=Channel.SMS, now=now, record=record, engine=rt.intake_engine,
+                                   media=media)
         except IntegrityError:
             # A concurrent write for the same client won a race; once more sees its rows.
             if attempt == 1:
@@ -80,11 +83,14 @@ def _handle(session: Session, rt, clinic, record: InboundMessage, now: datetime)
 
 
 def receive_text(session: Session, rt, form: Mapping[str, str], *, now: datetime) -> str | None:
-    """Store and answer one inbound text (committed); the TwiML reply, or None when ``To`` is no clinic's number.
+    """Store and answer one inbound text (committed); the TwiML reply, or None when it reaches no clinic.
 
-    Database errors other than the duplicate guard propagate: the caller spools the request.
+    The clinic is the one owning ``To``, else the one whose Messaging Service it came through
+    (a pool number of the service is no clinic's own). Database errors other than the
+    duplicate guard propagate: the caller spools the request.
     """
-    clinic = clinic_for_number(session, _text(form.get("To"), 32).strip())
+    clinic = (clinic_for_number(session, _text(form.get("To"), 32).strip())
+              or clinic_for_service(session, _text(form.get("MessagingServiceSid"), 34).strip()))
     if clinic is None:
         return None
     sid = _text(form.get("MessageSid") or form.get("SmsSid"), MAX_SID).strip()
@@ -100,7 +106,7 @@ def receive_text(session: Session, rt, form: Mapping[str, str], *, now: datetime
         log.info("duplicate inbound sms replayed")
         return _stored_reply(session, sid)
 
-    replies = _handle(session, rt, clinic, record, now)
+    replies = _handle(session, rt, clinic, record, now, media_refs(form))
     record.reply = render_twiml(replies)
     try:
         session.commit()

@@ -1,6 +1,6 @@
 """The channel-neutral inbound router: an ordered chain of handlers, the first that claims a message answers it.
 
-keywords -> opted_out -> stop_question -> consent_answer -> staff -> language -> intake -> plan_reply ->
+keywords -> opted_out -> stop_question -> consent_answer -> staff -> language -> photo -> intake -> plan_reply ->
 inbox -> start. A new kind of
 inbound (a photo, another channel) is a handler (see ``glowline.intake.inbound``) placed in
 ``HANDLERS`` where it belongs: above ``intake`` to see answers before the questionnaire does,
@@ -20,6 +20,7 @@ from glowline.intake import handlers
 from glowline.intake.engine import IntakeEngine
 from glowline.intake.handlers import finish_turn
 from glowline.intake.inbound import HandledAs, Handler, Inbound
+from glowline.photos.inbound import MediaRef, attach
 from glowline.store.models import Channel, Client, Clinic, InboundMessage
 
 __all__ = ["HANDLERS", "HandledAs", "finish_turn", "get_or_create_client", "handle_text", "route"]
@@ -36,6 +37,7 @@ HANDLERS: tuple[Handler, ...] = (
     handlers.consent_answer,
     handlers.staff,
     handlers.language,
+    handlers.photo,
     handlers.intake,
     handlers.plan_reply,
     handlers.inbox,
@@ -60,17 +62,25 @@ def get_or_create_client(db: Session, clinic: Clinic, phone: str, now: datetime)
 
 def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str, channel: Channel = Channel.SMS,
                 now: datetime, record: InboundMessage | None = None, engine: IntakeEngine | None = None,
-                chain: Sequence[Handler] | None = None) -> list[str]:
+                chain: Sequence[Handler] | None = None, media: Sequence[MediaRef] = ()) -> list[str]:
     """Route one inbound text and return the reply texts; never commits.
 
     ``record`` (the stored inbound row) gets the client, what the text was and
     whether the clinic inbox should show it. ``chain`` replaces ``HANDLERS`` (tests, other entry points).
+    ``media`` (an MMS's photos) attach to the client whatever the text turns out to be, opted out or not:
+    a photo the client chose to send is theirs to keep with the clinic, and Twilio must not keep it.
     """
     client = get_or_create_client(db, clinic, from_number, now)
     if record is not None:
         record.client_id = client.id
-    msg = Inbound(db=db, rt=rt, engine=engine or rt.intake_engine, clinic=clinic, client=client,
-                  from_number=from_number, body=body, channel=Channel(channel), now=now, record=record)
+    engine = engine or rt.intake_engine
+    if media:
+        open_intake = engine.open_intake(db, clinic, client)
+        attach(db, rt, clinic=clinic, client=client, refs=list(media), now=now,
+               inbound_id=record.id if record is not None else None,
+               intake_id=open_intake.id if open_intake is not None else None)
+    msg = Inbound(db=db, rt=rt, engine=engine, clinic=clinic, client=client, from_number=from_number, body=body,
+                  channel=Channel(channel), now=now, record=record, photos=len(media))
     return route(msg, HANDLERS if chain is None else chain)
 
 

@@ -216,4 +216,11 @@ TEXTS: dict[str, str] = {
     "zone.set": "Thanks, we will time your texts for {zone_long}.",
     # A session keeps the clinic's clock (the visit is there); the zone is named when the client's differs.
     "time.zoned": "{time} {zone}",
+    # -- photos (issue 18) ---------------------------------------------------------------------
+    "photo.thanks": "Thank you for the photo!",
+    "photo.received": "Thank you, {clinic} got your photo. Your clinician will see it before your visit.",
+    "photo.refused.not_a_photo": ("{clinic}: sorry, we can only receive photos (JPEG, PNG, HEIC or WebP), so we could "
+                                  "not keep the file you sent. You are welcome to send a photo instead."),
+    "photo.refused.too_large": ("{clinic}: sorry, that photo is too large for us to receive (over 5 MB). Could you "
+                                "send a smaller one?"),
 }

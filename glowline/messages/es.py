@@ -220,4 +220,11 @@ TEXTS: dict[str, str] = {
     "zone.city": "¿En qué ciudad está? La usamos para enviarle los recordatorios a la hora correcta para usted.",
     "zone.set": "Gracias, le enviaremos los mensajes según la {zone_long}.",
     "time.zoned": "{time} ({zone_long})",
+    # -- photos (issue 18) ---------------------------------------------------------------------
+    "photo.thanks": "¡Gracias por la foto!",
+    "photo.received": "Gracias, {clinic} recibió su foto. Su especialista la verá antes de su cita.",
+    "photo.refused.not_a_photo": ("{clinic}: lo sentimos, solo podemos recibir fotos (JPEG, PNG, HEIC o WebP), así que "
+                                  "no pudimos guardar el archivo que envió. Puede enviarnos una foto si lo desea."),
+    "photo.refused.too_large": ("{clinic}: lo sentimos, esa foto es demasiado grande para recibirla (más de 5 MB). "
+                                "¿Podría enviar una más pequeña?"),
 }

@@ -151,6 +151,8 @@ class HandledAs(str, enum.Enum):
     STOP_QUESTION = "stop_question"
     OPT_OUT_QUESTION = "opt_out_question"
     LANGUAGE = "language"
+    # A text that carried photos: they attach to the client; its caption is never an answer.
+    PHOTO = "photo"
     ERROR = "error"
     # Calls: one row per step of a call (CallSid plus the step).
     CALL_STARTED = "call_started"
@@ -200,6 +202,10 @@ class Clinic(Base):
     # Aftercare for a session ending in the evening goes out at its end up to this time (client local):
     # the first evening is when the restrictions matter.
     aftercare_evening_until: Mapped[time] = mapped_column(Time, default=time(21, 0), server_default="21:00:00")
+    # A Twilio Messaging Service (MG + 32 hex): texts go out through its pool (A2P 10DLC), not a bare From.
+    messaging_service_sid: Mapped[str | None] = mapped_column(String(34), unique=True)
+    # Photos are kept while the client has an active plan, then this many days.
+    photo_retention_days: Mapped[int] = mapped_column(Integer, default=365, server_default="365")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     numbers: Mapped[list[ClinicNumber]] = relationship(back_populates="clinic", cascade="all, delete-orphan",
@@ -209,8 +215,8 @@ class Clinic(Base):
 
     @property
     def sending_number(self) -> str:
-        """The Twilio number the clinic's messages come from: its first one."""
-        return self.numbers[0].number
+        """The Twilio number the clinic's messages come from: its first one ("" with only a Messaging Service)."""
+        return self.numbers[0].number if self.numbers else ""
 
     @property
     def callback_number(self) -> str:
@@ -559,3 +565,8 @@ class SlotOffer(Base):
     status: Mapped[SlotOfferStatus] = mapped_column(_enum(SlotOfferStatus), default=SlotOfferStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
+
+
+# Photo rows live in their own module (this one is past 400 lines); importing it here puts them in
+# Base.metadata wherever the models are imported (Alembic, create_all).
+from glowline.store import photo_rows  # noqa: E402, F401

@@ -23,6 +23,30 @@ MEANINGS: dict[int, str] = {
 }
 
 
+# What staff should do about the codes that need a person (Twilio's own limits, named).
+ADVICE: dict[int, str] = {
+    30003: "Try again later or call the client; if it keeps happening, check the number with them.",
+    30005: "Check the number with the client and correct it; retrying will not help.",
+    30006: "Call the client instead (turn on voice fallback to do it automatically) and ask for a mobile number.",
+    30007: ("Check the clinic's texts for link shorteners, all-caps or promotional wording, and that they match the "
+            "sample messages of the clinic's A2P 10DLC campaign; the same text will be filtered again."),
+    30034: ("Register for A2P 10DLC in the Twilio console (brand, then campaign), add the sending number to the "
+            "clinic's Messaging Service, and set it with `glowline clinic set --messaging-service MG...`; "
+            "then retry the failed texts (see the README, Messaging Services)."),
+}
+
+
+def advice(code: int | None) -> str | None:
+    """What staff should do about an error code, when there is something to do."""
+    return ADVICE.get(code) if code is not None else None
+
+
+def explain(code: int | None) -> str:
+    """The meaning of a code and, when there is one, what to do about it: what staff read on the queue page."""
+    todo = advice(code)
+    return f"{describe(code)}. {todo}" if todo else describe(code)
+
+
 def describe(code: int | None) -> str:
     """A sentence for a Twilio error code, always naming the code so staff can look it up."""
     if code is None:

@@ -46,8 +46,9 @@ class Transport(Protocol):
 
     simulated: bool
 
-    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls) -> SendResult:
-        """Send ``body`` as a text, or place a call whose TwiML is at ``urls.twiml``; raise TransportError."""
+    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls,
+             messaging_service: str | None = None) -> SendResult:
+        """Send ``body`` as a text (through ``messaging_service`` when given), or place a call; raise TransportError."""
         ...
 
 
@@ -112,7 +113,7 @@ def classify(exc: TwilioRestException, retry_after: float | None = None) -> Tran
         return TransportError(f"Twilio server error {status}", retryable=True, code=code, status=status,
                               retry_after=retry_after)
     # exc.msg may quote the number ("The 'To' number +1... is not valid"), so it is not repeated here.
-    return TransportError(f"Twilio refused it: {twilio_errors.describe(code)}", retryable=False,
+    return TransportError(f"Twilio refused it: {twilio_errors.explain(code)}", retryable=False,
                           code=code, status=status)
 
 
@@ -147,16 +148,24 @@ class TwilioTransport:
         if config.twilio_api_base_url != DEFAULT_TWILIO_API:
             self.client.api.base_url = config.twilio_api_base_url
 
-    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls) -> SendResult:
-        """Send a text or place a call through Twilio; raise TransportError on any failure."""
+    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls,
+             messaging_service: str | None = None) -> SendResult:
+        """Send a text or place a call through Twilio; raise TransportError on any failure.
+
+        A text with ``messaging_service`` goes through that Messaging Service (A2P 10DLC): Twilio picks
+        the sender from its pool, so no From is sent. Calls always come from a number.
+        """
         if channel is Channel.VOICE:
             return self._place_call(to=to, from_=from_, url=_twiml_url(urls), status_callback=urls.status_callback)
-        return self._send_sms(to=to, from_=from_, body=body, status_callback=urls.status_callback)
+        return self._send_sms(to=to, from_=from_, body=body, status_callback=urls.status_callback,
+                              messaging_service=messaging_service)
 
-    def _send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
+    def _send_sms(self, *, to: str, from_: str, body: str, status_callback: str,
+                  messaging_service: str | None = None) -> SendResult:
         """Create one message; raise TransportError on any failure."""
+        sender = {"messaging_service_sid": messaging_service} if messaging_service else {"from_": from_}
         try:
-            message = self.client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+            message = self.client.messages.create(to=to, body=body, status_callback=status_callback, **sender)
         except TwilioRestException as exc:
             raise classify(exc, self.http_client.retry_after()) from None
         except requests.RequestException as exc:
@@ -206,7 +215,8 @@ class LocalTransport:
         log.info("local transport recorded %s %s (simulated)", kind, sid)
         return SendResult(sid=sid, status="sent", simulated=True)
 
-    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls) -> SendResult:
+    def send(self, channel: Channel, *, to: str, from_: str, body: str, urls: SendUrls,
+             messaging_service: str | None = None) -> SendResult:
         """Record a text as sent or a call as placed (simulated)."""
         if channel is Channel.VOICE:
             _twiml_url(urls)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from glowline.delivery.carrier_alerts import check_burst
 from glowline.delivery.outbox import record_provider_status
 from glowline.store.models import MessageStatus, OutboxMessage
 from glowline.voice import calls as voice_calls
@@ -42,6 +43,7 @@ def apply_message_status(session: Session, rt, form: Mapping[str, str], args: Ma
         follow_up = voice_calls.fallback_call(session, message, now=now)  # 30006: a landline
         if follow_up is not None:
             rt.dispatcher.schedule(session, [follow_up])
+        check_burst(session, rt, clinic=message.clinic, code=_error_code(form.get("ErrorCode")), now=now)
     session.commit()
     if update.message_id is None:
         log.info("status %s for an unknown message; kept, not applied", status)

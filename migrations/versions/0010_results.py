@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_results'
-down_revision = '0008_client_zone'
+down_revision = '0009_photos_messaging_service'
 branch_labels = None
 depends_on = None
 
