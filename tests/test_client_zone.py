@@ -19,7 +19,7 @@ from tests.test_timeline import CATALOG
 
 HAWAII = "+18085550142"
 HONOLULU = ZoneInfo("Pacific/Honolulu")
-ENGLISH_ANSWERS = ["yes", "Kai", "1", "1", "no", "no", "no", "no", "no", "1", "weekday mornings"]
+ENGLISH_ANSWERS = ["yes", "Kai", "1", "1", "skip", "no", "no", "no", "no", "no", "1", "weekday mornings"]
 
 
 def client_row(runtime, phone):
@@ -103,7 +103,7 @@ def test_a_city_in_the_clinics_zone_keeps_the_clinics_clock(client, runtime, cli
 
 def test_the_zone_question_is_asked_in_spanish_and_back_returns_to_the_last_question(client, runtime, clinic,
                                                                                    fake_twilio):
-    answers = ["sí", "Kai", "1", "1", "no", "no", "no", "no", "no", "1", "sábados"]
+    answers = ["sí", "Kai", "1", "1", "omitir", "no", "no", "no", "no", "no", "1", "sábados"]
     asked = walk_intake(client, HAWAII, answers, first="hola")
     assert "¿está en la hora de Hawái-Aleutianas? Responda SI, o escriba su ciudad" in asked
     assert "¿qué días u horas" in sms(client, "atrás", sender=HAWAII)[1]

@@ -193,7 +193,8 @@ def test_the_photo_question_can_be_skipped(client, db, clinic, runtime, fake_twi
     for answer in ("yes", "Ana", "1", "1"):
         asked = text(answer)
     assert ("Envíela ahora o responda OMITIR" if language == "es" else "Send it now, or reply SKIP") in asked
-    assert "pregnant" in text(skip)  # the next question (its Spanish wording is issue 16's)
+    # The next question, in the client's language.
+    assert ("embarazada" if language == "es" else "pregnant") in text(skip)
     intake = db.scalar(select(Intake))
     assert intake.answers["photo"] == "skipped"
 

@@ -45,7 +45,8 @@ def test_a_full_intake_in_spanish_through_the_signed_webhook(client, runtime, cl
     spanish(sms(client, "uno", sender=CLIENT)[1])
     helped = spanish(sms(client, "AYUDA", sender=CLIENT)[1])
     assert "Responda ALTO" in helped
-    assert "¿Está embarazada" in spanish(sms(client, "cara y cuello", sender=CLIENT)[1])
+    assert "¿Quiere enviar una foto" in spanish(sms(client, "cara y cuello", sender=CLIENT)[1])
+    assert "¿Está embarazada" in spanish(sms(client, "omitir", sender=CLIENT)[1])
     for answer in ("no", "No, nunca", "no", "sí", "no"):
         spanish(sms(client, answer, sender=CLIENT)[1])
     assert "¿qué días u horas" in spanish(sms(client, "2", sender=CLIENT)[1])
