@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from glowline.catalog.schemas import SchemaRegistry
     from glowline.delivery.dispatch import Dispatcher
     from glowline.intake.engine import IntakeEngine
+    from glowline.messages.links import PublicLinks
     from glowline.transports.callbacks import CallbackUrls
     from glowline.transports.transport import Transport
 
@@ -110,6 +111,13 @@ class Runtime:
         from glowline.transports.callbacks import CallbackUrls
 
         return CallbackUrls.from_config(self.config)
+
+    @cached_property
+    def links(self) -> PublicLinks:
+        """The public pages client texts link to (the aftercare page), built from PUBLIC_BASE_URL."""
+        from glowline.messages.links import PublicLinks
+
+        return PublicLinks.from_config(self.config)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

@@ -36,8 +36,8 @@ TEXTS: dict[str, str] = {
         "Need to change it? Call {phone}."
     ),
     "template.aftercare": (
-        "{clinic}: thank you for coming in. For {duration} after your visit (until {until}) please avoid: "
-        "{restrictions}. Questions? Call {phone}."
+        "{clinic}: thank you for coming in. For {duration} (until {until}) please avoid what this page "
+        "lists: {link} Questions? Call {phone}."
     ),
     "template.aftercare_end": (
         "{clinic}: your aftercare period ended {until}. You can return to your usual routine. "
@@ -207,4 +207,9 @@ TEXTS: dict[str, str] = {
     "call.rebook.closed": "This offer is no longer open. Please call us on {phone}. Goodbye.",
     # The consent record of a keypad opt-out: what was pressed and the menu that offered it.
     "call.opt_out_record": "keypad 9 on a reminder call: {menu}",
+    # The public aftercare page the aftercare text links to (a web page, not a text: no segment budget).
+    "page.aftercare.title": "Your aftercare",
+    "page.aftercare.lead": "For {duration} after your visit, please avoid:",
+    "page.aftercare.questions": "Questions or worries? Call the clinic that treated you.",
+    "page.aftercare.not_found": "This aftercare page does not exist. Please check the link in your text.",
 }

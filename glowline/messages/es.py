@@ -38,8 +38,8 @@ TEXTS: dict[str, str] = {
         "¿Necesita cambiar la cita? Llame al {phone}."
     ),
     "template.aftercare": (
-        "{clinic}: gracias por venir. Durante {duration} (hasta el {until}) evite: "
-        "{restrictions}. ¿Preguntas? Llame al {phone}."
+        "{clinic}: gracias por venir. Durante {duration} (hasta el {until}) evite lo que se indica "
+        "en este enlace: {link} ¿Preguntas? Llame al {phone}."
     ),
     "template.aftercare_end": (
         "{clinic}: su periodo de cuidados posteriores ha terminado ({until}). Ya puede volver a su "
@@ -212,4 +212,8 @@ TEXTS: dict[str, str] = {
     "call.rebook.no_choice": "No escuchamos ninguna opción. Le llamaremos para buscar una nueva hora. Adiós.",
     "call.rebook.closed": "Esta oferta ya no está disponible. Llámenos al {phone}, por favor. Adiós.",
     "call.opt_out_record": "tecla 9 en una llamada de recordatorio: {menu}",
+    "page.aftercare.title": "Sus cuidados posteriores",
+    "page.aftercare.lead": "Durante {duration} después de su visita, evite:",
+    "page.aftercare.questions": "¿Preguntas o dudas? Llame a la clínica que le atendió.",
+    "page.aftercare.not_found": "Esta página de cuidados no existe. Revise el enlace de su mensaje.",
 }
