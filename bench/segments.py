@@ -3,7 +3,7 @@
 Every catalogue key a client receives as a text (templates, consent, replies, the intake's
 wrappers) and the intake questionnaire's welcome and questions, rendered with realistic long
 values (a 32-character clinic name, a long first name, the longest day and time, the longest
-real aftercare list), then counted with ``glowline.messages.templates.segments``.
+real aftercare list and a public aftercare link), then counted with ``glowline.messages.templates.segments``.
 
 Run: .venv/bin/python -m bench.segments           (print the table)
      .venv/bin/python -m bench.segments --write   (rewrite the table in README.md)
@@ -23,6 +23,7 @@ from glowline.config import ROOT, Config
 from glowline.intake.questions import render_question
 from glowline.messages import dates
 from glowline.messages.catalog import LOCALES, TEXTS, text
+from glowline.messages.links import PublicLinks
 from glowline.messages.templates import segments
 from glowline.runtime import Runtime
 from glowline.store.models import Channel
@@ -33,18 +34,18 @@ END = "<!-- segments:end -->"
 LONG_CLINIC = "Glow Skin Clinic Upper West Side"
 LONG_FIRST_NAME = "Maria-Guadalupe"
 PHONE = "(212) 555-0123"
+# A realistic public address: the aftercare link is this plus /a/<8 hex>/<locale>.
+LINKS = PublicLinks(base_url="https://glowline.skinclinic-nyc.com", secret="bench")
 # The longest English day and time of the year: a Wednesday in September at 12:30.
 LONG_MOMENT = datetime(2026, 9, 30, 16, 30, tzinfo=timezone.utc).astimezone(ZoneInfo("America/New_York"))
 
 # Keys that are never a text to a client on their own: spoken lines, parts of other texts, staff text.
 _NOT_A_TEXT = re.compile(r"(\.voice$|^call\.|^voice\.|^hint\.|^moment|^staff\.|^question\.option$|"
-                         r"^rebook\.choices?$|^intake\.name$|^intake\.why\.default$)")
+                         r"^rebook\.choices?$|^intake\.name$|^intake\.why\.default$|^page\.)")
 
 # Texts allowed past two segments, each with the reason its content cannot be shorter.
-OVER_TWO: dict[str, str] = {
-    "template.aftercare": ("the protocol's own list of what to avoid (up to nine items from protocols.json) is the "
-                           "instruction itself; shortening it needs a public aftercare page to link to, not built"),
-}
+# None today: the aftercare list, the last one, now links to its page (webhooks/aftercare.py).
+OVER_TWO: dict[str, str] = {}
 # Correct Spanish needs á é í ó ú ü ñ ¿ ¡; é ü ñ ¿ ¡ are GSM-7, the others are not, so a Spanish text
 # with one of them is UCS-2 (70 characters a segment, 67 when split). Accents are never stripped.
 SPANISH_LETTERS = frozenset("áíóúÁÍÓÚ")
@@ -105,7 +106,7 @@ def samples(rt: Runtime, locale: str) -> dict[str, object]:
         "message": _welcome(rt, locale), "hint": rt.intake_engine.question("first_name").hint_in(locale),
         "why": text("intake.why.default", locale, clinic=LONG_CLINIC), "heard": "Fine lines and wrinkles",
         "prompt": "What is your first name?", "options": "1 Face\n2 Neck", "n": 9, "number": 1, "label": "Face",
-        "usage": "", "what": "", "intro": "", "menu": "",
+        "usage": "", "what": "", "intro": "", "menu": "", "link": LINKS.aftercare(longest.id, locale),
         # The longest zone names a client is asked about in each language (Babel's, as zones.py names them).
         "zone": "Hawaii-Aleutian" if locale == "en" else "de Hawái-Aleutianas",
         "zone_long": "Hawaii-Aleutian Time" if locale == "en" else "hora de Hawái-Aleutianas",

@@ -258,10 +258,11 @@ def preview(protocol_id, first, tz, sessions, interval, clinic_name, clinic_phon
             from glowline.clinics.service import get_clinic
 
             with runtime.transaction() as session:
-                settings = MessageSettings.from_clinic(get_clinic(session, clinic_id))
+                settings = MessageSettings.from_clinic(get_clinic(session, clinic_id), links=runtime.links)
             tz = settings.timezone
         else:
-            settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz))
+            settings = MessageSettings(clinic_name=clinic_name, clinic_phone=clinic_phone, timezone=check_timezone(tz),
+                                       links=runtime.links)
         catalog = runtime.catalog
         timeline = build_timeline(catalog.get(protocol_id), localize(wall, tz), settings,
                                   sessions=sessions, interval_weeks=interval, channel=channel)

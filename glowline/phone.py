@@ -10,13 +10,18 @@ from glowline.exceptions import ValidationError
 
 
 def to_e164(raw: str, default_region: str = "US", field: str = "phone") -> str:
-    """Parse a human-typed number and return it in E.164, or raise ValidationError."""
+    """Parse a human-typed number and return it in E.164, or raise ValidationError.
+
+    The error names the field, never the number: a client's number is patient data, and error
+    messages reach logs, job records and API responses.
+    """
     try:
         parsed = phonenumbers.parse((raw or "").strip(), default_region)
     except phonenumbers.NumberParseException:
-        raise ValidationError(f"{field}: {raw!r} is not a phone number", field=field) from None
+        raise ValidationError(f"{field}: not a phone number", field=field) from None
     if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(f"{field}: {raw!r} is not a valid phone number", field=field)
+        raise ValidationError(f"{field}: not a valid phone number for {default_region} or in +international form",
+                              field=field)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from glowline.intake.engine import IntakeEngine
     from glowline.photos.storage import PhotoStore
     from glowline.transports.media import TwilioMedia
+    from glowline.messages.links import PublicLinks
     from glowline.transports.callbacks import CallbackUrls
     from glowline.transports.transport import Transport
 
@@ -130,6 +131,13 @@ class Runtime:
         from glowline.transports.callbacks import CallbackUrls
 
         return CallbackUrls.from_config(self.config)
+
+    @cached_property
+    def links(self) -> PublicLinks:
+        """The public pages client texts link to (the aftercare page), built from PUBLIC_BASE_URL."""
+        from glowline.messages.links import PublicLinks
+
+        return PublicLinks.from_config(self.config)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

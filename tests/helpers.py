@@ -65,7 +65,8 @@ def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int
     give_consent(db, person, clinic, now=clock.now())
     plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get(protocol),
                        catalog_version=runtime.catalog.version, first_session_at=clock.now() + timedelta(days=days),
-                       actor="test", now=clock.now(), dispatcher=runtime.dispatcher if schedule else None)
+                       actor="test", now=clock.now(), links=runtime.links,
+                       dispatcher=runtime.dispatcher if schedule else None)
     db.commit()
     return plan
 
@@ -117,7 +118,7 @@ def start_plan(runtime, db, clinic, person, clock, *, days=9, **kwargs) -> Plan:
     give_consent(db, person, clinic)
     plan = create_plan(db, clinic=clinic, client=person, protocol=runtime.catalog.get("skin-rejuvenation"),
                        catalog_version=runtime.catalog.version, first_session_at=first, actor="staff:test",
-                       now=clock.now(), dispatcher=runtime.dispatcher, **kwargs)
+                       now=clock.now(), links=runtime.links, dispatcher=runtime.dispatcher, **kwargs)
     db.commit()
     return plan
 

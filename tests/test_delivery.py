@@ -94,7 +94,8 @@ def test_rescheduled_session_never_sends_the_old_time(runtime, db, clinic, perso
     assert [r.status for r in old_rows] == [MessageStatus.QUEUED]  # the 2 h reminder is already in Redis
     with runtime.transaction() as session:
         move_session(session, session.get(Plan, plan.id), 1, old_start + timedelta(days=3), shift_later=True,
-                     actor="staff:test", now=clock.now(), catalog=runtime.catalog, dispatcher=runtime.dispatcher)
+                     actor="staff:test", now=clock.now(), catalog=runtime.catalog, links=runtime.links,
+                     dispatcher=runtime.dispatcher)
     run_until(runtime, clock, old_start + timedelta(days=4), reconcile=True)
     sent_ids = {r.provider_sid for r in plan_rows(db, plan) if r.provider_sid}
     assert {fresh(db, r).status for r in old_rows} == {MessageStatus.CANCELLED}

@@ -10,7 +10,8 @@ from glowline.compliance import consent, texts
 from glowline.messages.catalog import LOCALES, SAMPLES, TEXTS, placeholders, text
 from glowline.messages.settings import MessageSettings
 from glowline.messages.templates import TEMPLATE_KEYS, render
-from glowline.phone import clinic_phone, clinic_region, for_people
+from glowline.exceptions import ValidationError
+from glowline.phone import clinic_phone, clinic_region, for_people, to_e164
 from glowline.voice.twiml import spoken_phone
 from tests.helpers import CLINIC_NUMBER, make_clinic, make_client, start_plan, twilio_post
 
@@ -87,3 +88,18 @@ def test_the_reschedule_reply_writes_the_number_as_the_help_reply_does(client, d
     reply = _sms(client, "R")
     assert "(212) 555-0123" in reply and "+12125550123" not in reply
     assert "(212) 555-0123" in _sms(client, "HELP")
+
+
+@pytest.mark.parametrize("typed", ["212 555 01", "+1 999 555 0123", "12345678901234567", "+44 20 7946", "call me"])
+def test_a_number_that_is_not_one_is_refused_without_repeating_it(typed):
+    with pytest.raises(ValidationError) as info:
+        to_e164(typed, "US", field="contact")
+    # Error messages reach logs and API responses: they name the field, never the number.
+    assert info.value.field == "contact" and "phone number" in str(info.value)
+    assert not any(ch.isdigit() for ch in str(info.value))
+
+
+@pytest.mark.parametrize("key", sorted(TEXTS["en"]))
+def test_texts_and_calls_say_call_us_at_the_same_way(key):
+    # One wording for the same invitation, whether read in a text or heard on a call.
+    assert "call us on" not in TEXTS["en"][key].lower()

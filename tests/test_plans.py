@@ -15,9 +15,11 @@ from glowline.store.models import (AuditEvent, Client, Clinic, ClinicNumber, Int
                              MessageStatus, OutboxMessage, PlanStatus, SessionStatus)
 from glowline.plans.service import cancel_plan, cancel_session, create_plan, move_session
 from glowline.catalog.protocols import load_catalog
+from glowline.messages.links import PublicLinks
 from tests.helpers import give_consent
 
 CATALOG = load_catalog(ROOT / "protocols.json", ROOT / "schemas" / "protocols.schema.json")
+LINKS = PublicLinks()
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)  # 10:00 in New York
 
@@ -65,7 +67,7 @@ def start(db, people, first=datetime(2026, 12, 10, 10, tzinfo=NY), now=NOW, prot
     clinic, client, intake = people
     return create_plan(db, clinic=clinic, client=client, protocol=CATALOG.get(protocol),
                        catalog_version=CATALOG.version, first_session_at=first, intake=intake, actor="staff:ana",
-                       now=now, **kwargs)
+                       now=now, links=LINKS, **kwargs)
 
 
 def outbox(db, plan, **filters):
@@ -133,7 +135,7 @@ def test_move_session_redoes_its_messages_and_bumps_the_version(db, people):
     dispatcher = RecordingDispatcher()
     new_start = datetime(2027, 1, 25, 14, tzinfo=NY)
     # Session 3 then comes 5 weeks after session 2, inside the 6-8 week rule only when staff confirm.
-    move_session(db, plan, 2, new_start, shift_later=False, actor="staff:ana", now=NOW, catalog=CATALOG,
+    move_session(db, plan, 2, new_start, shift_later=False, actor="staff:ana", now=NOW, catalog=CATALOG, links=LINKS,
                  dispatcher=dispatcher, confirm=True)
     db.commit()
     assert plan.version == 2
@@ -161,7 +163,7 @@ def test_move_with_shift_later_keeps_the_interval_in_wall_clock_time(db, people)
     plan = start(db, people, sessions=4)
     db.commit()
     move_session(db, plan, 2, datetime(2027, 2, 4, 11, tzinfo=NY), shift_later=True, actor="staff:ana", now=NOW,
-                 catalog=CATALOG)
+                 catalog=CATALOG, links=LINKS)
     db.commit()
     starts = [s.starts_at.astimezone(NY) for s in plan.sessions]
     assert starts == [datetime(2026, 12, 10, 10, tzinfo=NY), datetime(2027, 2, 4, 11, tzinfo=NY),
@@ -179,7 +181,7 @@ def test_a_sent_message_is_not_sent_again_when_a_neighbour_moves(db, people):
     [nudge] = outbox(db, plan, session_id=s3.id, kind=MessageKind.BOOKING_NUDGE)
     nudge.status = MessageStatus.SENT
     move_session(db, plan, 2, datetime(2027, 1, 22, 10, tzinfo=NY), shift_later=False, actor="a", now=NOW,
-                 catalog=CATALOG, confirm=True)
+                 catalog=CATALOG, links=LINKS, confirm=True)
     assert [r.status for r in outbox(db, plan, session_id=s3.id, kind=MessageKind.BOOKING_NUDGE)] == [
         MessageStatus.SENT]
 
@@ -188,10 +190,10 @@ def test_moves_that_break_the_order_are_refused(db, people):
     plan = start(db, people, sessions=3)
     with pytest.raises(ValidationError, match="before session 1 ends"):
         move_session(db, plan, 2, datetime(2026, 12, 10, 10, 30, tzinfo=NY), shift_later=False, actor="a",
-                     now=NOW, catalog=CATALOG)
+                     now=NOW, catalog=CATALOG, links=LINKS)
     with pytest.raises(ValidationError, match="shift the later sessions"):
         move_session(db, plan, 2, datetime(2027, 3, 4, 9, 30, tzinfo=NY), shift_later=False, actor="a",
-                     now=NOW, catalog=CATALOG)
+                     now=NOW, catalog=CATALOG, links=LINKS)
     assert plan.version == 1
 
 
@@ -223,4 +225,4 @@ def test_cancel_plan_cancels_open_messages_and_leaves_sent_ones(db, people):
     cancel_plan(db, plan, actor="staff:ana", now=NOW)
     assert plan.version == 2
     with pytest.raises(Conflict):
-        move_session(db, plan, 1, NOW + timedelta(days=3), shift_later=False, actor="a", now=NOW, catalog=CATALOG)
+        move_session(db, plan, 1, NOW + timedelta(days=3), shift_later=False, actor="a", now=NOW, catalog=CATALOG, links=LINKS)

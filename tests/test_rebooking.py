@@ -224,7 +224,7 @@ def test_an_offer_goes_stale_when_staff_move_the_session_or_cancel_the_plan(clie
     text(client, "R")
     db.expire_all()  # the webhook changed the session in its own transaction
     move_session(db, db.get(Plan, plan.id), 1, datetime(2026, 12, 9, 11, tzinfo=NY), shift_later=False,
-                 actor="staff:test", now=clock.now(), catalog=runtime.catalog, confirm=True)
+                 actor="staff:test", now=clock.now(), catalog=runtime.catalog, links=runtime.links, confirm=True)
     db.commit()
     assert "we got your message" in text(client, "2")
     db.expire_all()

@@ -50,7 +50,7 @@ def plan(runtime, db, clinic, clock):
 def move(db, runtime, plan, number, when, **kwargs):
     kwargs.setdefault("shift_later", False)
     move_session(db, db.get(Plan, plan.id), number, when, actor="staff:test", now=runtime.clock.now(),
-                 catalog=runtime.catalog, dispatcher=runtime.dispatcher, **kwargs)
+                 catalog=runtime.catalog, links=runtime.links, dispatcher=runtime.dispatcher, **kwargs)
     db.commit()
 
 

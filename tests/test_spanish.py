@@ -12,6 +12,7 @@ from glowline.catalog.protocols import load_catalog
 from glowline.config import ROOT
 from glowline.exceptions import ValidationError
 from glowline.messages.catalog import SAMPLES, TEXTS, text
+from glowline.messages.links import PublicLinks
 from glowline.messages.settings import MessageSettings
 from glowline.messages.templates import TEMPLATE_KEYS, render, segments, validate_templates
 from glowline.plans.timeline import build_timeline
@@ -41,8 +42,8 @@ def test_a_spanish_plan_reads_in_spanish_with_spanish_dates_and_restrictions():
     bodies["booking-nudge"] = next(m.body for m in timeline.messages if m.key == "booking-nudge")
     assert "jue 3 dic, 10:00 a. m." in bodies["reminder-48h"]
     assert "Responda C para confirmar" in bodies["reminder-48h"]
-    assert "Durante 2 días (hasta el sáb 5 dic, 11:00 a. m.) evite:" in bodies["aftercare"]
-    assert "nadar en piscinas con cloro o en el mar" in bodies["aftercare"]
+    assert "Durante 2 días (hasta el sáb 5 dic, 11:00 a. m.) evite lo que se indica" in bodies["aftercare"]
+    assert PublicLinks().aftercare("skin-rejuvenation", "es") in bodies["aftercare"]
     assert "jue 14 ene" in bodies["booking-nudge"]
     for body in bodies.values():
         assert not ENGLISH.search(body.replace("Glow Clinic", "")), body

@@ -11,7 +11,8 @@ from glowline.plans.timeline import MessageSettings
 
 VALUES = dict(date="Thu Dec 3", time="10:00 AM", until="Sat Dec 5, 11:00 AM", restrictions="intense exercise",
               hours=48, duration="2 days", session_number=2, total_sessions=4,
-              choices="Reply 1 for Tue Jan 19 10:00 AM, or 0 and we'll call you.")
+              choices="Reply 1 for Tue Jan 19 10:00 AM, or 0 and we'll call you.",
+              link="https://glowline.example.com/a/1a2b3c4d/en")
 
 
 def settings(**templates):
@@ -38,9 +39,15 @@ def test_confirming_reminder_asks_to_reply_and_to_come_early():
     assert "15 minutes early" in body and "numbing cream" in body
 
 
-def test_aftercare_says_what_for_how_long_and_until_when():
+def test_aftercare_says_for_how_long_and_until_when_and_links_to_the_list():
     body = render("aftercare", settings(), **VALUES)
-    assert "intense exercise" in body and "2 days" in body and "until Sat Dec 5, 11:00 AM" in body
+    assert "2 days" in body and "until Sat Dec 5, 11:00 AM" in body
+    assert "https://glowline.example.com/a/1a2b3c4d/en" in body and segments(body)[0] <= 2
+
+
+def test_a_clinic_aftercare_template_with_the_list_itself_still_works():
+    body = render("aftercare", settings(aftercare="{clinic}: avoid {restrictions} for {duration}. {phone}"), **VALUES)
+    assert body == "Glow Clinic: avoid intense exercise for 2 days. (212) 555-0123"
 
 
 def test_a_clinic_template_overrides_the_default():

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import example, given, settings as hsettings, strategies as st
 
 from glowline.config import ROOT
+from glowline.messages.links import PublicLinks
 from glowline.exceptions import ValidationError
 from glowline.store.models import MessageKind
 from glowline.plans.preview import format_preview
@@ -95,7 +96,9 @@ def test_reminders_aftercare_and_nudge_of_a_morning_session():
     assert by_key(timeline, 1, "reminder-2h").local_time == local(2026, 12, 3, 8)
     aftercare = by_key(timeline, 1, "aftercare")
     assert aftercare.due_at == first.ends_at
-    assert "until Sat Dec 5, 11:00 AM" in aftercare.body and "swimming in chlorinated pools" in aftercare.body
+    assert "until Sat Dec 5, 11:00 AM" in aftercare.body
+    # The list itself is on the protocol's public page; the text links to it in the client's language.
+    assert PublicLinks().aftercare("skin-rejuvenation", "en") in aftercare.body and aftercare.segments <= 2
     assert by_key(timeline, 1, "aftercare-end").local_time == local(2026, 12, 5, 11)
     nudge = by_key(timeline, 2, "booking-nudge")
     # Two weeks (the width of the 6-8 week window) before session 2 on Thu Jan 14.

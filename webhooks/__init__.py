@@ -54,9 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not config.verify_signatures:
         app.logger.warning("TWILIO SIGNATURE VERIFICATION IS OFF: local simulation only, never in production")
 
-    from webhooks import api, health, sms, staff, status, voice
+    from webhooks import aftercare, api, health, sms, staff, status, voice
 
-    for surface in (health, sms, status, voice, api, staff):
+    for surface in (health, sms, status, voice, api, staff, aftercare):
         if hasattr(surface, "init_app"):
             surface.init_app(app)
         app.register_blueprint(surface.bp)

@@ -401,7 +401,7 @@ def move_plan_session(plan_id: int, number: int):
     rt, session = runtime(), db()
     move_session(session, plan, number, parse_instant(body["starts_at"], "starts_at"),
                  shift_later=body.get("shift_later", False), actor=g.actor, now=rt.clock.now(),
-                 catalog=rt.catalog, dispatcher=rt.dispatcher, confirm=body.get("confirm", False))
+                 catalog=rt.catalog, links=rt.links, dispatcher=rt.dispatcher, confirm=body.get("confirm", False))
     session.commit()
     return jsonify(plan_json(plan))
 

@@ -330,7 +330,8 @@ def preview():
         intake = find_intake(db(), clinic.id, int(body.get("intake_id") or 0))
         protocol = runtime().catalog.get(body.get("protocol") or "")
         tz = clinic.zone_for(intake.client)
-        timeline = build_timeline(protocol, _first_session(body, clinic), MessageSettings.from_clinic(clinic),
+        settings = MessageSettings.from_clinic(clinic, links=runtime().links)
+        timeline = build_timeline(protocol, _first_session(body, clinic), settings,
                                   sessions=_number(str(body.get("sessions") or ""), "sessions"),
                                   interval_weeks=_number(str(body.get("interval_weeks") or ""), "interval_weeks"),
                                   channel=intake.client.preferred_channel.value, client_timezone=tz,
@@ -407,7 +408,7 @@ def move(plan_id: int, number: int):
         when = parse_local_datetime(request.form.get("starts_at", "").replace("T", " "),
                                     tz=plan.clinic.timezone, now=rt.clock.now())
         move_session(db(), plan, number, when, shift_later=bool(request.form.get("shift_later")), actor=g.actor,
-                     now=rt.clock.now(), catalog=rt.catalog, dispatcher=rt.dispatcher,
+                     now=rt.clock.now(), catalog=rt.catalog, links=rt.links, dispatcher=rt.dispatcher,
                      confirm=bool(request.form.get("confirm")))
         db().commit()
         flash(f"Session {number} moved; the client gets one text with the new time.")

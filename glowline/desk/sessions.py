@@ -60,7 +60,7 @@ def _check(plan: Plan, row: TreatmentSession) -> None:
 
 def _text(plan: Plan, key: str, when: datetime) -> str:
     local = when.astimezone(zone(plan.clinic.zone_for(plan.client)))
-    return templates.render(key, MessageSettings.from_clinic(plan.clinic), date=dates.format_date(local),
+    return templates.render(key, MessageSettings.from_clinic(plan.clinic, links=None), date=dates.format_date(local),
                             time=dates.format_time(local))
 
 
@@ -112,7 +112,7 @@ def move(db: Session, rt, plan: Plan, number: int, new_start: datetime, *, shift
     """Move a session (and optionally the later ones), then text the client the new time if asked. No commit."""
     proposal = propose_move(plan, number, new_start, shift_later=shift_later, notify=notify)
     # The plan service itself texts the client the new time (issue 14), only when staff asked; no second text here.
-    move_session(db, plan, number, new_start, shift_later=shift_later, actor=actor, now=now, catalog=rt.catalog,
+    move_session(db, plan, number, new_start, shift_later=shift_later, actor=actor, now=now, catalog=rt.catalog, links=rt.links,
                  dispatcher=rt.dispatcher, confirm=True, notify=notify)
     return proposal
 

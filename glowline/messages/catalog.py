@@ -22,6 +22,7 @@ SAMPLES: dict[str, object] = {
     "time": "10:00 AM", "until": "Sat Dec 5, 11:00 AM", "when": "Thursday, December 3 at 10 AM",
     "restrictions": "intense exercise, saunas, swimming pools, direct sun, retinoids and exfoliating acids",
     "duration": "2 days", "hours": 48, "session_number": 2, "total_sessions": 6, "usage": "PLAN <intake> <date>",
+    "link": "https://glowline.example.com/a/1a2b3c4d/en",
     "message": "Hi from Glow Clinic! Is it OK to text you?", "hint": "Please reply YES or NO.",
     "heard": "Acne scarring", "name": ", Maria", "first_name": "Maria", "prompt": "What brings you in?",
     "options": "1 Acne scarring\n2 Fine lines\n3 Pigmentation", "n": 3, "number": 1, "label": "Acne scarring",

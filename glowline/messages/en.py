@@ -36,8 +36,8 @@ TEXTS: dict[str, str] = {
         "Need to change it? Call {phone}."
     ),
     "template.aftercare": (
-        "{clinic}: thank you for coming in. For {duration} after your visit (until {until}) please avoid: "
-        "{restrictions}. Questions? Call {phone}."
+        "{clinic}: thank you for coming in. For {duration} (until {until}) please avoid what this page "
+        "lists: {link} Questions? Call {phone}."
     ),
     "template.aftercare_end": (
         "{clinic}: your aftercare period ended {until}. You can return to your usual routine. "
@@ -62,13 +62,13 @@ TEXTS: dict[str, str] = {
     ),
     "template.missed_session": (
         "{clinic}: we missed you at your appointment on {date} at {time}. We will call you to book a new "
-        "time, or call us on {phone}."
+        "time, or call us at {phone}."
     ),
     "template.missed_session_offer": (
         "{clinic}: we missed you at your appointment on {date} at {time}. Would another time suit you? "
-        "{choices} Or call us on {phone}."
+        "{choices} Or call us at {phone}."
     ),
-    "template.slot_offer": "{clinic}: would another time suit you? {choices} Or call us on {phone}.",
+    "template.slot_offer": "{clinic}: would another time suit you? {choices} Or call us at {phone}.",
     # Sent when staff cancel one session from the desk and tick "text the client".
     "template.session_cancelled": (
         "{clinic}: your appointment on {date} at {time} is cancelled. To book another time, call {phone}."
@@ -145,13 +145,13 @@ TEXTS: dict[str, str] = {
                         "Need to change it? Reply R or call {phone}."),
     "reply.nothing_to_confirm": ("{clinic}: we could not find an upcoming appointment to confirm. "
                                  "Please call {phone}."),
-    "reply.reschedule": "{clinic}: thanks, we will call you to find a new time. You can also call us on {phone}.",
+    "reply.reschedule": "{clinic}: thanks, we will call you to find a new time. You can also call us at {phone}.",
     "rebook.choice": "{n} for {when}",
     "rebook.choices": "Reply {choices}, or 0 and we'll call you.",
     "rebook.not_a_choice": "{clinic}: please reply with one of the numbers offered. {choices}",
     "rebook.taken": "{clinic}: sorry, that time was just taken. {choices}",
     "rebook.taken.none": ("{clinic}: sorry, that time was just taken and we have no other free time to offer. "
-                          "We will call you to find one. You can also call us on {phone}."),
+                          "We will call you to find one. You can also call us at {phone}."),
     "rebook.booked": ("{clinic}: you are booked for {when}. We will remind you before your visit. "
                       "Need to change it? Reply R or call {phone}."),
 
@@ -170,15 +170,15 @@ TEXTS: dict[str, str] = {
     "call.menu.session": "Press 1 to confirm. Press 2 to ask us to call you back.",
     # Already confirmed: what the caller can still do (not "press 1 to confirm" again).
     "call.menu.session.confirmed": "To change it, press 2, and we will call you back.",
-    "call.machine": "{intro} To confirm or change anything, please call us on {phone}. Goodbye.",
-    "call.no_choice": "We did not hear a choice. To confirm or change it, please call us on {phone}. Goodbye.",
+    "call.machine": "{intro} To confirm or change anything, please call us at {phone}. Goodbye.",
+    "call.no_choice": "We did not hear a choice. To confirm or change it, please call us at {phone}. Goodbye.",
     "call.not_a_choice": "Sorry, that is not one of the choices. {menu}",
-    "call.change_appointment": "To confirm or change your appointment, please call us on {phone}. Goodbye.",
-    "call.change_your_appointment": "To change your appointment, please call us on {phone}. Goodbye.",
-    "call.change_it": "To change it, please call us on {phone}. Goodbye.",
-    "call.opted_out": ("You will get no more calls or texts from {clinic}. To start them again, call us on {phone}. "
+    "call.change_appointment": "To confirm or change your appointment, please call us at {phone}. Goodbye.",
+    "call.change_your_appointment": "To change your appointment, please call us at {phone}. Goodbye.",
+    "call.change_it": "To change it, please call us at {phone}. Goodbye.",
+    "call.opted_out": ("You will get no more calls or texts from {clinic}. To start them again, call us at {phone}. "
                        "Goodbye."),
-    "call.no_longer_booked": "This appointment is no longer booked. Please call us on {phone}. Goodbye.",
+    "call.no_longer_booked": "This appointment is no longer booked. Please call us at {phone}. Goodbye.",
     "call.confirmed": "Thank you. Your {what} is confirmed. Goodbye.",
     "call.callback": "Thank you. Someone from the clinic will call you back. Goodbye.",
     "call.unavailable": "Sorry, we cannot take this call right now. Goodbye.",
@@ -199,12 +199,12 @@ TEXTS: dict[str, str] = {
     "call.rebook.choice": "Press {n} for {when}",
     "call.rebook.offer": "{intro} {choices}. Or press 0 and we will call you back.",
     "call.rebook.booked": ("You are booked for {when}. We will remind you before your visit. To change it, "
-                           "please call us on {phone}. Goodbye."),
+                           "please call us at {phone}. Goodbye."),
     "call.rebook.lead": "Let us find you a new time.",
     "call.rebook.not_a_choice": "Sorry, that is not one of the choices.",
     "call.rebook.taken": "Sorry, that time was just taken.",
     "call.rebook.no_choice": "We did not hear a choice. We will call you back to find a new time. Goodbye.",
-    "call.rebook.closed": "This offer is no longer open. Please call us on {phone}. Goodbye.",
+    "call.rebook.closed": "This offer is no longer open. Please call us at {phone}. Goodbye.",
     # The consent record of a keypad opt-out: what was pressed and the menu that offered it.
     "call.opt_out_record": "keypad 9 on a reminder call: {menu}",
 
@@ -223,4 +223,9 @@ TEXTS: dict[str, str] = {
                                   "not keep the file you sent. You are welcome to send a photo instead."),
     "photo.refused.too_large": ("{clinic}: sorry, that photo is too large for us to receive (over 5 MB). Could you "
                                 "send a smaller one?"),
+    # The public aftercare page the aftercare text links to (a web page, not a text: no segment budget).
+    "page.aftercare.title": "Your aftercare",
+    "page.aftercare.lead": "For {duration} after your visit, please avoid:",
+    "page.aftercare.questions": "Questions or worries? Call the clinic that treated you.",
+    "page.aftercare.not_found": "This aftercare page does not exist. Please check the link in your text.",
 }

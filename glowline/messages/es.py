@@ -38,8 +38,8 @@ TEXTS: dict[str, str] = {
         "¿Necesita cambiar la cita? Llame al {phone}."
     ),
     "template.aftercare": (
-        "{clinic}: gracias por venir. Durante {duration} (hasta el {until}) evite: "
-        "{restrictions}. ¿Preguntas? Llame al {phone}."
+        "{clinic}: gracias por venir. Durante {duration} (hasta el {until}) evite lo que se indica "
+        "en este enlace: {link} ¿Preguntas? Llame al {phone}."
     ),
     "template.aftercare_end": (
         "{clinic}: su periodo de cuidados posteriores ha terminado ({until}). Ya puede volver a su "
@@ -227,4 +227,8 @@ TEXTS: dict[str, str] = {
                                   "no pudimos guardar el archivo que envió. Puede enviarnos una foto si lo desea."),
     "photo.refused.too_large": ("{clinic}: lo sentimos, esa foto es demasiado grande para recibirla (más de 5 MB). "
                                 "¿Podría enviar una más pequeña?"),
+    "page.aftercare.title": "Sus cuidados posteriores",
+    "page.aftercare.lead": "Durante {duration} después de su visita, evite:",
+    "page.aftercare.questions": "¿Preguntas o dudas? Llame a la clínica que le atendió.",
+    "page.aftercare.not_found": "Esta página de cuidados no existe. Revise el enlace de su mensaje.",
 }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from glowline.exceptions import ValidationError
+from glowline.messages.links import PublicLinks
 from glowline.phone import DEFAULT_REGION, clinic_region
 
 
@@ -24,10 +25,15 @@ class MessageSettings:
     templates: Mapping[str, object] = field(default_factory=dict)  # key -> text, or {locale: text}
     aftercare_evening_until: time = time(21, 0)
     region: str = DEFAULT_REGION  # the clinic's country: its numbers are written as dialled there
+    links: PublicLinks = field(default_factory=PublicLinks)  # where the aftercare page lives (Config's URL)
 
     @classmethod
-    def from_clinic(cls, clinic) -> MessageSettings:
-        """Read the settings off a Clinic row; the call-back number falls back to its first Twilio number."""
+    def from_clinic(cls, clinic, *, links: PublicLinks | None) -> MessageSettings:
+        """Read the settings off a Clinic row; the call-back number falls back to its first Twilio number.
+
+        ``links`` is required so that no text built for a real clinic links to the laptop default;
+        None says the caller renders only texts that carry no link (a moved or cancelled session).
+        """
         phone = clinic.contact_phone or (clinic.numbers and clinic.callback_number)
         if not phone:
             raise ValidationError(f"clinic {clinic.name!r} has no contact phone for its texts",
@@ -43,4 +49,5 @@ class MessageSettings:
             templates=dict(clinic.templates or {}),
             aftercare_evening_until=getattr(clinic, "aftercare_evening_until", None) or time(21, 0),
             region=clinic_region(clinic),
+            links=links or PublicLinks(),
         )

@@ -21,7 +21,7 @@ TEMPLATE_KEYS: tuple[str, ...] = ("reminder_confirm", "reminder", "aftercare", "
                                   "missed_session_offer", "slot_offer", "session_cancelled")
 
 PLACEHOLDERS = frozenset({"clinic", "phone", "date", "time", "until", "restrictions", "hours", "duration",
-                          "session_number", "total_sessions", "choices"})
+                          "session_number", "total_sessions", "choices", "link"})
 
 # GSM 03.38 default alphabet (ESC excluded: it only introduces the extension table).
 _GSM_BASIC = frozenset(

@@ -17,6 +17,7 @@ from glowline.delivery import notices
 from glowline.delivery.channels import channel_for
 from glowline.exceptions import Conflict
 from glowline.messages import dates, templates
+from glowline.messages.links import PublicLinks
 from glowline.messages.settings import MessageSettings
 from glowline.plans import rebooking
 from glowline.plans.service import (AFTER_VISIT_KINDS, Dispatcher, _audit, _bump, _cancel, _open_messages,
@@ -94,7 +95,7 @@ def mark_no_show(db: Session, rt, plan: Plan, number: int, *, actor: str, now: d
                 _cancel(message, now)
     # With opening hours set, the client picks a new time by number; otherwise staff call.
     offered = rebooking.offer(db, row, catalog=rt.catalog, now=now)
-    missed = _missed_text(plan, row, now=now,
+    missed = _missed_text(plan, row, now=now, links=rt.links,
                           choices=rebooking.offer_text(plan.clinic, offered, plan.client.locale) if offered is not None else None)
     db.add(missed)
     _audit(db, plan, AuditAction.SESSION_NO_SHOW, actor, now, session=number)
@@ -107,8 +108,9 @@ def mark_no_show(db: Session, rt, plan: Plan, number: int, *, actor: str, now: d
     return row
 
 
-def _missed_text(plan: Plan, row: TreatmentSession, *, now: datetime, choices: str | None) -> OutboxMessage:
-    settings = MessageSettings.from_clinic(plan.clinic)
+def _missed_text(plan: Plan, row: TreatmentSession, *, now: datetime, choices: str | None,
+                 links: PublicLinks) -> OutboxMessage:
+    settings = MessageSettings.from_clinic(plan.clinic, links=links)
     tz = plan.clinic.zone_for(plan.client)
     local = row.starts_at.astimezone(zone(tz))
     locale = plan.client.locale

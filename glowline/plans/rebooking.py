@@ -183,7 +183,7 @@ def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime,
     if not taken:
         try:
             move_session(db, session.plan, session.number, wanted, shift_later=False,
-                         actor=f"client #{made.client_id}", now=now, catalog=rt.catalog, dispatcher=rt.dispatcher,
+                         actor=f"client #{made.client_id}", now=now, catalog=rt.catalog, links=rt.links, dispatcher=rt.dispatcher,
                          notify=False)
         except (NeedsConfirmation, ValidationError, Conflict):
             # The sessions around it moved since the offer: the time no longer fits the protocol.

@@ -110,7 +110,7 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
         offered = rebooking.offer(db, session, catalog=rt.catalog, now=now)
         if offered is not None:
             log.info("client %s offered times for session %s", client.id, session.id)
-            return [templates.render("slot_offer", MessageSettings.from_clinic(clinic), client.locale,
+            return [templates.render("slot_offer", MessageSettings.from_clinic(clinic, links=rt.links), client.locale,
                                      choices=rebooking.offer_text(clinic, offered, client.locale))]
         what = f"session {session.number} ({_when(session, client, clinic)})"
     else:

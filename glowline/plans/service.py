@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from glowline.clinics import audit
 from glowline.compliance import consent
 from glowline.messages import dates, templates
+from glowline.messages.links import PublicLinks
 from glowline.clinics.audit import AuditAction
 from glowline.delivery.channels import channel_for
 from glowline.exceptions import Conflict, NeedsConfirmation, NotFound, ValidationError
@@ -101,7 +102,7 @@ def _schedule(db: Session, dispatcher: Dispatcher | None, rows: list[OutboxMessa
 def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protocol, catalog_version: str,
                 first_session_at: datetime, sessions: int | None = None, interval_weeks: int | None = None,
                 intake: Intake | None = None, actor: str, now: datetime,
-                dispatcher: Dispatcher | None = None) -> Plan:
+                links: PublicLinks, dispatcher: Dispatcher | None = None) -> Plan:
     """Write a plan (version 1), its sessions, every message, the confirmation and an audit event."""
     require_aware(first_session_at, "first_session_at")
     require_aware(now, "now")
@@ -111,7 +112,7 @@ def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protoc
         raise NotFound("intake not found for this clinic and client")
     # Consent is the gate: every surface that starts a plan comes through here.
     consent.require_consent(db, client, clinic)
-    settings = MessageSettings.from_clinic(clinic)
+    settings = MessageSettings.from_clinic(clinic, links=links)
     sender = clinic.sending_number
     timeline = build_timeline(protocol, first_session_at, settings, sessions=sessions,
                               interval_weeks=interval_weeks, channel=client.preferred_channel.value,
@@ -176,7 +177,7 @@ def _require_active(plan: Plan) -> None:
 
 
 def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, shift_later: bool, actor: str,
-                 now: datetime, catalog: Catalog, dispatcher: Dispatcher | None = None,
+                 now: datetime, catalog: Catalog, links: PublicLinks, dispatcher: Dispatcher | None = None,
                  confirm: bool = False, notify: bool = True) -> Plan:
     """Move one session (and, with ``shift_later``, every later one by the plan interval) and redo their messages.
 
@@ -185,23 +186,24 @@ def move_session(db: Session, plan: Plan, number: int, new_start: datetime, *, s
     """
     require_aware(new_start, "starts_at")
     _require_active(plan)
-    change = work_out_move(db, plan, number, new_start, shift_later=shift_later, now=now, catalog=catalog)
+    change = work_out_move(db, plan, number, new_start, shift_later=shift_later, now=now, catalog=catalog,
+                           links=links)
     if change.interval_breaks and not confirm:
         raise NeedsConfirmation("this move breaks the protocol's spacing: " + "; ".join(change.interval_breaks)
                                 + ". Confirm to move anyway.", rules=list(change.interval_breaks))
     if not notify:
         change = replace(change, notify=False)
-    apply_move(db, plan, change, actor=actor, now=now, dispatcher=dispatcher)
+    apply_move(db, plan, change, actor=actor, now=now, links=links, dispatcher=dispatcher)
     return plan
 
 
 def work_out_move(db: Session, plan: Plan, number: int, new_start: datetime, *, shift_later: bool, now: datetime,
-                  catalog: Catalog) -> MoveChange:
+                  catalog: Catalog, links: PublicLinks) -> MoveChange:
     """What moving session ``number`` would change, written nowhere (reads the plan's open messages)."""
     require_aware(now, "now")
     return plan_move(sessions=list(plan.sessions), number=number, new_start=new_start, shift_later=shift_later,
                      interval_weeks=plan.interval_weeks, total_sessions=plan.session_count,
-                     protocol=catalog.get(plan.protocol_id), settings=MessageSettings.from_clinic(plan.clinic),
+                     protocol=catalog.get(plan.protocol_id), settings=MessageSettings.from_clinic(plan.clinic, links=links),
                      channel=plan.client.preferred_channel.value, client_tz=plan.clinic.zone_for(plan.client),
                      locale=plan.client.locale,
                      open_kinds={(m.session_id, m.kind) for m in _open_messages(db, plan)}, now=now)
@@ -226,10 +228,10 @@ def _moved_notice(plan: Plan, row: TreatmentSession, settings: MessageSettings, 
     )
 
 
-def apply_move(db: Session, plan: Plan, change: MoveChange, *, actor: str, now: datetime,
+def apply_move(db: Session, plan: Plan, change: MoveChange, *, actor: str, now: datetime, links: PublicLinks,
                dispatcher: Dispatcher | None = None) -> Plan:
     """Write a worked-out move: new starts, a new plan version, cancelled and new messages, the client's text."""
-    settings = MessageSettings.from_clinic(plan.clinic)
+    settings = MessageSettings.from_clinic(plan.clinic, links=links)
     by_id = {row.id: row for row in plan.sessions}
     for move in change.moves:
         row = by_id[move.session_id]

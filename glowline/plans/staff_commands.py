@@ -120,7 +120,7 @@ def _move(db: Session, rt, plan: Plan, number: int, rest: str, *, clinic: Clinic
     unknown = sorted(flags - {"shift", "ok"})
     if unknown:
         raise ValidationError(f"did not understand {unknown[0]!r}; {MOVE_USAGE}", field="options")
-    move_session(db, plan, number, when, shift_later="shift" in flags, actor=actor, now=now, catalog=rt.catalog,
+    move_session(db, plan, number, when, shift_later="shift" in flags, actor=actor, now=now, catalog=rt.catalog, links=rt.links,
                  dispatcher=rt.dispatcher, confirm="ok" in flags)
     local = when.astimezone(zone(clinic.timezone))
     later = " and the later sessions with it" if "shift" in flags else ""

@@ -75,4 +75,4 @@ def start_plan(db: Session, rt, *, clinic: Clinic, intake_id: int, first_session
     return create_plan(db, clinic=clinic, client=intake.client, protocol=protocol,
                        catalog_version=rt.catalog.version, first_session_at=first_session_at, sessions=sessions,
                        interval_weeks=interval_weeks, intake=intake, actor=actor, now=now,
-                       dispatcher=(dispatcher or rt.dispatcher) if dispatch else None)
+                       links=rt.links, dispatcher=(dispatcher or rt.dispatcher) if dispatch else None)

@@ -254,7 +254,8 @@ def session_messages(protocol: Protocol, session: PlannedSession, next_session: 
     due, rule = aftercare_due(session.ends_at, tz, settings)
     # Instructions that arrive after the window closed would only confuse.
     out.append(make(session.number, MessageKind.AFTERCARE, "aftercare", "aftercare", due, window_end, rule=rule,
-                    until=until, restrictions=restrictions, hours=protocol.aftercare_hours,
+                    until=until, restrictions=restrictions, link=settings.links.aftercare(protocol.id, locale),
+                    hours=protocol.aftercare_hours,
                     duration=dates.format_duration(protocol.aftercare_hours, locale), **common))
     due = shift_out_of_quiet_hours(window_end, *quiet, direction="later")
     out.append(make(session.number, MessageKind.AFTERCARE_END, "aftercare-end", "aftercare_end", due, None,
