@@ -141,6 +141,10 @@ class Config:
     reconcile_seconds: int = 30
     retry_base_seconds: int = 30
     retry_cap_seconds: int = 300
+    # How long a SQLite connection waits for a lock before it fails: the workers can wait;
+    # the web app must answer Twilio well inside its 15 s, so a locked file spools instead.
+    db_busy_seconds: float = 30.0
+    web_db_busy_seconds: float = 3.0
     staff_session_minutes: int = 60
     staff_login_failures: int = 10
     staff_lockout_seconds: int = 900
@@ -228,6 +232,8 @@ class Config:
             reconcile_seconds=_int(env, "RECONCILE_SECONDS", 30, minimum=1),
             retry_base_seconds=_int(env, "RETRY_BASE_SECONDS", 30, minimum=1),
             retry_cap_seconds=_int(env, "RETRY_CAP_SECONDS", 300, minimum=1),
+            db_busy_seconds=_float(env, "DB_BUSY_SECONDS", 30.0),
+            web_db_busy_seconds=_float(env, "WEB_DB_BUSY_SECONDS", 3.0),
             staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 60, minimum=1),
             staff_login_failures=_int(env, "STAFF_LOGIN_FAILURES", 10, minimum=1),
             staff_lockout_seconds=_int(env, "STAFF_LOCKOUT_SECONDS", 900, minimum=1),

@@ -54,7 +54,7 @@ class Runtime:
     def engine(self) -> Engine:
         """The SQLAlchemy engine (created on first use)."""
         ensure_sqlite_dir(self.config.database_url)
-        return build_engine(self.config.database_url)
+        return build_engine(self.config.database_url, busy_seconds=self.config.db_busy_seconds)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -274,3 +274,42 @@ def log_in_staff(client, db, clinic, username: str):
     response = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf(page)})
     assert response.status_code == 302
     return client
+
+
+@contextmanager
+def table_gone(database_url: str, table: str):
+    """Make ``table`` unavailable to the app (renamed away), then put it back."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+        engine.dispose()
+
+
+@contextmanager
+def sqlite_locked(database_url: str):
+    """Another connection holds the SQLite file's write lock (BEGIN EXCLUSIVE) until the block ends."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@contextmanager
+def database_down(database_url: str):
+    """The database cannot take writes: SQLite locked by another connection, PostgreSQL refusing connections."""
+    with (sqlite_locked if database_url.startswith("sqlite") else postgres_refusing)(database_url):
+        yield

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import datetime, time as dtime, timedelta, timezone
 
@@ -14,36 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from glowline.clock import ManualClock
-from glowline.config import ROOT
 from glowline.store.models import MessageStatus, OutboxMessage
 from glowline.delivery.outbox import OUTCOME_UNKNOWN
 from glowline.runtime import Runtime
-from tests.helpers import ACCOUNT_SID, AUTH_TOKEN, make_client, make_clinic, make_message, schedule
+from tests.helpers import make_client, make_clinic, make_message, schedule
 from tests.twilio_server import Scripted
-from tests.worker_helpers import work
+from tests.worker_helpers import wait_for, work, worker_env
 from workers import context
 from workers.jobs import reconcile, stuck_after
 
 BATCH = 12
-
-
-def worker_env(config) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DATABASE_", "REDIS_"))}
-    env.update(DATABASE_URL=config.database_url, REDIS_URL=config.redis_url, RQ_QUEUE=config.queue_name,
-               TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-               TWILIO_API_BASE_URL=config.twilio_api_base_url, TWILIO_HTTP_TIMEOUT="30",
-               PUBLIC_BASE_URL=config.public_base_url, SECRET_KEY=config.secret_key,
-               GLOWLINE_VAR_DIR=str(config.var_dir), PYTHONPATH=str(ROOT))
-    return env
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.slow
@@ -66,7 +45,9 @@ def test_sigkill_mid_batch_every_row_settles_and_only_the_in_flight_one_is_ambig
         # between Twilio's acceptance and our commit.
         fake_twilio.script("Messages", *[Scripted(201, delay=0.05)] * 4,
                            Scripted(201, delay=60, accept_then_hang=True))
-        worker = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--burst"], env=worker_env(config),
+        # A Twilio timeout longer than the hang, so the worker is killed mid-request, not timed out.
+        env = worker_env(config, TWILIO_HTTP_TIMEOUT="30")
+        worker = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--burst"], env=env,
                                   cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         try:

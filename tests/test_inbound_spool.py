@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from glowline.store import spool
 from glowline.store.models import Client, InboundMessage, Intake, MessageStatus, OutboxMessage
-from tests.helpers import CLINIC_NUMBER, make_client, make_message, postgres_refusing, twilio_post
-from tests.test_log_privacy import table_gone
+from tests.helpers import CLINIC_NUMBER, make_client, make_message, postgres_refusing, table_gone, twilio_post
 from webhooks.sms import SPOOLED_REPLY
 
 ACCOUNT = "AC" + "0" * 32

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import select
 
 from glowline.redaction import scrub
-from tests.helpers import CLINIC_NUMBER, twilio_post
+from glowline.store.models import HandledAs, InboundMessage
+from tests.helpers import CLINIC_NUMBER, said, parse_twiml, table_gone, twilio_post
 
 CANARY_PHONE = "+15055550177"
 CANARY_NAME = "Quillonette"
 CANARY_BODY = f"I am {CANARY_NAME}, I had a reaction to isotretinoin-canary-7731"
 CANARIES = (CANARY_PHONE, CANARY_PHONE[2:], "505-555-0177", CANARY_NAME, "canary-7731")
-
-
-@contextmanager
-def table_gone(database_url: str, table: str):
-    """Make ``table`` unavailable to the app (renamed away), then put it back."""
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
-    try:
-        yield
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
-        engine.dispose()
 
 
 def leaked(output: str) -> list[str]:
@@ -37,6 +23,7 @@ def leaked(output: str) -> list[str]:
 def test_a_database_failure_under_an_inbound_text_or_call_logs_no_number_and_no_body(runtime, clinic, config,
                                                                                      caplog, capfd):
     from webhooks import create_app
+    from workers import jobs
 
     # PROPAGATE_EXCEPTIONS off: the production path, where Flask logs an unhandled exception itself.
     app = create_app({"RUNTIME": runtime, "TESTING": True, "PROPAGATE_EXCEPTIONS": False})
@@ -47,13 +34,21 @@ def test_a_database_failure_under_an_inbound_text_or_call_logs_no_number_and_no_
             "SpeechResult": CANARY_BODY, "Confidence": "0.9"}
     with caplog.at_level(logging.DEBUG), table_gone(config.database_url, "inbound_messages"):
         spooled = twilio_post(http, "/twilio/sms", text)  # kept in the inbound spool
-        failed = twilio_post(http, "/twilio/voice/gather?step=1", call)  # a call step is not spooled: logged
+        answered = twilio_post(http, "/twilio/voice/gather?step=1", call)  # kept too, for staff to call back
+        replayed_too_early = jobs.replay_spool()["spool_replayed"]  # the worker's run while still down
     output = caplog.text + "".join(capfd.readouterr())
     assert spooled.status_code == 200 and "database unavailable" in output
-    assert failed.status_code == 500
-    assert any(r.exc_info or r.exc_text for r in caplog.records), "the failure must be logged with its traceback"
+    assert answered.status_code == 200  # valid TwiML: the caller hears an apology in English and Spanish
+    spoken = said(parse_twiml(answered))
+    assert "could not take your answer" in spoken and "no pudimos recibir su respuesta" in spoken
+    assert replayed_too_early == 0
     assert "inbound_messages" in output  # the statement is there to debug with; its values are not
     assert leaked(output) == []
+
+    assert jobs.replay_spool()["spool_replayed"] == 2  # the database is back
+    with runtime.sessions() as s:
+        step = s.scalars(select(InboundMessage).where(InboundMessage.sid.startswith(call["CallSid"]))).one()
+        assert step.handled_as == HandledAs.CALL_OUTAGE.value and step.needs_attention
 
 
 def test_scrub_hides_numbers_and_sql_values_but_keeps_ids_and_sids():

@@ -12,7 +12,7 @@ from redis import Redis
 from rq import Worker
 
 from glowline.redis_server import EmbeddedRedis
-from tests.test_delivery_crash import wait_for, worker_env
+from tests.worker_helpers import wait_for, worker_env
 
 
 @pytest.mark.slow

@@ -93,8 +93,21 @@ def worker_env(config, **extra: str) -> dict:
                JOB_TIMEOUT=str(config.job_timeout), RECONCILE_SECONDS=str(config.reconcile_seconds),
                RETRY_BASE_SECONDS=str(config.retry_base_seconds), RETRY_CAP_SECONDS=str(config.retry_cap_seconds),
                PUBLIC_BASE_URL=config.public_base_url, SECRET_KEY=config.secret_key,
-               GLOWLINE_VAR_DIR=str(config.var_dir), PYTHONPATH=str(ROOT), **extra)
+               GLOWLINE_VAR_DIR=str(config.var_dir), PYTHONPATH=str(ROOT))
+    env.update(extra)  # a test's own setting wins (e.g. a longer Twilio timeout)
     return env
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    """Poll ``predicate`` every 50 ms until it holds (True) or ``timeout`` seconds pass (False)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def wait_until(predicate, timeout: float, every: float = 0.2) -> float | None:

@@ -24,7 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     runtime = test_config.pop("RUNTIME", None)
     if runtime is None:
         config = test_config.pop("GLOWLINE_CONFIG", None) or Config.from_env()
-        runtime = Runtime(config)
+        # The web app's own engine waits briefly for a locked SQLite file, then the request spools.
+        runtime = Runtime(config.with_(db_busy_seconds=config.web_db_busy_seconds))
     config = runtime.config
     runtime.check()
 

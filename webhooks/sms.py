@@ -33,9 +33,9 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype="application/xml")
 
 
-def spool_request(kind: str, now) -> str:
+def spool_request(kind: str, now, **extra: str) -> str:
     """Keep this verified request in the inbound spool for the replay job; returns where it went."""
-    entry = spool.Entry(kind, list(request.form.items(multi=True)), request.args.to_dict(), now)
+    entry = spool.Entry(kind, list(request.form.items(multi=True)), request.args.to_dict() | extra, now)
     return spool.put(runtime(), entry)
 
 

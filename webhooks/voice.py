@@ -3,21 +3,28 @@
 Every endpoint verifies Twilio's signature first, stores the step once (CallSid plus the
 step, so a retried request replays the stored TwiML), answers with TwiML built by
 Twilio's own classes, and never answers a caller's bad input with a 5xx.
+
+When the database fails under a step, the caller hears a short apology (en, then es) and
+the step goes to the inbound spool where losing it would matter
+(glowline/intake/spooled_calls.py says what each kind replays and why): never a 5xx.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from glowline.clinics.service import clinic_for_number
 from glowline.compliance.keywords import language_of
 from glowline.exceptions import ValidationError
 from glowline.intake.engine import TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
+from glowline.intake.spooled_calls import ROUTE_ARG, CallSpool, apply_call_status_form
 from glowline.transports import callbacks
 from glowline.store.models import (Channel, Client, Clinic, HandledAs, InboundMessage, Intake, IntakeStatus, MessageKind, Plan,
                                    PlanStatus, SessionStatus, TreatmentSession)
@@ -25,17 +32,18 @@ from glowline.phone import to_e164
 from glowline.plans.timeline import zone
 from glowline.messages.catalog import text
 from glowline.messages.dates import spoken_moment
-from glowline.voice.twiml import (AnswerVia, SpokenResponse, claim_step, goodbye_twiml, read_answer, render_turn,
-                                  spoken_clinic_phone, step_sid)
+from glowline.voice.twiml import (AnswerVia, SpokenResponse, claim_step, goodbye_twiml, outage_twiml, read_answer,
+                                  render_turn, spoken_clinic_phone, step_sid)
 from glowline.voice.stop import is_spoken_stop, opt_out_on_call
 from glowline.voice.rebook import (answer_on_call, answer_pick, key_of, missed_call_twiml, offer_for_session,
                                   offer_on_call)
-from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_call_status, apply_choice,
+from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_choice,
                                   is_machine, keypad_gather, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
 from glowline.voice.withheld import number_retry_twiml, read_number, withheld_twiml
 from webhooks.context import db, runtime
 from webhooks.contract import CALL, CALL_GATHER, CALL_NUMBER, CALL_STATUS, REMINDER_CALL, inbound
+from webhooks.sms import spool_request
 from webhooks.twilio_auth import verify_twilio
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,30 @@ _LIVE_SESSION = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus
 
 def _twiml(xml: str) -> Response:
     return Response(xml, status=200, mimetype="text/xml")
+
+
+# What a step becomes in the spool while the database is down. The reminder call's own TwiML
+# fetch is not kept: the status callback that follows it records how the call went.
+_SPOOLED = {"voice.status": CallSpool.STATUS, "voice.reminder_gather": CallSpool.REMINDER_ANSWER,
+            "voice.incoming": CallSpool.STEP, "voice.gather": CallSpool.STEP, "voice.rebook": CallSpool.STEP,
+            "voice.reminder_rebook": CallSpool.STEP, "voice.number": CallSpool.STEP}
+# Steps where the caller has just answered a question; at the others nothing was asked yet.
+_ANSWERS = frozenset({"voice.gather", "voice.rebook", "voice.reminder_gather", "voice.reminder_rebook", "voice.number"})
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_unavailable(error: SQLAlchemyError):
+    """Any call step the database cannot take: spool what must not be lost, apologise, never a 5xx."""
+    with contextlib.suppress(SQLAlchemyError):  # the connection is gone; teardown discards the session
+        db().rollback()
+    endpoint = request.endpoint or ""
+    kind = _SPOOLED.get(endpoint)
+    where = spool_request(kind.value, runtime().clock.now(), **{ROUTE_ARG: endpoint}) if kind else "not kept"
+    # No traceback: the driver's message can hold the row's values (scrubbed, but not needed).
+    log.warning("database unavailable: call step %s (%s)", endpoint, where)
+    if endpoint == "voice.status":
+        return Response(status=204)
+    return _twiml(outage_twiml("call.outage.answer" if endpoint in _ANSWERS else "call.outage"))
 
 
 def _int_arg(name: str) -> int | None:
@@ -414,28 +446,8 @@ def reminder_rebook():
 @inbound(CALL_STATUS)
 def status():
     """A call status callback: the outbox row moves forward, the result lands, one retry may be owed."""
-    form = request.form
-    call_sid = form.get("CallSid") or ""
-    call_status = (form.get("CallStatus") or "").strip().lower()
-    session = db()
-    message = message_for_call(session, call_sid, _int_arg("message_id")) if call_sid else None
-    if message is None or not call_status:
-        # Not one of our reminder calls (an incoming call's status, or a stale one): nothing to record.
-        log.info("call status %r for a call with no outbox row; ignored", call_status)
-        return Response(status=204)
     rt = runtime()
-    now = rt.clock.now()
-    follow_up = apply_call_status(session, message, call_sid=call_sid, call_status=call_status,
-                                  answered_by=form.get("AnsweredBy"), error_code=_error_code(form.get("ErrorCode")),
-                                  now=now, retry_minutes=message.clinic.voice_retry_minutes)
-    if follow_up is not None:
-        rt.dispatcher.schedule(session, [follow_up])
-    session.commit()
+    if not apply_call_status_form(db(), rt, request.form, request.args, now=rt.clock.now()):
+        # Not one of our reminder calls (an incoming call's status, or a stale one): nothing to record.
+        log.info("call status for a call with no outbox row; ignored")
     return Response(status=204)
-
-
-def _error_code(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None

@@ -1,4 +1,4 @@
-"""Replaying the inbound spool: texts and status callbacks that arrived while the database was down.
+"""Replaying the inbound spool: texts, status callbacks and call steps that arrived while the database was down.
 
 Run by the periodic reconcile job (and callable alone as ``workers.jobs.replay_spool``):
 each entry is handled by the same core function the webhook uses, with the time it
@@ -13,12 +13,14 @@ import logging
 from redis.exceptions import RedisError
 
 from glowline.intake.receive import receive_text
+from glowline.intake.spooled_calls import CallSpool, replay_call
 from glowline.store import spool
 from glowline.voice.message_status import apply_message_status
 
 log = logging.getLogger(__name__)
 
 LOCK = "glowline:inbound-spool:replay"
+_CALL_KINDS = frozenset(kind.value for kind in CallSpool)
 
 
 def _first_values(pairs) -> dict[str, str]:
@@ -36,6 +38,8 @@ def _handle(rt, entry: spool.Entry) -> None:
             receive_text(session, rt, form, now=entry.received_at)
         elif entry.kind == "status":
             apply_message_status(session, rt, form, entry.args, now=entry.received_at)
+        elif entry.kind in _CALL_KINDS:
+            replay_call(session, rt, entry.kind, form, entry.args, now=entry.received_at)
         else:
             log.error("inbound spool: unknown entry kind %r dropped", entry.kind)
 

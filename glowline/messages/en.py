@@ -183,6 +183,10 @@ TEXTS: dict[str, str] = {
     "call.callback": "Thank you. Someone from the clinic will call you back. Goodbye.",
     "call.unavailable": "Sorry, we cannot take this call right now. Goodbye.",
     "call.unavailable.clinic": "Sorry, {clinic} cannot take this call right now. Goodbye.",
+    # Said on a call while the database is down (the caller's language is out of reach: en, then es).
+    "call.outage": "Sorry, we cannot take your call right now. Please try again in a few minutes. Goodbye.",
+    "call.outage.answer": ("Sorry, we could not take your answer just now. The clinic will see it and contact you. "
+                           "Goodbye."),
     # A caller whose number is withheld: we cannot text or call them back, so a person takes the call.
     # No number to call back and no clinic phone to put them through to: the intake, once they key one in.
     "call.withheld.ask": "Thank you for calling {clinic}. We cannot see your number.",

@@ -188,6 +188,10 @@ TEXTS: dict[str, str] = {
     "call.callback": "Gracias. Una persona de la clínica le devolverá la llamada. Adiós.",
     "call.unavailable": "Disculpe, ahora no podemos atender esta llamada. Adiós.",
     "call.unavailable.clinic": "Disculpe, {clinic} no puede atender esta llamada ahora. Adiós.",
+    # Said on a call while the database is down (the caller's language is out of reach: en, then es).
+    "call.outage": "Disculpe, ahora no podemos atender su llamada. Por favor, vuelva a llamar en unos minutos. Adiós.",
+    "call.outage.answer": ("Disculpe, ahora no pudimos recibir su respuesta. La clínica la verá y se pondrá en "
+                           "contacto con usted. Adiós."),
     "call.next_session": "Hola, le llama {clinic}. Su próxima cita es el {when}. {menu}",
     "call.next_session.confirmed": "Hola, le llama {clinic}. Su próxima cita es el {when} y está confirmada. {menu}",
     "call.answers_in": ("Gracias por llamar a {clinic}. Ya tenemos sus respuestas y una persona le devolverá "

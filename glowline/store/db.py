@@ -10,14 +10,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def build_engine(database_url: str) -> Engine:
-    """Create an engine; SQLite gets foreign keys, a busy timeout and WAL.
+def build_engine(database_url: str, *, busy_seconds: float = 30.0) -> Engine:
+    """Create an engine; SQLite gets foreign keys, a busy timeout (``busy_seconds``) and WAL.
 
     ``hide_parameters``: a failed statement's error message would otherwise carry its
     values (a client's number, a text's body) into every log that prints it.
     """
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False},
+        engine = create_engine(database_url, connect_args={"timeout": busy_seconds, "check_same_thread": False},
                                hide_parameters=True)
 
         @event.listens_for(engine, "connect")

@@ -167,6 +167,8 @@ class HandledAs(str, enum.Enum):
     REBOOK_OFFER = "rebook_offer"
     REBOOK_PICK = "rebook_pick"
     REMINDER_REASK = "reminder_reask"
+    # A call step that arrived while the database was down, replayed from the spool for staff to follow up.
+    CALL_OUTAGE = "call_outage"
 
 
 class ConsentAction(str, enum.Enum):

@@ -199,3 +199,20 @@ def claim_step(db: Session, *, sid: str, clinic_id: int, client_id: int | None, 
         existing = db.scalar(select(InboundMessage).where(InboundMessage.sid == sid))
         return existing, (existing.reply if existing is not None else None)
     return row, None
+
+
+# Twilio's <Say> language codes for the catalogue locales spoken while the database is down.
+OUTAGE_VOICES = (("en", "en-US"), ("es", "es-US"))
+
+
+def outage_twiml(key: str = "call.outage") -> str:
+    """A short apology in every catalogue language and a hang-up, for a call step the database cannot take.
+
+    The caller's language is stored in the database that is out of reach, so the sentence
+    is said in English and then in Spanish.
+    """
+    response = VoiceResponse()
+    for locale, language in OUTAGE_VOICES:
+        response.say(text(key, locale), language=language)
+    response.hangup()
+    return str(response)
