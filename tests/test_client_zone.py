@@ -105,7 +105,7 @@ def test_the_zone_question_is_asked_in_spanish_and_back_returns_to_the_last_ques
                                                                                    fake_twilio):
     answers = ["sí", "Kai", "1", "1", "omitir", "no", "no", "no", "no", "no", "1", "sábados"]
     asked = walk_intake(client, HAWAII, answers, first="hola")
-    assert "¿está en la hora de Hawái-Aleutianas? Responda SI, o escriba su ciudad" in asked
+    assert "¿está en la hora de Hawái-Aleutianas? Responda SÍ, o escriba su ciudad" in asked
     assert "¿qué días u horas" in sms(client, "atrás", sender=HAWAII)[1]
     assert "Una cosa más" in sms(client, "sábados", sender=HAWAII)[1]
     assert "hora de Hawái-Aleutianas" in sms(client, "sí", sender=HAWAII)[1]

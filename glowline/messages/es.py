@@ -218,9 +218,9 @@ TEXTS: dict[str, str] = {
     "call.opt_out_record": "tecla 9 en una llamada de recordatorio: {menu}",
 
     # -- la zona horaria del cliente (issue 16) ----------------------------------------------------
-    "zone.question": "Una cosa más: ¿está en la {zone_long}? Responda SI, o escriba su ciudad, por ejemplo Honolulu.",
+    "zone.question": "Una cosa más: ¿está en la {zone_long}? Responda SÍ, o escriba su ciudad, por ejemplo Honolulu.",
     "zone.question.voice": "Una cosa más: ¿está usted en la {zone_long}? Diga sí, o diga la ciudad donde está.",
-    "zone.hint": "Por favor, responda SI, o escriba la ciudad y el estado donde está, por ejemplo Miami FL.",
+    "zone.hint": "Por favor, responda SÍ, o escriba la ciudad y el estado donde está, por ejemplo Miami FL.",
     "zone.city": "¿En qué ciudad está? La usamos para enviarle los recordatorios a la hora correcta para usted.",
     "zone.set": "Gracias, le enviaremos los mensajes según la {zone_long}.",
     "time.zoned": "{time} ({zone_long})",
