@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from glowline.clinics.service import set_messaging_service, set_photo_retention
 from glowline.exceptions import GlowlineError, ValidationError
+from glowline.phone import clinic_region, for_people
 from webhooks.context import db
 from webhooks.staff import _clinic, bp, login_required
 
@@ -35,4 +36,5 @@ def sending_settings():
         except GlowlineError as exc:
             db().rollback()
             flash(str(exc), "error")
-    return render_template("sending.html", values=values, numbers=[n.number for n in clinic.numbers])
+    region = clinic_region(clinic)  # numbers as the clinic dials them, as on every other page
+    return render_template("sending.html", values=values, numbers=[for_people(n.number, region) for n in clinic.numbers])
