@@ -276,6 +276,10 @@ class Supervisor:
                 self.child = os.fork()
                 if self.child == 0:
                     os._exit(self._child_main(previous))
+                if self.stop_asked:
+                    # The stop arrived between the fork and ``self.child`` being set: nobody told the child.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self.child, signal.SIGTERM)
                 status = _wait_child(self.child)
                 self.child = None
                 if os.WIFEXITED(status) and (burst or self.stop_asked or os.WEXITSTATUS(status) == 0):
