@@ -199,9 +199,48 @@ def test_a_withheld_number_without_a_clinic_phone_is_offered_the_intake_by_keypa
     call.press("2125550111")  # as people dial it in the clinic's country, without +1
     assert "May Glow Clinic send you automated texts and calls" in call.text
     call.press("1")  # consent, then the name: every later step knows the keyed number
+    assert "We will text the number you typed, to check that it is yours" in call.text
     call.say("Maria")
     intake = intake_of(db, "+12125550111")
     assert intake.answers["first_name"] == "Maria" and intake.current_field == "concern"
+
+
+def test_a_yes_for_a_keyed_number_waits_for_a_yes_by_text_from_that_number(client, db, runtime, no_clinic_phone,
+                                                                          fake_twilio):
+    from glowline.compliance.consent import ConsentStatus, state_of
+    from tests.worker_helpers import work
+
+    call = Call(client, "CA" + "1" * 32, caller="anonymous")
+    call.start()
+    call.press("2125550111")
+    call.press("1")  # the caller's "yes" is not the number's owner's
+    intake = intake_of(db, "+12125550111")
+    state = state_of(db, intake.client, no_clinic_phone)
+    assert state.status is ConsentStatus.REQUESTED and not state.current
+    assert "number keyed in on a call" in intake.flags
+    work(runtime)  # the one confirmation text goes to the keyed number
+    sent = fake_twilio.sent()
+    assert [(r.form["To"], "Reply YES to agree" in r.form["Body"]) for r in sent] == [("+12125550111", True)]
+
+    reply = twilio_post(client, "/twilio/sms", {"MessageSid": "SM" + "e" * 32, "From": "+12125550111",
+                                                "To": CLINIC_NUMBER, "Body": "YES", "NumMedia": "0"})
+    assert reply.status_code == 200 and "you will get texts about your treatment" in reply.get_data(as_text=True)
+    db.expire_all()
+    state = state_of(db, intake.client, no_clinic_phone)
+    assert state.current and state.method == "sms_consent_request"
+
+
+def test_a_keyed_number_of_a_known_client_hears_nothing_about_them(client, db, runtime, clinic, clock):
+    make_plan(db, runtime, clinic, clock, phone=CALLER)
+    clinic.contact_phone = None
+    db.commit()
+    call = Call(client, "CA" + "1" * 32, caller="anonymous")
+    call.start()
+    call.press("2125550111")  # the planned client's number, typed by whoever is calling
+    assert call.ended and "will call you back at that number" in call.text
+    assert "appointment" not in call.text.lower() and "December" not in call.text
+    step = db.scalar(select(InboundMessage).where(InboundMessage.from_number == CALLER))
+    assert step.handled_as == "inbox" and step.needs_attention
 
 
 @pytest.mark.parametrize("keyed", ["", "123", "5550111", "0000000000"])

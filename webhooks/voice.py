@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from glowline.clinics.service import clinic_for_number
 from glowline.compliance.keywords import language_of
 from glowline.exceptions import ValidationError
-from glowline.intake.engine import TurnStatus
+from glowline.intake.engine import KEYED_NUMBER, TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
 from glowline.intake.spooled_calls import ROUTE_ARG, CallSpool, apply_call_status_form
 from glowline.transports import callbacks
@@ -170,11 +170,16 @@ def number():
         return _twiml(number_retry_twiml(clinic, attempt=attempt,
                                          action_url=runtime().callbacks.call_number(attempt + 1)))
     # The first step of the call is stored against the keyed number, so every later step finds it (_caller).
-    return _twiml(_greet(clinic, keyed, call_sid))
+    return _twiml(_greet(clinic, keyed, call_sid, keyed=True))
 
 
-def _greet(clinic: Clinic, phone: str, call_sid: str) -> str:
-    """The first step of a call from ``phone``: resume, the next session, the answers are in, or a new intake."""
+def _greet(clinic: Clinic, phone: str, call_sid: str, *, keyed: bool = False) -> str:
+    """The first step of a call from ``phone``: resume, the next session, the answers are in, or a new intake.
+
+    ``keyed``: the caller withheld their number and typed this one, which may be anybody's. Such a
+    caller hears nothing about the number's client (no session, no intake to resume): a person
+    calls that number back. A new number gets the intake, whose "yes" waits for a YES by text.
+    """
     rt, session = runtime(), db()
     now = rt.clock.now()
     client = get_or_create_client(session, clinic, phone, now)
@@ -186,7 +191,11 @@ def _greet(clinic: Clinic, phone: str, call_sid: str) -> str:
     intake = engine.open_intake(session, clinic, client)
     upcoming = _upcoming_session(clinic, client, now) if intake is None else None
     latest = _latest_intake(clinic, client) if intake is None and upcoming is None else None
-    if intake is not None:
+    if keyed and (intake is not None or upcoming is not None or latest is not None):
+        row.handled_as = HandledAs.INBOX.value
+        row.needs_attention = True
+        row.reply = goodbye_twiml(text("call.keyed.known", client.locale, clinic=clinic.name), client.locale)
+    elif intake is not None:
         # A call or a text that stopped mid-intake resumes at the open question.
         row.handled_as = HandledAs.INTAKE_RESUMED.value
         row.reply = render_turn(engine.current(session, intake=intake, channel=Channel.VOICE),
@@ -202,7 +211,8 @@ def _greet(clinic: Clinic, phone: str, call_sid: str) -> str:
         row.reply = goodbye_twiml(text("call.answers_in", client.locale, clinic=clinic.name), client.locale)
     else:
         row.handled_as = HandledAs.INTAKE_STARTED.value
-        turn = engine.start(session, clinic=clinic, client=client, channel=Channel.VOICE, now=now)
+        turn = engine.start(session, clinic=clinic, client=client, channel=Channel.VOICE, now=now,
+                            flags=[KEYED_NUMBER] if keyed else [])
         row.reply = render_turn(turn, action_url=runtime().callbacks.call_gather(1))
     session.commit()
     return row.reply

@@ -198,10 +198,27 @@ def request_consent(db: Session, *, client: Client, clinic: Clinic, actor: str, 
         raise Conflict("the client has already consented")
     if not clinic.numbers:
         raise Conflict("the clinic has no number to text from")
-    body = texts.consent_request(clinic)
+    return _queue_request(db, client=client, clinic=clinic, method=f"staff_request by {actor}", now=now)
+
+
+def confirm_by_text(db: Session, *, client: Client, clinic: Clinic, now: datetime) -> OutboxMessage | None:
+    """A "yes" given on a call for a number keyed in by the caller: the number's owner confirms by text first.
+
+    Whoever called may have typed someone else's number, so their "yes" cannot be that
+    person's consent: the consent stays requested (nothing automated goes out) until a YES
+    comes back from the number itself. None when nothing may be texted: an opted-out number
+    (only its owner can resubscribe, by START) or a clinic with nothing to text from.
+    """
+    state = state_of(db, client, clinic)
+    if state.opted_out_at is not None or state.current or not clinic.numbers:
+        return None
+    return _queue_request(db, client=client, clinic=clinic, method="voice_keyed_number", now=now)
+
+
+def _queue_request(db: Session, *, client: Client, clinic: Clinic, method: str, now: datetime) -> OutboxMessage:
+    body = texts.consent_request(clinic, client.locale)
     db.add(ConsentEvent(client_id=client.id, clinic_id=clinic.id, action=ConsentAction.REQUESTED.value,
-                        wording=body, method=f"staff_request by {actor}"[:32], scope=intake_scope(clinic),
-                        created_at=now))
+                        wording=body, method=method[:32], scope=intake_scope(clinic), created_at=now))
     row = OutboxMessage(clinic_id=clinic.id, client_id=client.id, kind=MessageKind.CONSENT_REQUEST,
                         channel=Channel.SMS, to_number=client.phone, from_number=clinic.sending_number, body=body,
                         due_at=now, status=MessageStatus.PENDING, created_at=now, updated_at=now)
@@ -220,6 +237,6 @@ def answer_request(db: Session, *, client: Client, clinic: Clinic, agreed: bool,
     if agreed:
         opt_in(db, client=client, clinic=clinic, wording=state.request_wording, method=method, now=now,
                scope=intake_scope(clinic))
-        return texts.consent_given_reply(clinic)
+        return texts.consent_given_reply(clinic, client.locale)
     record_declined(db, client=client, clinic=clinic, wording=state.request_wording, method=method, now=now)
-    return texts.consent_declined_reply(clinic)
+    return texts.consent_declined_reply(clinic, client.locale)

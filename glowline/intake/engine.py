@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,6 +61,12 @@ class TurnEvent(str, enum.Enum):
     COMPLETE = "complete"
     NEEDS_HUMAN = "needs_human"
     ANSWERED = "answered"
+    # A "yes" on a call for a keyed-in number: the number's owner must confirm it by text.
+    CONFIRM_BY_TEXT = "confirm_by_text"
+
+
+# The flag of an intake whose number a caller who withheld theirs typed in: nobody has shown it is theirs.
+KEYED_NUMBER = "number keyed in on a call"
 
 
 def answered(field_name: str) -> str:
@@ -118,7 +125,8 @@ class IntakeEngine:
                                               Intake.status == IntakeStatus.IN_PROGRESS)
                          .order_by(Intake.id.desc()).limit(1))
 
-    def start(self, db: Session, *, clinic: Clinic, client: Client, channel: Channel, now: datetime) -> Turn:
+    def start(self, db: Session, *, clinic: Clinic, client: Client, channel: Channel, now: datetime,
+              flags: Sequence[str] = ()) -> Turn:
         """Begin a new intake (any open one is set aside): the welcome and the consent question."""
         db.execute(update(Intake).where(Intake.clinic_id == clinic.id, Intake.client_id == client.id,
                                         Intake.status == IntakeStatus.IN_PROGRESS)
@@ -129,7 +137,7 @@ class IntakeEngine:
             # The number's area as a first guess (quiet hours use it at once); the zone question confirms it.
             client.timezone = guess_zone(client.phone, clinic.timezone)
         intake = Intake(clinic_id=clinic.id, client_id=client.id, status=IntakeStatus.IN_PROGRESS,
-                        current_field=first.field, answers={}, misses=0, flags=[], channel=Channel(channel),
+                        current_field=first.field, answers={}, misses=0, flags=list(flags), channel=Channel(channel),
                         schema_version=self.version, created_at=now, updated_at=now)
         intake.clinic, intake.client = clinic, client
         db.add(intake)
@@ -277,12 +285,20 @@ class IntakeEngine:
 
     def _accept(self, db: Session, intake: Intake, question: Question, value, channel: Channel, now: datetime) -> Turn:
         stored = self._stored_value(intake, question, value, channel, now)
-        if question.kind == "consent":
+        keyed = question.kind == "consent" and KEYED_NUMBER in (intake.flags or [])
+        if question.kind == "consent" and not keyed:
             compliance.record_intake_consent(db, client=intake.client, clinic=intake.clinic,
                                              wording=stored["wording"], channel=channel, now=now)
         intake.answers = {**(intake.answers or {}), question.field: stored}
         intake.misses = 0
         intake.updated_at = now
+        turn = self._after(db, intake, question, channel, now)
+        if keyed:
+            turn.events.append(TurnEvent.CONFIRM_BY_TEXT)
+        return turn
+
+    def _after(self, db: Session, intake: Intake, question: Question, channel: Channel, now: datetime) -> Turn:
+        """The turn after an accepted answer: the next question, the zone question, or the end."""
         following = self._next_question(intake)
         if following is None and self._zone_due(intake):
             intake.current_field = ZONE_FIELD

@@ -207,6 +207,12 @@ def start(msg: Inbound) -> Outcome:
 
 def finish_turn(db: Session, rt, turn: Turn, *, now: datetime) -> list[str]:
     """The turn's texts; an intake that just completed or needs a person also notifies staff."""
+    if turn.intake is not None and TurnEvent.CONFIRM_BY_TEXT in turn.events:
+        intake = turn.intake
+        request = compliance.confirm_by_text(db, client=intake.client, clinic=intake.clinic, now=now)
+        if request is not None:
+            rt.dispatcher.schedule(db, [request])
+            turn.messages.insert(0, text("call.keyed.confirm_by_text", intake.client.locale))
     if turn.intake is not None and ({TurnEvent.COMPLETE, TurnEvent.NEEDS_HUMAN} & set(turn.events)):
         notify_staff(db, rt, intake=turn.intake, now=now)
     return list(turn.messages)

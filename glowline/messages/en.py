@@ -196,6 +196,12 @@ TEXTS: dict[str, str] = {
     "call.withheld.forward": "Thank you for calling {clinic}. Putting you through to the clinic, one moment.",
     "call.withheld.no_phone": ("Thank you for calling {clinic}. We cannot see your number, so we cannot call you back. "
                                "Please call again with your number shown, or send us a text. Goodbye."),
+    # The number was keyed in, not shown: its owner confirms by text before any automated message.
+    "call.keyed.confirm_by_text": ("We will text the number you typed, to check that it is yours. Reply yes to that "
+                                   "text, and then we can send your reminders."),
+    # A keyed-in number that is already a client's: nothing about them is said to a caller who may not be them.
+    "call.keyed.known": ("Thank you for calling {clinic}. Someone from the clinic will call you back at that number "
+                         "soon. Goodbye."),
     "call.next_session": "Hello, this is {clinic}. Your next appointment is on {when}. {menu}",
     "call.next_session.confirmed": "Hello, this is {clinic}. Your next appointment is on {when}. It is confirmed. {menu}",
     "call.answers_in": "Thank you for calling {clinic}. We have your answers, and someone will call you back soon.",

@@ -205,6 +205,10 @@ TEXTS: dict[str, str] = {
     "call.withheld.forward": "Gracias por llamar a {clinic}. Le pasamos con la clínica, un momento.",
     "call.withheld.no_phone": ("Gracias por llamar a {clinic}. No vemos su número, así que no podemos devolverle "
                                "la llamada. Vuelva a llamar con su número visible o envíenos un mensaje. Adiós."),
+    "call.keyed.confirm_by_text": ("Enviaremos un mensaje al número que marcó, para comprobar que es suyo. Responda "
+                                   "sí a ese mensaje y podremos enviarle sus recordatorios."),
+    "call.keyed.known": ("Gracias por llamar a {clinic}. Una persona de la clínica le devolverá la llamada a ese "
+                         "número pronto. Adiós."),
     "call.thanks": "Gracias por llamar a {clinic}. Adiós.",
     "call.rebook.choice": "Marque {n} para el {when}",
     "call.rebook.offer": "{intro} {choices}. O marque 0 y le llamaremos.",
