@@ -22,6 +22,7 @@ from glowline.plans.start import PLANNABLE, find_intake, intake_concern, start_p
 from glowline.plans.service import cancel_plan, move_session
 from glowline.plans.staff_commands import client_gets
 from glowline.messages.dates import format_moment
+from glowline.phone import clinic_region, for_people
 from glowline.plans.timeline import MessageSettings, build_timeline, zone
 from glowline.plans.timeline_svg import from_plan, from_timeline, render_svg
 from webhooks.api import (apply_session_action, client_zone, message_json, opted_out_clients, paused_reason,
@@ -456,7 +457,9 @@ def hours():
 def opt_outs():
     """The clinic's clients who opted out: since when, and by what word or error."""
     clinic = _clinic()
-    rows = [{"client": c, "state": compliance.state_of(db(), c, clinic)} for c in opted_out_clients(clinic.id)]
+    region = clinic_region(clinic)
+    rows = [{"client": c, "phone": for_people(c.phone, region), "state": compliance.state_of(db(), c, clinic)}
+            for c in opted_out_clients(clinic.id)]
     return render_template("opt_outs.html", rows=rows, tz=zone(clinic.timezone))
 
 
