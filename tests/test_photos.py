@@ -15,6 +15,17 @@ from tests.helpers import CLIENT_NUMBER, log_in_staff, make_clinic, photo_bytes,
 from tests.worker_helpers import advance, work
 
 
+def ticks(runtime, clock, *, hours: int, every: timedelta = timedelta(minutes=2)) -> None:
+    """Run the periodic reconcile job every ``every`` of test time for ``hours``, as workers do."""
+    from workers.jobs import reconcile
+
+    end = clock.now() + timedelta(hours=hours)
+    while clock.now() < end:
+        clock.set(clock.now() + every)
+        reconcile()
+        work(runtime)
+
+
 def photos(db) -> list[Photo]:
     db.expire_all()
     return list(db.scalars(select(Photo).order_by(Photo.id)))
@@ -147,6 +158,25 @@ def test_a_download_that_keeps_failing_is_shown_to_staff(app, client, db, clinic
     staff = log_in_staff(app.test_client(), db, clinic, "ana")
     assert "could not be downloaded" in staff.get(f"/staff/clients/{photo.client_id}").get_data(as_text=True)
     assert "1 client photo could not be downloaded" in staff.get("/staff/queue").get_data(as_text=True)
+
+
+def test_a_delete_twilio_keeps_refusing_is_tried_less_and_less_often_until_it_works(client, db, clinic, runtime,
+                                                                                  fake_twilio, clock):
+    _, _, sids = send_mms(client, fake_twilio, [(photo_bytes("JPEG"), "image/jpeg")])
+    fake_twilio.fail_media_delete(sids[0], 1000)
+    work(runtime)
+    photo = photos(db)[0]
+    assert photo.status is PhotoStatus.STORED and photo.deleted_at_twilio is None
+    assert "still at Twilio" in photo.last_error
+    ticks(runtime, clock, hours=6)
+    # A try on every reconcile tick for 6 hours would be hundreds; waits of half its age are about a dozen.
+    tries = len(fake_twilio.delete_attempts())
+    assert 4 <= tries <= 15, tries
+    fake_twilio.fail_media_delete(sids[0], 0)
+    ticks(runtime, clock, hours=7)
+    photo = photos(db)[0]
+    assert photo.deleted_at_twilio is not None and fake_twilio.media_left() == []
+    assert not (photo.last_error or "").startswith("still at Twilio")
 
 
 def test_photo_question_in_the_intake_and_captions_are_never_answers(client, db, clinic, runtime, fake_twilio):

@@ -55,6 +55,8 @@ class TwilioState:
     media_failures: dict = field(default_factory=dict)
     media_downloads: list = field(default_factory=list)
     media_deleted: list = field(default_factory=list)
+    delete_failures: dict = field(default_factory=dict)
+    delete_attempts: list = field(default_factory=list)
 
 
 class FakeTwilio:
@@ -106,7 +108,7 @@ class FakeTwilio:
             for q in self.state.scripts.values():
                 q.clear()
             for store in (self.state.media, self.state.media_failures, self.state.media_downloads,
-                          self.state.media_deleted):
+                          self.state.media_deleted, self.state.delete_failures, self.state.delete_attempts):
                 store.clear()
 
     def add_media(self, message_sid: str, media_sid: str, data: bytes, content_type: str) -> str:
@@ -120,6 +122,16 @@ class FakeTwilio:
         """Answer the next ``times`` downloads of ``media_sid`` with ``status``."""
         with self.state.lock:
             self.state.media_failures[media_sid] = [status] * times
+
+    def fail_media_delete(self, media_sid: str, times: int, status: int = 500) -> None:
+        """Answer the next ``times`` DELETEs of ``media_sid`` with ``status`` (the media stays)."""
+        with self.state.lock:
+            self.state.delete_failures[media_sid] = [status] * times
+
+    def delete_attempts(self) -> list[str]:
+        """The media SID of every DELETE tried, failed ones included, in order."""
+        with self.state.lock:
+            return list(self.state.delete_attempts)
 
     def media_left(self) -> list[tuple[str, str]]:
         """The (message SID, media SID) pairs Twilio still holds (never DELETEd)."""
@@ -197,6 +209,12 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None or not self._auth_ok():
             return self._json(404 if found is None else 401, {"code": 20404, "message": "not found", "status": 404})
         _account, message_sid, media_sid = found
+        with self.state.lock:
+            self.state.delete_attempts.append(media_sid)
+            failures = self.state.delete_failures.get(media_sid)
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            return self._json(failure, {"code": 20500, "message": "internal error", "status": failure})
         with self.state.lock:
             existed = self.state.media.pop((message_sid, media_sid), None) is not None
             if existed:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=10)
+DELETE_RETRY_MIN = timedelta(minutes=2)
+DELETE_RETRY_MAX = timedelta(hours=6)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -83,17 +85,29 @@ def _refuse_and_delete(rt, db: Session, photo: Photo, reason: PhotoRefusal, *, n
     return delete_at_twilio(rt, db, photo, outcome=f"refused_{reason.value}")
 
 
+def delete_backoff(owed_since: datetime, now: datetime) -> timedelta:
+    """Wait before trying a failed delete again: half as long as it has been owed, 2 minutes to 6 hours.
+
+    Stateless (no delete counter to keep): the waits grow geometrically, so a Twilio that keeps
+    refusing (an expired key, an outage) is asked a few dozen times a week, not every tick.
+    """
+    return min(max((now - owed_since) / 2, DELETE_RETRY_MIN), DELETE_RETRY_MAX)
+
+
 def delete_at_twilio(rt, db: Session, photo: Photo, *, outcome: str = "deleted") -> str:
     """Delete the media at Twilio (a client's photo must not stay on a third party); a failure is retried later."""
     try:
         rt.media.delete(photo.message_sid, photo.media_sid)
     except MediaError as exc:
-        # The photo itself is safe; the periodic job tries the delete again.
+        # The photo itself is safe; the periodic job tries the delete again, less often the longer it fails.
+        now = rt.clock.now()
         photo.last_error = f"still at Twilio: {exc}"
+        photo.next_attempt_at = now + delete_backoff(photo.stored_at or photo.received_at, now)
         db.commit()
         log.warning("photo %s: delete at Twilio failed (%s); retried by the periodic job", photo.id, exc.status)
         return f"{outcome}_delete_pending"
     photo.deleted_at_twilio = rt.clock.now()
+    photo.next_attempt_at = None
     if photo.last_error and photo.last_error.startswith("still at Twilio"):
         photo.last_error = None
     db.commit()

@@ -74,7 +74,9 @@ def catch_up(db: Session, rt, *, now: datetime) -> int:
                                              Photo.next_attempt_at < now - LOST_AFTER).limit(BATCH)).all()
     owed = db.scalars(select(Photo.id).where(Photo.status.in_((PhotoStatus.STORED, PhotoStatus.REFUSED)),
                                              Photo.deleted_at_twilio.is_(None),
-                                             Photo.stored_at.is_(None) | (Photo.stored_at < now - LOST_AFTER))
+                                             Photo.stored_at.is_(None) | (Photo.stored_at < now - LOST_AFTER),
+                                             # A delete that failed waits for its next try (fetch.delete_backoff).
+                                             Photo.next_attempt_at.is_(None) | (Photo.next_attempt_at <= now))
                       .limit(BATCH)).all()
     for photo_id in [*lost, *owed]:
         # The minute in the id keeps one catch-up per photo per run, whatever else is queued.
