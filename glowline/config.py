@@ -38,30 +38,28 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _decimal(env: Mapping[str, str], name: str, default: float, *, expected: str, valid, bounds: str) -> float:
+    """A number from the environment, ``default`` when unset; ConfigError names the variable and what it takes."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name}: expected a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name}: must be positive, got {raw!r}")
+        raise ConfigError(f"{name}: expected {expected}, got {raw!r}") from None
+    if not valid(value):
+        raise ConfigError(f"{name}: {bounds}, got {raw!r}")
     return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _decimal(env, name, default, expected="a number of seconds", valid=lambda v: v > 0,
+                    bounds="must be positive")
 
 
 def _price(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: expected a price in US dollars, e.g. 0.0083, got {raw!r}") from None
-    if not 0 <= value < 10:
-        raise ConfigError(f"{name}: expected a price per segment from 0 to 10 dollars, got {raw!r}")
-    return value
+    return _decimal(env, name, default, expected="a price in US dollars, e.g. 0.0083", valid=lambda v: 0 <= v < 10,
+                    bounds="expected a price per segment from 0 to 10 dollars")
 
 
 def default_var_dir() -> Path:
