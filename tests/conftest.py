@@ -242,6 +242,37 @@ def client(app):
 
 
 @pytest.fixture
+def server(runtime):
+    """The app on a real HTTP port, in a thread, sharing the test's runtime and clock (for the browser tests)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from webhooks import create_app
+
+    app = create_app({"RUNTIME": runtime, "TESTING": True, "STAFF_QUEUE_REFRESH_SECONDS": 1})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium for one test (tests/browser.py says how it is started)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
 def db(runtime):
     """A database session for arranging and asserting; commit what the app must see."""
     session = runtime.sessions()

@@ -2,61 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
 from glowline.clinics.service import add_staff_user
+from tests.browser import MARKS, new_page, shot
 from tests.helpers import PASSWORD, make_intake
 from tests.twilio_server import Scripted
 from tests.worker_helpers import work
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture
-def server(runtime):
-    """The app on a real HTTP port, in a thread, sharing the test's runtime and clock."""
-    from webhooks import create_app
-
-    app = create_app({"RUNTIME": runtime, "TESTING": True, "STAFF_QUEUE_REFRESH_SECONDS": 1})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
-
-
-def _shot(page, name: str) -> None:
-    # Screenshots only when asked for (to look at the pages); never part of the assertions.
-    folder = os.environ.get("GLOWLINE_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+def page(browser):
+    """One page at a laptop's width."""
+    return new_page(browser, width=1280)
 
 
 def test_staff_start_a_plan_watch_the_queue_and_retry(server, page, db, clinic, runtime, fake_twilio):
@@ -84,14 +44,14 @@ def test_staff_start_a_plan_watch_the_queue_and_retry(server, page, db, clinic, 
     # The live preview draws the timeline before anything is saved.
     expect(page.locator("#preview svg .lane")).to_have_count(3)
     expect(page.locator("#preview-sessions li").first).to_have_text("Thu Dec 3 2026, 10:00 AM")
-    _shot(page, "plan-form")
+    shot(page, "plan-form")
     page.get_by_role("button", name="Start plan").click()
 
     expect(page.get_by_role("heading", name="Plan 1")).to_be_visible()
     expect(page.locator("svg.timeline .lane")).to_have_count(3)
     expect(page.locator("svg.timeline .aftercare-window")).to_have_count(3)
     expect(page.locator(".audit")).to_contain_text("staff ana started the plan (3 sessions")
-    _shot(page, "plan")
+    shot(page, "plan")
 
     # The first send fails (Twilio 21606: the clinic's number cannot text until it is fixed); the queue
     # page shows it by itself. A permanent error such as 21211 would offer no retry at all.
@@ -102,7 +62,7 @@ def test_staff_start_a_plan_watch_the_queue_and_retry(server, page, db, clinic, 
     failed = page.locator("#failed tbody tr").filter(has_text="plan confirmation")
     expect(failed).to_contain_text("21606")
     expect(page.locator('dd[data-status="failed"]')).to_have_text("1")
-    _shot(page, "queue-failed")
+    shot(page, "queue-failed")
 
     failed.get_by_role("button", name="Retry").click()
     expect(page.get_by_role("status")).to_contain_text("will be sent again now")
@@ -113,7 +73,7 @@ def test_staff_start_a_plan_watch_the_queue_and_retry(server, page, db, clinic, 
     expect(page.locator("#done-today")).to_contain_text("plan confirmation")
     expect(page.locator('dd[data-status="failed"]')).to_have_text("0")
     assert len(fake_twilio.sent()) == 1
-    _shot(page, "queue")
+    shot(page, "queue")
 
     page.goto(f"{server}/staff/plans/1")
     expect(page.locator(".audit")).to_contain_text("retried message")

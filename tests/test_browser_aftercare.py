@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.test_browser import server  # noqa: F401  (the app on a real port, shared with the staff browser tests)
+from tests.browser import MARKS, new_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture
-def phone():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
-        # An iPhone-sized screen with scripts off: the page must not need them.
-        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
-                                      is_mobile=True, has_touch=True, java_script_enabled=False)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
+def phone(browser):
+    """An iPhone-sized screen with scripts off: the page must not need them."""
+    return new_page(browser, width=390, height=844, device_scale_factor=3, is_mobile=True, has_touch=True,
+                    java_script_enabled=False)
 
 
 @pytest.mark.parametrize("locale", ["en", "es"])
-def test_the_aftercare_page_reads_whole_on_a_phone(server, phone, runtime, locale):  # noqa: F811
+def test_the_aftercare_page_reads_whole_on_a_phone(server, phone, runtime, locale):
     protocol = runtime.catalog.get("skin-rejuvenation")
     url = runtime.links.aftercare(protocol.id, locale).replace(runtime.config.public_base_url, server)
     violations: list[str] = []

@@ -13,44 +13,18 @@ from sqlalchemy import select
 from glowline.clinics.service import add_staff_user
 from glowline.store.models import Intake, SessionStatus
 from tests.helpers import PASSWORD, make_intake, make_plan
-from tests.test_browser import CHROMIUM, _shot, server  # noqa: F401 - the server fixture
+from tests.browser import MARKS, log_in, new_page, shot
 from tests.test_desk_api import _confirmation_already_sent, person
 from tests.worker_helpers import work
 
 AXE = Path(__file__).parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)"),
-]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--headless", "--no-sandbox", "--disable-gpu",
-                                           "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+pytestmark = MARKS
 
 
 def _page(browser, width: int = 1366):
     # bypass_csp: axe is injected as a script the app's own Content-Security-Policy rightly refuses.
-    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
-
-
-def _log_in(page, server):  # noqa: F811
-    page.goto(f"{server}/staff/login")
-    page.get_by_label("Username").fill("ana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{server}/staff/")
+    return new_page(browser, width=width, bypass_csp=True)
 
 
 @pytest.fixture
@@ -76,11 +50,11 @@ def _zone(clinic):
     return ZoneInfo(clinic.timezone)
 
 
-def test_find_read_reply_and_see_it_sent(server, browser, desk, runtime):  # noqa: F811
+def test_find_read_reply_and_see_it_sent(server, browser, desk, runtime):
     from playwright.sync_api import expect
 
     page = _page(browser)
-    _log_in(page, server)
+    log_in(page, server)
     expect(page.locator("#nav-inbox .count-badge")).to_have_text("1")
 
     page.get_by_role("link", name="Clients").click()
@@ -89,12 +63,12 @@ def test_find_read_reply_and_see_it_sent(server, browser, desk, runtime):  # noq
     page.get_by_role("link", name="Jessica").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Jessica")
     expect(page.locator("#conversation")).to_contain_text("Can I move to Friday instead?")
-    _shot(page, "desk-client")
+    shot(page, "desk-client")
 
     page.get_by_role("link", name="Inbox").click()
     item = page.locator(".inbox-item").filter(has_text="Can I move to Friday instead?")
     expect(item).to_contain_text("Jessica")
-    _shot(page, "desk-inbox")
+    shot(page, "desk-inbox")
     item.get_by_text("Reply", exact=True).click()
     item.get_by_label("Reply to Jessica (marks this done)").fill("Yes, Friday at 3pm works. See you then!")
     item.get_by_role("button", name="Send text").click()
@@ -110,11 +84,11 @@ def test_find_read_reply_and_see_it_sent(server, browser, desk, runtime):  # noq
     expect(page.locator(".bubble.out").filter(has_text="Yes, Friday at 3pm works.")).to_contain_text("sent")
 
 
-def test_move_a_session_and_see_the_clients_text(server, browser, desk, db, runtime, fake_twilio):  # noqa: F811
+def test_move_a_session_and_see_the_clients_text(server, browser, desk, db, runtime, fake_twilio):
     from playwright.sync_api import expect
 
     page = _page(browser)
-    _log_in(page, server)
+    log_in(page, server)
     plan = desk["plan"]
     _confirmation_already_sent(db, plan)
     page.goto(f"{server}/staff/plans/{plan.id}")
@@ -123,7 +97,7 @@ def test_move_a_session_and_see_the_clients_text(server, browser, desk, db, runt
     page.get_by_label("New time", exact=True).fill("15:00")
     page.get_by_role("button", name="Review the move").click()
     expect(page.locator("#client-text")).to_contain_text("your appointment has moved to Fri Dec 4 at 3:00 PM")
-    _shot(page, "desk-move")
+    shot(page, "desk-move")
     page.get_by_role("button", name="Yes, move it").click()
     expect(page.get_by_role("status").first).to_contain_text("Session 1 moved")
     expect(page.locator(".audit")).to_contain_text("moved session 1")
@@ -133,11 +107,11 @@ def test_move_a_session_and_see_the_clients_text(server, browser, desk, db, runt
     expect(page.locator(".bubble.out").filter(has_text="moved to Fri Dec 4 at 3:00 PM")).to_contain_text("sent")
 
 
-def test_today_filtered_to_not_confirmed(server, browser, desk):  # noqa: F811
+def test_today_filtered_to_not_confirmed(server, browser, desk):
     from playwright.sync_api import expect
 
     page = _page(browser)
-    _log_in(page, server)
+    log_in(page, server)
     page.get_by_role("link", name="Today").click()
     page.get_by_label("Day").fill(desk["tomorrow"].isoformat())
     page.get_by_role("button", name="Show").click()
@@ -161,14 +135,14 @@ def _staff_pages(desk, db) -> list[str]:
             f"/staff/intakes/{intake.id}/plan", "/staff/results", "/staff/settings/sending"]
 
 
-def test_every_staff_page_fits_a_390px_phone(server, browser, desk, db):  # noqa: F811
+def test_every_staff_page_fits_a_390px_phone(server, browser, desk, db):
     page = _page(browser, width=390)
-    _log_in(page, server)
+    log_in(page, server)
     wide = []
     for path in _staff_pages(desk, db):
         page.goto(f"{server}{path}")
         widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        _shot(page, "phone" + path.replace("/", "-").replace("?", "-"))
+        shot(page, "phone" + path.replace("/", "-").replace("?", "-"))
         if widths[0] != widths[1]:
             wide.append(f"{path} scrolls sideways at 390 px: {widths}")
     assert wide == []
@@ -176,15 +150,15 @@ def test_every_staff_page_fits_a_390px_phone(server, browser, desk, db):  # noqa
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed (scripts/test installs it with npm)")
 @pytest.mark.parametrize("width", [1366, 390])
-def test_axe_finds_no_serious_or_critical_violations(server, browser, desk, db, width):  # noqa: F811
+def test_axe_finds_no_serious_or_critical_violations(server, browser, desk, db, width):
     page = _page(browser, width=width)
     page.goto(f"{server}/staff/login")
     problems = _axe(page, "/staff/login")
-    _log_in(page, server)
+    log_in(page, server)
     for path in _staff_pages(desk, db):
         page.goto(f"{server}{path}")
         if width == 1366:
-            _shot(page, "desk" + path.replace("/", "-").replace("?", "-"))
+            shot(page, "desk" + path.replace("/", "-").replace("?", "-"))
         problems += _axe(page, path)
     assert problems == []
 

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from glowline.clinics.service import add_staff_user
 from glowline.store.photo_rows import Photo
 from tests.helpers import PASSWORD, photo_bytes, send_mms
-from tests.test_browser import CHROMIUM, server  # noqa: F401 - the server fixture
+from tests.browser import MARKS, log_in, new_page
 from tests.worker_helpers import work
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)"),
-]
+pytestmark = MARKS
 
 
-def test_client_page_shows_the_thumbnail_and_the_full_image_needs_login(server, app, db, clinic, runtime,  # noqa: F811
+def test_client_page_shows_the_thumbnail_and_the_full_image_needs_login(server, browser, app, db, clinic, runtime,
                                                                         fake_twilio):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     add_staff_user(db, clinic, "ana", PASSWORD)
     db.commit()
@@ -28,24 +24,15 @@ def test_client_page_shows_the_thumbnail_and_the_full_image_needs_login(server, 
     photo = db.scalar(select(Photo))
     full = f"{server}/staff/photos/{photo.public_id}"
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page.set_default_timeout(10_000)
-        assert page.goto(full).status == 404  # before logging in: nothing, not even a login page
+    page = new_page(browser, width=1280)
+    assert page.goto(full).status == 404  # before logging in: nothing, not even a login page
 
-        page.goto(f"{server}/staff/login")
-        page.get_by_label("Username").fill("ana")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{server}/staff/")
-        page.goto(f"{server}/staff/clients/{photo.client_id}")
-        thumbnail = page.locator(f'li[data-photo="{photo.public_id}"] img')
-        expect(thumbnail).to_be_visible()
-        assert page.evaluate("img => img.complete && img.naturalWidth", thumbnail.element_handle()) == 320
+    log_in(page, server)
+    page.goto(f"{server}/staff/clients/{photo.client_id}")
+    thumbnail = page.locator(f'li[data-photo="{photo.public_id}"] img')
+    expect(thumbnail).to_be_visible()
+    assert page.evaluate("img => img.complete && img.naturalWidth", thumbnail.element_handle()) == 320
 
-        answer = page.goto(full)
-        assert answer.status == 200 and answer.headers["content-type"] == "image/jpeg"
-        assert answer.headers["cache-control"] == "private, no-store"
-        browser.close()
+    answer = page.goto(full)
+    assert answer.status == 200 and answer.headers["content-type"] == "image/jpeg"
+    assert answer.headers["cache-control"] == "private, no-store"

@@ -6,14 +6,10 @@ import pytest
 
 from glowline.clinics.service import add_staff_user
 from tests.helpers import PASSWORD
-from tests.test_browser import CHROMIUM, _shot, server  # noqa: F401 - the server fixture
-from tests.test_browser_desk import _log_in, _page, browser  # noqa: F401 - the browser fixture
+from tests.browser import MARKS, log_in, new_page, shot
 from tests.test_results import october  # noqa: F401 - the hand-computed fixture
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)"),
-]
+pytestmark = MARKS
 
 PAGE = "/staff/results?since=2026-10-05&until=2026-10-25"
 
@@ -22,8 +18,8 @@ PAGE = "/staff/results?since=2026-10-05&until=2026-10-25"
 def test_plotted_confirmation_rate_for_a_known_week(server, browser, october, db, width):  # noqa: F811
     add_staff_user(db, october["clinic"], "ana", PASSWORD)
     db.commit()
-    page = _page(browser, width=width)
-    _log_in(page, server)
+    page = new_page(browser, width=width)
+    log_in(page, server)
     page.goto(f"{server}{PAGE}")
     page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-trend'))")
     plotted = page.evaluate("""() => {
@@ -42,5 +38,5 @@ def test_plotted_confirmation_rate_for_a_known_week(server, browser, october, db
     # The table beside the chart says the same, for readers who cannot see it.
     assert page.locator('tr[data-period="2026-10-05"] .confirmation-rate').inner_text() == "50.0%"
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    _shot(page, f"results-{width}")
+    shot(page, f"results-{width}")
     assert widths[0] == widths[1], f"the results page scrolls sideways at {width} px: {widths}"
