@@ -145,3 +145,30 @@ def test_property_no_text_lands_in_the_clients_quiet_hours_whatever_the_two_zone
     now = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(minutes=now_offset)
     due = next_allowed_time(now, client_tz, *quiet)
     assert due >= now and not in_quiet_hours(due, client_tz, *quiet)
+
+
+def test_spoken_and_offered_times_are_on_the_clinics_clock_with_its_zone_named():
+    from glowline.messages.dates import spoken_session_moment
+    from glowline.plans.rebooking import describe
+
+    when = datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)
+    assert spoken_session_moment(when, "America/New_York", "Pacific/Honolulu") == (
+        "Thursday, December 3 at 10 AM, Eastern Time")
+    assert spoken_session_moment(when, "America/New_York", "America/Detroit") == "Thursday, December 3 at 10 AM"
+    assert spoken_session_moment(when, "America/New_York", "Pacific/Honolulu", "es").endswith(
+        "10 de la mañana, hora oriental")
+    assert describe(when, "America/New_York", "en", "Pacific/Honolulu") == "Thu Dec 3 10:00 AM Eastern"
+    assert describe(when, "America/New_York", "en", None) == "Thu Dec 3 10:00 AM"
+
+
+def test_a_client_elsewhere_who_calls_hears_the_session_on_the_clinics_clock(client, db, runtime, clinic, clock):
+    from tests.helpers import make_plan
+    from tests.test_voice_intake import Call
+
+    plan = make_plan(db, runtime, clinic, clock, phone=HAWAII)
+    plan.client.timezone = "Pacific/Honolulu"
+    db.commit()
+    call = Call(client, "CA" + "5" * 32, caller=HAWAII)
+    call.start()
+    # 10 AM in New York is 5 AM in Honolulu: the visit is in New York, so its clock, named.
+    assert "Your next appointment is on Tuesday, December 8 at 10 AM, Eastern Time" in call.text

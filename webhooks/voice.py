@@ -29,9 +29,8 @@ from glowline.transports import callbacks
 from glowline.store.models import (Channel, Client, Clinic, HandledAs, InboundMessage, Intake, IntakeStatus, MessageKind, Plan,
                                    PlanStatus, SessionStatus, TreatmentSession)
 from glowline.phone import to_e164
-from glowline.plans.timeline import zone
 from glowline.messages.catalog import text
-from glowline.messages.dates import spoken_moment
+from glowline.messages.dates import spoken_session_moment
 from glowline.voice.twiml import (AnswerVia, SpokenResponse, claim_step, goodbye_twiml, outage_twiml, read_answer,
                                   render_turn, spoken_clinic_phone, step_sid)
 from glowline.voice.stop import is_spoken_stop, opt_out_on_call
@@ -117,14 +116,14 @@ def _latest_intake(clinic: Clinic, client: Client) -> Intake | None:
 
 def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, step: int) -> str:
     """Tell a known caller their next appointment and offer confirm / call back."""
-    local = session.starts_at.astimezone(zone(clinic.zone_for(client)))
+    when = spoken_session_moment(session.starts_at, clinic.timezone, clinic.zone_for(client), client.locale)
     confirmed = session.status is SessionStatus.CONFIRMED
     key = "call.next_session.confirmed" if confirmed else "call.next_session"
     locale = client.locale
     menu = text("call.menu.session.confirmed" if confirmed else "call.menu.session", locale)
     response = SpokenResponse(locale)
     response.append(keypad_gather(runtime().callbacks.call_gather(step, session_id=session.id),
-                                  text(key, locale, clinic=clinic.name, when=spoken_moment(local, locale), menu=menu),
+                                  text(key, locale, clinic=clinic.name, when=when, menu=menu),
                                   locale))
     response.say(text("call.change_it", locale, phone=spoken_clinic_phone(clinic)))
     response.hangup()
@@ -278,9 +277,9 @@ def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer
             row.handled_as = HandledAs.REBOOK_OFFER.value
             row.needs_attention = True
             return offered
-    local = target.starts_at.astimezone(zone(clinic.zone_for(client)))
+    when = spoken_session_moment(target.starts_at, clinic.timezone, clinic.zone_for(client), locale)
     response, result = answer_session(target, choice.result, now=now,
-                                      words=text("call.appointment_on", locale, when=spoken_moment(local, locale)),
+                                      words=text("call.appointment_on", locale, when=when),
                                       phone=phone, locale=locale)
     row.handled_as = result.value
     row.needs_attention = result is CallResult.CALLBACK_REQUESTED

@@ -105,6 +105,15 @@ def short_zone_name(tz: str, locale: str = DEFAULT_LOCALE) -> str:
     return name.strip()
 
 
+def spoken_session_moment(when: datetime, clinic_tz: str, client_tz: str | None,
+                           locale: str = DEFAULT_LOCALE) -> str:
+    """A session's day and time as a voice says it, on the clinic's clock, the zone named when the client's differs."""
+    said = spoken_moment(when.astimezone(ZoneInfo(clinic_tz)), locale)
+    if client_tz is None or same_clock(clinic_tz, client_tz):
+        return said
+    return text("moment.zoned.voice", locale, when=said, zone_long=zone_name(clinic_tz, locale))
+
+
 def format_session_time(when: datetime, clinic_tz: str, client_tz: str | None, locale: str = DEFAULT_LOCALE) -> str:
     """A session's time on the clinic's clock (the visit is there), the zone named when the client's clock differs.
 

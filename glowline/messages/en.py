@@ -226,6 +226,7 @@ TEXTS: dict[str, str] = {
     "zone.set": "Thanks, we will time your texts for {zone_long}.",
     # A session keeps the clinic's clock (the visit is there); the zone is named when the client's differs.
     "time.zoned": "{time} {zone}",
+    "moment.zoned.voice": "{when}, {zone_long}",
     # -- photos (issue 18) ---------------------------------------------------------------------
     "photo.thanks": "Thank you for the photo!",
     "photo.received": "Thank you, {clinic} got your photo. Your clinician will see it before your visit.",

@@ -228,6 +228,7 @@ TEXTS: dict[str, str] = {
     "zone.city": "¿En qué ciudad está? La usamos para enviarle los recordatorios a la hora correcta para usted.",
     "zone.set": "Gracias, le enviaremos los mensajes según la {zone_long}.",
     "time.zoned": "{time} ({zone_long})",
+    "moment.zoned.voice": "{when}, {zone_long}",
     # -- photos (issue 18) ---------------------------------------------------------------------
     "photo.thanks": "¡Gracias por la foto!",
     "photo.received": "Gracias, {clinic} recibió su foto. Su especialista la verá antes de su cita.",

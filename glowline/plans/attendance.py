@@ -96,7 +96,8 @@ def mark_no_show(db: Session, rt, plan: Plan, number: int, *, actor: str, now: d
     # With opening hours set, the client picks a new time by number; otherwise staff call.
     offered = rebooking.offer(db, row, catalog=rt.catalog, now=now)
     missed = _missed_text(plan, row, now=now, links=rt.links,
-                          choices=rebooking.offer_text(plan.clinic, offered, plan.client.locale) if offered is not None else None)
+                          choices=rebooking.offer_text(plan.clinic, offered, plan.client.locale,
+                                                                 client=plan.client) if offered is not None else None)
     db.add(missed)
     _audit(db, plan, AuditAction.SESSION_NO_SHOW, actor, now, session=number)
     _schedule(db, rt.dispatcher, [missed])

@@ -123,15 +123,16 @@ def offered_times(made: SlotOffer) -> list[datetime]:
     return [datetime.fromisoformat(t) for t in made.slots]
 
 
-def describe(when: datetime, tz: str, locale: str = DEFAULT_LOCALE) -> str:
-    """A time as the offer names it: "Tue Jan 19 10:00 AM"."""
+def describe(when: datetime, tz: str, locale: str = DEFAULT_LOCALE, client_tz: str | None = None) -> str:
+    """A time as the offer names it: "Tue Jan 19 10:00 AM", with the clinic's zone when the client's differs."""
     local = when.astimezone(zone(tz))
-    return f"{dates.format_date(local, locale)} {dates.format_time(local, locale)}"
+    return f"{dates.format_date(local, locale)} {dates.format_session_time(when, tz, client_tz, locale)}"
 
 
-def offer_text(clinic: Clinic, made: SlotOffer, locale: str = DEFAULT_LOCALE) -> str:
-    """ "Reply 1 for Tue Jan 19 10:00 AM, 2 for ..., or 0 and we'll call you." """
-    choices = ", ".join(text("rebook.choice", locale, n=n, when=describe(t, clinic.timezone, locale))
+def offer_text(clinic: Clinic, made: SlotOffer, locale: str = DEFAULT_LOCALE, *, client: Client | None = None) -> str:
+    """ "Reply 1 for Tue Jan 19 10:00 AM, 2 for ..., or 0 and we'll call you." (the clinic's clock, as sessions)"""
+    client_tz = clinic.zone_for(client) if client is not None else None
+    choices = ", ".join(text("rebook.choice", locale, n=n, when=describe(t, clinic.timezone, locale, client_tz))
                         for n, t in enumerate(offered_times(made), 1))
     return text("rebook.choices", locale, choices=choices)
 
@@ -166,13 +167,13 @@ def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime,
     """Answer a reply of 0-3 to an open offer: book the pick if still free, else offer fresh times."""
     session = db.get(TreatmentSession, made.session_id)
     assert session is not None  # the offer's foreign key keeps it
-    clinic = session.plan.clinic
+    clinic, client = session.plan.clinic, session.plan.client
     if choice == "0":
         _call_back(db, rt, made, session, now=now, why="the client asked for a call to find a new time.")
         return [text("reply.reschedule", locale, clinic=clinic.name, phone=clinic_phone(clinic))]
     times = offered_times(made)
     if int(choice) > len(times):
-        return [text("rebook.not_a_choice", locale, clinic=clinic.name, choices=offer_text(clinic, made, locale))]
+        return [text("rebook.not_a_choice", locale, clinic=clinic.name, choices=offer_text(clinic, made, locale, client=client))]
     wanted = times[int(choice) - 1]
     # One booking at a time per clinic: a second client picking the same last slot waits here,
     # then sees the first one's session in the calendar read below.
@@ -193,14 +194,14 @@ def pick(db: Session, rt, made: SlotOffer, choice: str, *, now: datetime,
         if fresh is None:
             _call_back(db, rt, made, session, now=now, why="the time the client picked was taken and no other fits.")
             return [text("rebook.taken.none", locale, clinic=clinic.name, phone=clinic_phone(clinic))]
-        return [text("rebook.taken", locale, clinic=clinic.name, choices=offer_text(clinic, fresh, locale))]
+        return [text("rebook.taken", locale, clinic=clinic.name, choices=offer_text(clinic, fresh, locale, client=client))]
     session.status = SessionStatus.CONFIRMED
     session.confirmed_at = now
     made.status = SlotOfferStatus.BOOKED
     made.answered_at = now
     log.info("client %s rebooked session %s by offer %s", made.client_id, session.id, made.id)
-    return [text("rebook.booked", locale, clinic=clinic.name, when=describe(wanted, clinic.timezone, locale),
-                 phone=clinic_phone(clinic))]
+    when = describe(wanted, clinic.timezone, locale, clinic.zone_for(client))
+    return [text("rebook.booked", locale, clinic=clinic.name, when=when, phone=clinic_phone(clinic))]
 
 
 def rebook_states(db: Session, clinic: Clinic, session_ids: list[int]) -> dict[int, RebookState]:

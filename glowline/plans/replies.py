@@ -111,7 +111,7 @@ def _reschedule(db: Session, rt, *, clinic: Clinic, client: Client, now: datetim
         if offered is not None:
             log.info("client %s offered times for session %s", client.id, session.id)
             return [templates.render("slot_offer", MessageSettings.from_clinic(clinic, links=rt.links), client.locale,
-                                     choices=rebooking.offer_text(clinic, offered, client.locale))]
+                                     choices=rebooking.offer_text(clinic, offered, client.locale, client=client))]
         what = f"session {session.number} ({_when(session, client, clinic)})"
     else:
         what = "an appointment"

@@ -25,9 +25,9 @@ from glowline.delivery.channels import CALL_KINDS
 from glowline.messages.catalog import DEFAULT_LOCALE, text
 from glowline.store.models import (Channel, MessageKind, MessageStatus, OutboxMessage, PlanStatus, SessionStatus,
                              TreatmentSession)
-from glowline.plans.timeline import next_allowed_time, zone
+from glowline.plans.timeline import next_allowed_time
 from glowline.normalize import fold
-from glowline.messages.dates import spoken_moment
+from glowline.messages.dates import spoken_session_moment
 from glowline.voice.twiml import SpokenGather, SpokenResponse, spoken_clinic_phone
 
 log = logging.getLogger(__name__)
@@ -104,12 +104,12 @@ def locale_for(message: OutboxMessage) -> str:
 
 
 def _moment(message: OutboxMessage) -> str | None:
-    """The session's day and time as a voice says it, in the client's time zone; None without a session."""
+    """The session's day and time as a voice says it (the clinic's clock, its zone named when the client's differs)."""
     session = message.session
     if session is None:
         return None
-    tz = message.clinic.zone_for(message.client)
-    return spoken_moment(session.starts_at.astimezone(zone(tz)), locale_for(message))
+    return spoken_session_moment(session.starts_at, message.clinic.timezone, message.clinic.zone_for(message.client),
+                                 locale_for(message))
 
 
 def _session_words(message: OutboxMessage) -> str:

@@ -11,12 +11,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 from glowline.plans import rebooking
 from glowline.plans.holds import hold_session
-from glowline.plans.timeline import zone
 from glowline.store.models import (Client, Clinic, OutboxMessage, PlanStatus, SessionStatus, SlotOffer, SlotOfferStatus,
                                    TreatmentSession)
 from glowline.voice.calls import keypad_gather
 from glowline.messages.catalog import DEFAULT_LOCALE, text
-from glowline.messages.dates import spoken_moment
+from glowline.messages.dates import spoken_session_moment
 from glowline.normalize import fold
 from glowline.phone import clinic_phone
 from glowline.voice.twiml import AnswerVia, SpokenResponse, spoken_clinic_phone
@@ -40,10 +39,13 @@ def key_of(reply: str | None, via: AnswerVia) -> str | None:
     return None
 
 
-def offer_twiml(made: SlotOffer, tz: str, action_url: str, *, lead: str, locale: str = DEFAULT_LOCALE) -> str:
-    """Say the offered times as keys 1-3 and 0 for a call back, and listen for one key, in the caller's language."""
-    local = zone(tz)
-    choices = ". ".join(text("call.rebook.choice", locale, n=n, when=spoken_moment(t.astimezone(local), locale))
+def offer_twiml(made: SlotOffer, tz: str, action_url: str, *, lead: str, locale: str = DEFAULT_LOCALE,
+                client_tz: str | None = None) -> str:
+    """Say the offered times as keys 1-3 and 0 for a call back, and listen for one key, in the caller's language.
+
+    Times are on the clinic's clock (the visit is there), its zone named when the client's differs.
+    """
+    choices = ". ".join(text("call.rebook.choice", locale, n=n, when=spoken_session_moment(t, tz, client_tz, locale))
                         for n, t in enumerate(rebooking.offered_times(made), 1))
     response = SpokenResponse(locale)
     response.append(keypad_gather(action_url, text("call.rebook.offer", locale, intro=lead, choices=choices), locale))
@@ -74,7 +76,8 @@ def offer_for_session(db: Session, rt, session: TreatmentSession, *, now: dateti
     if made is None:
         return None
     locale = plan.client.locale
-    return offer_twiml(made, plan.clinic.timezone, action_url, lead=text("call.rebook.lead", locale), locale=locale)
+    return offer_twiml(made, plan.clinic.timezone, action_url, lead=text("call.rebook.lead", locale), locale=locale,
+                       client_tz=plan.clinic.zone_for(plan.client))
 
 
 def answer_on_call(db: Session, rt, message: OutboxMessage, key: str | None, *, now: datetime,
@@ -96,17 +99,18 @@ def answer_pick(db: Session, rt, clinic: Clinic, client: Client | None, key: str
         return str(response)
     if key not in rebooking.CHOICES or int(key) > len(made.slots):
         return offer_twiml(made, clinic.timezone, action_url, lead=text("call.rebook.not_a_choice", locale),
-                           locale=locale)
+                           locale=locale, client_tz=clinic.zone_for(client))
     before = made.id
     texts = rebooking.pick(db, rt, made, key, now=now, locale=locale)
     fresh = rebooking.open_offer(db, clinic, client)
     if fresh is not None and fresh.id != before:
-        return offer_twiml(fresh, clinic.timezone, action_url, lead=text("call.rebook.taken", locale), locale=locale)
+        return offer_twiml(fresh, clinic.timezone, action_url, lead=text("call.rebook.taken", locale), locale=locale,
+                           client_tz=clinic.zone_for(client))
     if made.status is SlotOfferStatus.BOOKED:
         # Said, not read: "Thursday, December 3 at 10 AM" rather than the text's "Thu Dec 3 at 10:00 AM".
         booked = db.get(TreatmentSession, made.session_id)
         assert booked is not None  # the offer's foreign key keeps it
-        when = spoken_moment(booked.starts_at.astimezone(zone(clinic.zone_for(client))), locale)
+        when = spoken_session_moment(booked.starts_at, clinic.timezone, clinic.zone_for(client), locale)
         response.say(text("call.rebook.booked", locale, when=when, phone=phone))
         response.hangup()
         return str(response)
@@ -124,7 +128,7 @@ def missed_call_twiml(db: Session, message: OutboxMessage, *, answered_by_machin
     clinic, client, session = message.clinic, message.client, message.session
     made = rebooking.open_offer(db, clinic, client) if client is not None else None
     locale = client.locale if client is not None else DEFAULT_LOCALE
-    when = (spoken_moment(session.starts_at.astimezone(zone(clinic.zone_for(client))), locale)
+    when = (spoken_session_moment(session.starts_at, clinic.timezone, clinic.zone_for(client), locale)
             if session is not None else None)
     what = text("call.appointment_on", locale, when=when) if when else text("call.upcoming_appointment", locale)
     intro = text("call.missed", locale, clinic=clinic.name, what=what)
@@ -133,4 +137,5 @@ def missed_call_twiml(db: Session, message: OutboxMessage, *, answered_by_machin
         response.say(text("call.machine", locale, intro=intro, phone=spoken_clinic_phone(clinic)))
         response.hangup()
         return str(response)
-    return offer_twiml(made, clinic.timezone, action_url, lead=intro, locale=locale)
+    return offer_twiml(made, clinic.timezone, action_url, lead=intro, locale=locale,
+                       client_tz=clinic.zone_for(client))
