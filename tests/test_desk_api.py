@@ -190,6 +190,15 @@ def test_cancel_one_session_through_the_api(api, db, clinic, runtime, clock):
     assert any(m["kind"] == "client_notice" and "is cancelled" in m["text"] for m in response.json["messages"])
 
 
+def test_a_cancelled_session_is_texted_in_the_clients_language_on_the_clinics_clock(api, db, clinic, runtime, clock):
+    plan = make_plan(db, runtime, clinic, clock, phone="+18085550123", days=7)
+    plan.client.language, plan.client.timezone = "es", "Pacific/Honolulu"
+    db.commit()
+    response = api("POST", f"/api/plans/{plan.id}/sessions/2/cancel", json={"notify_client": True})
+    notice = [m["text"] for m in response.json["messages"] if m["kind"] == "client_notice"]
+    assert len(notice) == 1 and "queda cancelada" in notice[0] and "(hora oriental)" in notice[0], notice
+
+
 @pytest.mark.parametrize("path", ["/api/plans/9223372036854775808", "/api/intakes/99999999999999999999", "/api/plans/2147483648",
                                   "/api/clients/9223372036854775808", "/api/plans/abc", "/api/nowhere"])
 def test_ids_too_big_for_the_database_and_non_integer_segments_are_json_404(api, path):

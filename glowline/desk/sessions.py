@@ -59,9 +59,13 @@ def _check(plan: Plan, row: TreatmentSession) -> None:
 
 
 def _text(plan: Plan, key: str, when: datetime) -> str:
-    local = when.astimezone(zone(plan.clinic.zone_for(plan.client)))
-    return templates.render(key, MessageSettings.from_clinic(plan.clinic, links=None), date=dates.format_date(local),
-                            time=dates.format_time(local))
+    """The client's text about a moved or cancelled session: in their language, on the clinic's clock (zone named)."""
+    clinic, client = plan.clinic, plan.client
+    locale = client.locale
+    local = when.astimezone(zone(clinic.timezone))
+    return templates.render(key, MessageSettings.from_clinic(clinic, links=None), locale,
+                            date=dates.format_date(local, locale),
+                            time=dates.format_session_time(when, clinic.timezone, clinic.zone_for(client), locale))
 
 
 def _note(plan: Plan, text: str | None, notify: bool) -> str:
