@@ -1,4 +1,4 @@
-"""Voice webhooks: incoming calls, each spoken or keyed answer, reminder calls and call statuses.
+"""Voice webhooks: incoming calls and each spoken or keyed answer (reminder calls: ``webhooks.voice_reminders``).
 
 Every endpoint verifies Twilio's signature first, stores the step once (CallSid plus the
 step, so a retried request replays the stored TwiML), answers with TwiML built by
@@ -15,7 +15,7 @@ import contextlib
 import logging
 from datetime import datetime
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,9 +24,9 @@ from glowline.compliance.keywords import language_of
 from glowline.exceptions import ValidationError
 from glowline.intake.engine import KEYED_NUMBER, TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
-from glowline.intake.spooled_calls import ROUTE_ARG, CallSpool, apply_call_status_form
+from glowline.intake.spooled_calls import ROUTE_ARG, CallSpool
 from glowline.transports import callbacks
-from glowline.store.models import (Channel, Client, Clinic, HandledAs, InboundMessage, Intake, IntakeStatus, MessageKind, Plan,
+from glowline.store.models import (Channel, Client, Clinic, HandledAs, InboundMessage, Intake, IntakeStatus, Plan,
                                    PlanStatus, SessionStatus, TreatmentSession)
 from glowline.phone import to_e164
 from glowline.messages.catalog import text
@@ -34,14 +34,12 @@ from glowline.messages.dates import spoken_session_moment
 from glowline.voice.twiml import (AnswerVia, SpokenResponse, claim_step, goodbye_twiml, outage_twiml, read_answer,
                                   render_turn, spoken_clinic_phone, step_sid)
 from glowline.voice.stop import is_spoken_stop, opt_out_on_call
-from glowline.voice.rebook import (answer_on_call, answer_pick, key_of, missed_call_twiml, offer_for_session,
-                                  offer_on_call)
-from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, apply_choice,
-                                  is_machine, keypad_gather, message_for_call, read_choice, record_result,
-                                  reminder_twiml, unavailable_twiml)
+from glowline.voice.rebook import answer_pick, key_of, offer_for_session
+from glowline.voice.calls import (MAX_KEYPAD_ATTEMPTS, CallResult, answer_session, keypad_gather, read_choice,
+                                  unavailable_twiml)
 from glowline.voice.withheld import number_retry_twiml, read_number, withheld_twiml
 from webhooks.context import db, runtime
-from webhooks.contract import CALL, CALL_GATHER, CALL_NUMBER, CALL_STATUS, REMINDER_CALL, inbound
+from webhooks.contract import CALL, CALL_GATHER, CALL_NUMBER, inbound
 from webhooks.sms import spool_request
 from webhooks.twilio_auth import verify_twilio
 
@@ -52,17 +50,22 @@ bp = Blueprint("voice", __name__, url_prefix=callbacks.VOICE_PREFIX)
 _LIVE_SESSION = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CALLBACK_REQUESTED)
 
 
-def _twiml(xml: str) -> Response:
+def twiml_response(xml: str) -> Response:
+    """TwiML as Twilio wants it: 200, text/xml."""
     return Response(xml, status=200, mimetype="text/xml")
 
 
-# What a step becomes in the spool while the database is down. The reminder call's own TwiML
-# fetch is not kept: the status callback that follows it records how the call went.
-_SPOOLED = {"voice.status": CallSpool.STATUS, "voice.reminder_gather": CallSpool.REMINDER_ANSWER,
-            "voice.incoming": CallSpool.STEP, "voice.gather": CallSpool.STEP, "voice.rebook": CallSpool.STEP,
-            "voice.reminder_rebook": CallSpool.STEP, "voice.number": CallSpool.STEP}
-# Steps where the caller has just answered a question; at the others nothing was asked yet.
-_ANSWERS = frozenset({"voice.gather", "voice.rebook", "voice.reminder_gather", "voice.reminder_rebook", "voice.number"})
+def spooled(kind: CallSpool, *, answered: bool = False):
+    """Mark a call step: what it becomes in the spool if the database fails under it, and whether it is an answer.
+
+    Placed right under ``@bp.post`` so the registered view carries the marks, which the outage
+    handler reads; a step without the mark (the reminder call's own TwiML fetch, whose status
+    callback records how the call went) is not kept.
+    """
+    def mark(view):
+        view.spool_kind, view.spool_answered = kind, answered
+        return view
+    return mark
 
 
 @bp.errorhandler(SQLAlchemyError)
@@ -71,16 +74,19 @@ def database_unavailable(error: SQLAlchemyError):
     with contextlib.suppress(SQLAlchemyError):  # the connection is gone; teardown discards the session
         db().rollback()
     endpoint = request.endpoint or ""
-    kind = _SPOOLED.get(endpoint)
+    view = current_app.view_functions.get(endpoint)
+    kind: CallSpool | None = getattr(view, "spool_kind", None)
     where = spool_request(kind.value, runtime().clock.now(), **{ROUTE_ARG: endpoint}) if kind else "not kept"
     # No traceback: the driver's message can hold the row's values (scrubbed, but not needed).
     log.warning("database unavailable: call step %s (%s)", endpoint, where)
-    if endpoint == "voice.status":
-        return Response(status=204)
-    return _twiml(outage_twiml("call.outage.answer" if endpoint in _ANSWERS else "call.outage"))
+    if kind is CallSpool.STATUS:
+        return Response(status=204)  # a status callback wants no TwiML
+    # A caller who just answered a question hears that the clinic will see it; otherwise, to call again.
+    return twiml_response(outage_twiml("call.outage.answer" if getattr(view, "spool_answered", False)
+                                       else "call.outage"))
 
 
-def _int_arg(name: str) -> int | None:
+def int_arg(name: str) -> int | None:
     try:
         return int(request.args.get(name, ""))
     except ValueError:
@@ -131,6 +137,7 @@ def _session_twiml(clinic: Clinic, client: Client, session: TreatmentSession, st
 
 
 @bp.post("")
+@spooled(CallSpool.STEP)
 @verify_twilio
 @inbound(CALL)
 def incoming():
@@ -146,14 +153,15 @@ def incoming():
         # A withheld or unknown number is a person trying to reach the clinic: never hang up on them.
         # Nothing is stored yet (there is no client to store it against): the clinic's phone takes the
         # call, or the caller keys in a number and the intake starts for it (number()).
-        return _twiml(withheld_twiml(clinic, action_url=runtime().callbacks.call_number(1)))
+        return twiml_response(withheld_twiml(clinic, action_url=runtime().callbacks.call_number(1)))
     if clinic is None or phone is None or not call_sid:
         # Nothing stored: we do not know whose call this is.
-        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
-    return _twiml(_greet(clinic, phone, call_sid))
+        return twiml_response(unavailable_twiml(clinic.name if clinic is not None else None))
+    return twiml_response(_greet(clinic, phone, call_sid))
 
 
 @bp.post(callbacks.VOICE_NUMBER_PATH)
+@spooled(CallSpool.STEP, answered=True)
 @verify_twilio
 @inbound(CALL_NUMBER)
 def number():
@@ -161,15 +169,15 @@ def number():
     form = request.form
     clinic = clinic_for_number(db(), (form.get("To") or "").strip())
     call_sid = form.get("CallSid") or ""
-    attempt = _int_arg("attempt") or 1
+    attempt = int_arg("attempt") or 1
     if clinic is None or not call_sid:
-        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+        return twiml_response(unavailable_twiml(clinic.name if clinic is not None else None))
     keyed = read_number(clinic, form.get("Digits"))
     if keyed is None:
-        return _twiml(number_retry_twiml(clinic, attempt=attempt,
+        return twiml_response(number_retry_twiml(clinic, attempt=attempt,
                                          action_url=runtime().callbacks.call_number(attempt + 1)))
     # The first step of the call is stored against the keyed number, so every later step finds it (_caller).
-    return _twiml(_greet(clinic, keyed, call_sid, keyed=True))
+    return twiml_response(_greet(clinic, keyed, call_sid, keyed=True))
 
 
 def _greet(clinic: Clinic, phone: str, call_sid: str, *, keyed: bool = False) -> str:
@@ -218,6 +226,7 @@ def _greet(clinic: Clinic, phone: str, call_sid: str, *, keyed: bool = False) ->
 
 
 @bp.post(callbacks.VOICE_GATHER_PATH)
+@spooled(CallSpool.STEP, answered=True)
 @verify_twilio
 @inbound(CALL_GATHER)
 def gather():
@@ -225,9 +234,9 @@ def gather():
     form = request.form
     clinic, phone = _caller(form)
     call_sid = form.get("CallSid") or ""
-    step = _int_arg("step")
+    step = int_arg("step")
     if clinic is None or phone is None or not call_sid or step is None:
-        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+        return twiml_response(unavailable_twiml(clinic.name if clinic is not None else None))
     rt, session = runtime(), db()
     now = rt.clock.now()
     client = get_or_create_client(session, clinic, phone, now)
@@ -236,14 +245,14 @@ def gather():
                              client_id=client.id, from_number=phone, body=answer.reply,
                              confidence=answer.confidence, now=now)
     if replay is not None:
-        return _twiml(replay)
-    session_id = _int_arg("session_id")
+        return twiml_response(replay)
+    session_id = int_arg("session_id")
     if session_id is not None:
         row.reply = _answer_session(row, clinic, client, session_id, answer, step, now)
     else:
         row.reply = _answer_intake(row, clinic, client, answer, step, now)
     session.commit()
-    return _twiml(row.reply)
+    return twiml_response(row.reply)
 
 
 def _answer_session(row, clinic: Clinic, client: Client, session_id: int, answer, step: int, now: datetime) -> str:
@@ -313,6 +322,7 @@ def _answer_intake(row, clinic: Clinic, client: Client, answer, step: int, now: 
 
 
 @bp.post(callbacks.VOICE_REBOOK_PATH)
+@spooled(CallSpool.STEP, answered=True)
 @verify_twilio
 @inbound(CALL_GATHER)
 def rebook():
@@ -320,9 +330,9 @@ def rebook():
     form = request.form
     clinic, phone = _caller(form)
     call_sid = form.get("CallSid") or ""
-    step, session_id = _int_arg("step"), _int_arg("session_id")
+    step, session_id = int_arg("step"), int_arg("session_id")
     if clinic is None or phone is None or not call_sid or step is None or session_id is None:
-        return _twiml(unavailable_twiml(clinic.name if clinic is not None else None))
+        return twiml_response(unavailable_twiml(clinic.name if clinic is not None else None))
     rt, session = runtime(), db()
     now = rt.clock.now()
     client = get_or_create_client(session, clinic, phone, now)
@@ -331,7 +341,7 @@ def rebook():
                              client_id=client.id, from_number=phone, body=answer.reply, confidence=answer.confidence,
                              handled_as=HandledAs.REBOOK_PICK.value, now=now)
     if replay is not None:
-        return _twiml(replay)
+        return twiml_response(replay)
     if is_spoken_stop(answer):
         row.handled_as = HandledAs.OPT_OUT.value
         row.reply = opt_out_on_call(session, rt, clinic=clinic, client=client, said=answer.reply, now=now)
@@ -339,124 +349,8 @@ def rebook():
         row.reply = answer_pick(session, rt, clinic, client, key_of(answer.reply, answer.via), now=now,
                                 action_url=rt.callbacks.call_rebook(step + 1, session_id))
     session.commit()
-    return _twiml(row.reply)
+    return twiml_response(row.reply)
 
 
-def _reminder_call(session):
-    """The reminder call's CallSid and its outbox row (``?message_id=N``), or None when they do not match."""
-    call_sid = request.form.get("CallSid") or ""
-    message_id = _int_arg("message_id")
-    return call_sid, (message_for_call(session, call_sid, message_id) if call_sid and message_id else None)
-
-
-@bp.post(callbacks.REMINDER_PATH)
-@verify_twilio
-@inbound(REMINDER_CALL)
-def reminder():
-    """The TwiML of an outbound reminder call (``?message_id=N``), fetched when it is answered."""
-    form = request.form
-    session = db()
-    call_sid, message = _reminder_call(session)
-    if message is None:
-        return _twiml(unavailable_twiml())
-    now = runtime().clock.now()
-    row, replay = claim_step(session, sid=step_sid(call_sid, "reminder"), clinic_id=message.clinic_id,
-                             client_id=message.client_id, from_number=message.to_number,
-                             handled_as=HandledAs.REMINDER_CALL.value, now=now)
-    if replay is not None:
-        return _twiml(replay)
-    answered_by = form.get("AnsweredBy")
-    if is_machine(answered_by):
-        row.handled_as = HandledAs.REMINDER_MACHINE.value
-        record_result(message, CallResult.NO_ANSWER, now)
-    if message.kind is MessageKind.MISSED_SESSION:
-        row.reply = missed_call_twiml(session, message, answered_by_machine=is_machine(answered_by),
-                                      action_url=runtime().callbacks.reminder_rebook(message.id, 1))
-        session.commit()
-        return _twiml(row.reply)
-    row.reply = reminder_twiml(message, answered_by=answered_by,
-                               action_url=runtime().callbacks.reminder_gather(message.id, 1))
-    session.commit()
-    return _twiml(row.reply)
-
-
-@bp.post(callbacks.REMINDER_GATHER_PATH)
-@verify_twilio
-@inbound(REMINDER_CALL)
-def reminder_gather():
-    """The keypad (or spoken) answer to a reminder call: 1 confirm, 2 call back, 9 stop."""
-    form = request.form
-    attempt = _int_arg("attempt") or 1
-    session = db()
-    call_sid, message = _reminder_call(session)
-    if message is None:
-        return _twiml(unavailable_twiml())
-    now = runtime().clock.now()
-    answer = read_answer(form)
-    row, replay = claim_step(session, sid=step_sid(call_sid, f"reminder:{attempt}"), clinic_id=message.clinic_id,
-                             client_id=message.client_id, from_number=message.to_number, body=answer.reply,
-                             confidence=answer.confidence, now=now)
-    if replay is not None:
-        return _twiml(replay)
-    choice = read_choice(answer.reply if answer.via is AnswerVia.DTMF else None,
-                         answer.reply if answer.via is AnswerVia.SPEECH else None)
-    if choice.result is CallResult.CALLBACK_REQUESTED:
-        # With opening hours set, "press 2" offers open times by keypad instead of a call back.
-        offered = offer_on_call(session, runtime(), message, now=now,
-                                action_url=runtime().callbacks.reminder_rebook(message.id, 1))
-        if offered is not None:
-            record_result(message, CallResult.CALLBACK_REQUESTED, now)
-            row.handled_as = HandledAs.REBOOK_OFFER.value
-            row.reply = offered
-            session.commit()
-            return _twiml(offered)
-    twiml, result = apply_choice(session, message, choice, now=now, attempt=attempt,
-                                 retry_url=runtime().callbacks.reminder_gather(message.id, attempt + 1))
-    row.handled_as = result.value if result is not None else HandledAs.REMINDER_REASK.value
-    row.needs_attention = result is CallResult.CALLBACK_REQUESTED
-    row.reply = twiml
-    session.commit()
-    return _twiml(twiml)
-
-
-@bp.post(callbacks.REMINDER_REBOOK_PATH)
-@verify_twilio
-@inbound(REMINDER_CALL)
-def reminder_rebook():
-    """The key pressed for an offered time on a reminder call: 1-3 books it (checked again), 0 asks for a call."""
-    form = request.form
-    attempt = _int_arg("attempt") or 1
-    session = db()
-    call_sid, message = _reminder_call(session)
-    if message is None:
-        return _twiml(unavailable_twiml())
-    now = runtime().clock.now()
-    answer = read_answer(form)
-    row, replay = claim_step(session, sid=step_sid(call_sid, f"rebook:{attempt}"), clinic_id=message.clinic_id,
-                             client_id=message.client_id, from_number=message.to_number, body=answer.reply,
-                             confidence=answer.confidence, handled_as=HandledAs.REBOOK_PICK.value, now=now)
-    if replay is not None:
-        return _twiml(replay)
-    if is_spoken_stop(answer) and message.client is not None:
-        row.handled_as = HandledAs.OPT_OUT.value
-        twiml = opt_out_on_call(session, runtime(), clinic=message.clinic, client=message.client,
-                                said=answer.reply, now=now)
-        record_result(message, CallResult.OPTED_OUT, now)
-    else:
-        twiml = answer_on_call(session, runtime(), message, key_of(answer.reply, answer.via), now=now,
-                               action_url=runtime().callbacks.reminder_rebook(message.id, attempt + 1))
-    row.reply = twiml
-    session.commit()
-    return _twiml(twiml)
-
-
-@bp.post(callbacks.CALL_STATUS_PATH)
-@verify_twilio
-@inbound(CALL_STATUS)
-def status():
-    """A call status callback: the outbox row moves forward, the result lands, one retry may be owed."""
-    rt = runtime()
-    if not apply_call_status_form(db(), rt, request.form, request.args, now=rt.clock.now()):
-        # Not one of our reminder calls (an incoming call's status, or a stale one): nothing to record.
-        log.info("call status for a call with no outbox row; ignored")
-    return Response(status=204)
+# The reminder calls' routes are on this blueprint too (same prefix, same outage handler).
+from webhooks import voice_reminders  # noqa: E402,F401
