@@ -118,6 +118,7 @@ def _lost_after_dequeue(rt, job: str, now: datetime) -> bool:
         return False
     rt.redis.lrem(rt.queue.intermediate_queue_key, 0, job)
     rt.redis.delete(key)
+    log.info("reconcile: job %s was popped by a worker that never started it; queued again", job)
     return True
 
 
