@@ -7,7 +7,8 @@ and 40 s with the production defaults, inside the issue's 2 minutes and 1 minute
 "Recovery bounds"). RQ's scheduler lock keeps its fixed 61 s, so the takeover test waits it out.
 ``ALLOWANCE`` is the slack for a loaded two-core test machine (process start-up).
 The SIGKILL test is the issue's own: 20 kills during 1,000 sends, each landing on a worker in the
-middle of its batch; the warm worker sends in tens of milliseconds, so it takes about a minute.
+middle of its batch; the warm worker sends in tens of milliseconds, so it takes 80-100 s on a
+loaded two-core machine.
 
 PostgreSQL only: two worker processes writing one SQLite file would mostly measure its lock.
 """
