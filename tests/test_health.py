@@ -22,7 +22,7 @@ def test_health_reports_scheduler_and_workers_down_until_they_run(client, runtim
     scheduler.acquire_locks()
     try:
         body = client.get("/healthz").get_json()
-        assert body == {"database": "up", "redis": "up", "scheduler": "up", "workers": 1, "spool": 0,
+        assert body == {"database": "up", "redis": "up", "scheduler": "up", "workers": 1, "spool": 0, "spool_dead": 0,
                         "status": "ok"}
     finally:
         scheduler.release_locks()

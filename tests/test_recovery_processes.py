@@ -5,10 +5,10 @@ suite stays short, and every assertion is against the bound those settings give
 (``settle_bound``, ``takeover_bound``, ``refill_bound``): the same formulas give 105 s, 91 s
 and 40 s with the production defaults, inside the issue's 2 minutes and 1 minute (README,
 "Recovery bounds"). RQ's scheduler lock keeps its fixed 61 s, so the takeover test waits it out.
-``ALLOWANCE`` is the slack for a loaded two-core test machine (process start-up, the fork per job).
-The issue's run was 1,000 sends; ``SENDS`` is smaller because a forking worker on this shared
-two-core machine sends about one row a second, and the kills, not the row count, are what is
-tested: each of the 20 lands on a worker in the middle of its batch.
+``ALLOWANCE`` is the slack for a loaded two-core test machine (process start-up).
+The SIGKILL test is the issue's own: 20 kills during 1,000 sends, each landing on a worker in the
+middle of its batch; the warm worker sends in tens of milliseconds, so it takes 80-100 s on a
+loaded two-core machine.
 
 PostgreSQL only: two worker processes writing one SQLite file would mostly measure its lock.
 """
@@ -42,9 +42,13 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="two worker processes need PostgreSQL")]
 
 ALLOWANCE = timedelta(seconds=15)
-SENDS = 120
+SENDS = 1000
 KILLS = 20
-SETTLED = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED})
+# One answer in this many is slow (accepted, then 2 s before Twilio answers), so some kills land between
+# Twilio's acceptance and our commit, and the rest anywhere in the fast path and RQ's bookkeeping.
+SLOW_EVERY = 40
+# With callbacks on, "sent" is not where a row ends: Twilio says delivered, and the row must show it.
+SETTLED = frozenset({MessageStatus.DELIVERED, MessageStatus.FAILED})
 
 
 @pytest.fixture
@@ -93,16 +97,11 @@ def deliver_callbacks(http, records, done: set) -> None:
         done.add(record.sid)
 
 
-# Known open defect, not a passing claim: on the clean-clone CI run after issues 12 and 17 were merged
-# (the warm SimpleWorker supervisor replacing the forking worker), one run ended with 118 delivered,
-# 1 failed and 1 still queued of 120; it passed in earlier runs of the same code. Until the cause is found
-# (a kill between RQ marking the job and the row being settled, most likely), it is reported, not gated.
-@pytest.mark.xfail(reason="flaky under the merged worker model: 1 of 120 rows failed, 1 left queued once", strict=False)
 def test_twenty_sigkills_during_the_sends_lose_none_double_none_and_settle_in_bound(
         runtime, db, open_clinic, config, fake_twilio, client, tmp_path):
     rows = make_batch(db, open_clinic, SENDS, due_at=runtime.clock.now() - timedelta(seconds=5))
-    # Some slow answers keep some kills landing between Twilio's acceptance and our commit.
-    fake_twilio.script("Messages", *([Scripted(201)] * 4 + [Scripted(201, delay=2.0, accept_then_hang=True)]) * SENDS)
+    fake_twilio.script("Messages", *([Scripted(201)] * (SLOW_EVERY - 1)
+                                     + [Scripted(201, delay=2.0, accept_then_hang=True)]) * SENDS)
     fleet = Fleet(config, tmp_path).start()
     delivered: set = set()
     try:

@@ -152,3 +152,10 @@ def test_the_queue_page_warns_when_messages_are_late_or_texts_wait_in_the_spool(
     spool.put(runtime, spool.Entry("sms", [("Body", "hi")], {}, clock.now()))
     page = http.get("/staff/queue").get_data(as_text=True)
     assert "1 incoming text waits for the database" in page
+    runtime.redis.xadd(spool.STREAM, {"entry": "{not json"})  # one the replay can never handle
+    from workers.jobs import replay_spool
+
+    assert replay_spool()["spool_replayed"] == 2
+    page = http.get("/staff/queue").get_data(as_text=True)
+    assert "waits for the database" not in page
+    assert "1 incoming text or call step could not be handled after the database came back" in page

@@ -43,6 +43,26 @@ def test_a_delivered_callback_that_beats_the_sid_commit_settles_the_row_at_once(
     assert fresh(db, row).status is MessageStatus.DELIVERED
 
 
+def test_a_delivered_callback_racing_the_workers_sid_commit_settles_the_row_at_once(
+        client, db, runtime, clinic, clock, monkeypatch):
+    from glowline.delivery import outbox
+
+    row = sending_row(db, clinic, clock)
+    adopt = outbox._adopt_sid
+
+    def worker_commits_first(session, message_id, sid, now):
+        # The worker's mark_sent commits after the callback looked the SID up, before it adopts the row.
+        with runtime.sessions() as worker:
+            mark_sent(worker, worker.get(OutboxMessage, message_id), sid=sid, simulated=False, now=now)
+            worker.commit()
+        return adopt(session, message_id, sid, now)
+
+    monkeypatch.setattr(outbox, "_adopt_sid", worker_commits_first)
+    assert post_status(client, row.id, "delivered").status_code == 200
+    # Delivered now, not a tick later when the reconciler would attach an orphaned callback.
+    assert fresh(db, row).status is MessageStatus.DELIVERED
+
+
 def test_a_delivered_callback_after_a_crash_lost_the_sid_turns_outcome_unknown_into_delivered(
         client, db, clinic, clock):
     row = sending_row(db, clinic, clock)

@@ -79,7 +79,8 @@ _QUEUE = {"type": "object", "properties": {
     "failed": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
     "health": {"type": "object", "properties": {
         "database": {"enum": ["up", "down"]}, "redis": {"enum": ["up", "down"]},
-        "scheduler": {"enum": ["up", "down"]}, "workers": {"type": "integer"}, "status": {"enum": ["ok", "degraded"]}}},
+        "scheduler": {"enum": ["up", "down"]}, "workers": {"type": "integer"}, "spool": {"type": "integer"},
+        "spool_dead": {"type": "integer"}, "status": {"enum": ["ok", "degraded"]}}},
     "window_hours": {"type": "integer"},
     "staff_notices": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
     "totals": {"type": "object", "additionalProperties": {"type": "integer"},

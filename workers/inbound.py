@@ -2,8 +2,9 @@
 
 Run by the periodic reconcile job (and callable alone as ``workers.jobs.replay_spool``):
 each entry is handled by the same core function the webhook uses, with the time it
-arrived, in arrival order; the first failure (the database still down) stops the replay
-and leaves the rest for the next minute.
+arrived, in arrival order; a failure while the database is still down stops the replay
+and leaves the rest for the next run, and an entry that keeps failing while the database
+answers is moved to the dead-letter store after ``spool.MAX_ATTEMPTS`` runs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 
 from glowline.intake.receive import receive_text
 from glowline.intake.spooled_calls import CallSpool, replay_call
@@ -20,6 +23,9 @@ from glowline.voice.message_status import apply_message_status
 log = logging.getLogger(__name__)
 
 LOCK = "glowline:inbound-spool:replay"
+# Errors that say the database cannot take any entry now (down, locked, a table away), not that one is bad.
+OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError, sa_exc.TimeoutError,
+                 sa_exc.DisconnectionError)
 _CALL_KINDS = frozenset(kind.value for kind in CallSpool)
 
 
@@ -44,6 +50,21 @@ def _handle(rt, entry: spool.Entry) -> None:
             log.error("inbound spool: unknown entry kind %r dropped", entry.kind)
 
 
+def database_answers(rt) -> bool:
+    """Whether the database takes a query now."""
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+def is_outage(rt, error: Exception) -> bool:
+    """Whether ``error`` is the database's (every entry waits) rather than one entry's own (it is counted)."""
+    return isinstance(error, OUTAGE_ERRORS) or not database_answers(rt)
+
+
 def replay_inbound(rt) -> int:
     """Replay the spool once (one replayer at a time across the fleet); how many entries were handled."""
     lock = None
@@ -54,7 +75,7 @@ def replay_inbound(rt) -> int:
     except RedisError:
         lock = None  # Redis is down: only this file's entries can be replayed, and the file is locked itself
     try:
-        done = spool.replay(rt, lambda entry: _handle(rt, entry))
+        done = spool.replay(rt, lambda entry: _handle(rt, entry), outage=lambda error: is_outage(rt, error))
     finally:
         if lock is not None:
             try:

@@ -22,6 +22,7 @@ from glowline.delivery.carrier_alerts import check_burst
 from glowline.voice import calls as voice_calls
 from glowline.store.db import on_commit
 from glowline.delivery.dispatch import enqueue_one
+from glowline.delivery.reconcile import settle_one
 from glowline.plans.opt_out_notice import notify_opt_out
 from glowline.exceptions import TransportError
 from glowline.store.models import (TERMINAL_STATUSES, Channel, Client, MessageKind, MessageStatus, OutboxMessage,
@@ -213,9 +214,9 @@ def _send(rt, db: Session, message_id: int) -> str:
         # between Twilio's answer and the commit. Never resend blindly.
         if message.claimed_at is not None and now - message.claimed_at < stuck_after(rt.config):
             return "in_flight"
-        outbox.mark_outcome_unknown(db, message, now=now)
+        settled = settle_one(rt, db, message, now)
         db.commit()
-        return "outcome_unknown"
+        return settled or "settled_elsewhere"
     if message.due_at - now > EARLY_TOLERANCE:
         # Ran early (a manual enqueue, clock skew): come back at the due time under another id,
         # since this job's own id is the one for that due time.
@@ -246,8 +247,14 @@ def _send(rt, db: Session, message_id: int) -> str:
     if not outbox.claim(db, message.id, now):
         db.rollback()
         return "claimed_elsewhere"
-    db.commit()
+    # The "not yet sent" marker goes in before the claim commits: a worker killed between the
+    # two leaves a row ``sending`` with no marker, which can only be settled "outcome unknown"
+    # although Twilio was never called. Killed after the marker and before the commit, the claim
+    # rolls back (the row stays queued) and the orphan marker names an attempt that the next
+    # claim, taking the same number, marks and clears again. The UPDATE holds the row lock until
+    # the commit, so no other claim can be marking or clearing that attempt meanwhile.
     attempts.mark_unsent(rt.redis, message.id, message.attempts)
+    db.commit()
     return _deliver(rt, db, message, now)
 
 

@@ -20,6 +20,7 @@ class Health:
     scheduler: bool
     workers: int
     spool: int = 0  # inbound requests waiting for the database (-1: unknown, Redis down)
+    spool_dead: int = 0  # inbound requests the replay gave up on, for a person to look at (-1: unknown)
 
     @property
     def ok(self) -> bool:
@@ -29,9 +30,10 @@ class Health:
     def as_dict(self) -> dict:
         """JSON-ready form, with words a person reads at a glance."""
         data: dict[str, object] = {k: ("up" if v else "down") for k, v in asdict(self).items()
-                                   if k not in ("workers", "spool")}
+                                   if k not in ("workers", "spool", "spool_dead")}
         data["workers"] = self.workers
         data["spool"] = self.spool
+        data["spool_dead"] = self.spool_dead
         data["status"] = "ok" if self.ok else "degraded"
         return data
 
@@ -54,7 +56,8 @@ def check(runtime) -> Health:
     except Exception:
         pass
     try:
-        waiting = spool.depth(runtime)
+        waiting, dead = spool.depth(runtime), spool.dead_depth(runtime)
     except OSError:
-        waiting = -1
-    return Health(database=database, redis=redis_up, scheduler=scheduler, workers=workers, spool=waiting)
+        waiting = dead = -1
+    return Health(database=database, redis=redis_up, scheduler=scheduler, workers=workers, spool=waiting,
+                  spool_dead=dead)

@@ -247,7 +247,11 @@ def record_provider_status(db: Session, *, sid: str, status: str, error_code: in
     status = (status or "").strip().lower()
     message_id = db.scalar(select(OutboxMessage.id).where(OutboxMessage.provider_sid == sid))
     if message_id is None and message_id_hint is not None and status in statuses:
-        message_id = _adopt_sid(db, message_id_hint, sid, now)
+        # A worker's commit of this SID can land between the SELECT above and the adoption, which
+        # then finds a SID and changes nothing; read again rather than leave the callback an orphan
+        # that only the reconciler, a tick or more later, would apply.
+        message_id = (_adopt_sid(db, message_id_hint, sid, now)
+                      or db.scalar(select(OutboxMessage.id).where(OutboxMessage.provider_sid == sid)))
     if not _insert_event(db, sid=sid, status=status, error_code=error_code, message_id=message_id, now=now):
         return StatusUpdate(duplicate=True, message_id=message_id, changed=False)
     mapped = statuses.get(status)

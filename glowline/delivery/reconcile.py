@@ -32,6 +32,10 @@ LOCK_TTL = 45
 # A job in one of these states will still run; any other state (finished, failed, stopped,
 # canceled) or no job at all means the row would wait forever.
 LIVE = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED})
+# A worker moves the job it popped (RQ's BLMOVE into the queue's intermediate list) into the started
+# registry within milliseconds; one seen there, still "queued", by runs this far apart lost its worker.
+DEQUEUE_GRACE = timedelta(seconds=5)
+SIGHTING_TTL = 3600  # seconds; a sighting only needs to outlive the next few runs
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
@@ -92,14 +96,41 @@ def schedule_pending(rt, now: datetime) -> int:
             return total
 
 
-def _live_jobs(rt, rows: list[tuple[int, datetime]], stuck_after: timedelta) -> set[int]:
+def sighting_key(queue_name: str, job: str) -> str:
+    """When a reconcile run first saw job ``job`` popped by a worker but not yet started."""
+    return f"glowline:reconcile:dequeued:{queue_name}:{job}"
+
+
+def _lost_after_dequeue(rt, job: str, now: datetime) -> bool:
+    """A job popped into RQ's intermediate list but never started: True once a worker cannot still be starting it.
+
+    RQ's own cleanup of that list runs in its 10-minute maintenance and needs two passes a minute
+    apart, so a worker killed between popping a job and starting it left the row ``queued``, and
+    counted as live, for 10-20 minutes. The first run to see it notes the time; a run at least
+    ``DEQUEUE_GRACE`` later counts it lost and takes it off the list, so RQ's cleanup never fails
+    the job that replaces it.
+    """
+    key = sighting_key(rt.config.queue_name, job)
+    if rt.redis.set(key, now.timestamp(), nx=True, ex=SIGHTING_TTL):
+        return False
+    first = rt.redis.get(key)
+    if first is None or now - datetime.fromtimestamp(float(first), tz=timezone.utc) < DEQUEUE_GRACE:
+        return False
+    rt.redis.lrem(rt.queue.intermediate_queue_key, 0, job)
+    rt.redis.delete(key)
+    log.info("reconcile: job %s was popped by a worker that never started it; queued again", job)
+    return True
+
+
+def _live_jobs(rt, rows: list[tuple[int, datetime]], stuck_after: timedelta, now: datetime) -> set[int]:
     """The row ids whose send job is in Redis and will still run."""
     ids = [job_id(message_id, due_at) for message_id, due_at in rows]
     jobs = Job.fetch_many(ids, connection=rt.redis, serializer=JSONSerializer)
+    popped = {raw.decode() for raw in rt.redis.lrange(rt.queue.intermediate_queue_key, 0, -1)}
     # RQ stamps started_at with the wall clock, so it is compared with the wall clock.
     started_before = datetime.now(timezone.utc) - stuck_after
     live = set()
-    for (message_id, _), job in zip(rows, jobs, strict=False):
+    for (message_id, _), jid, job in zip(rows, ids, jobs, strict=False):
         if job is None:
             continue
         status = job.get_status(refresh=False)
@@ -108,13 +139,20 @@ def _live_jobs(rt, rows: list[tuple[int, datetime]], stuck_after: timedelta) -> 
             # row still queued belongs to a worker killed before the claim. RQ would mark it
             # abandoned only at its 10-minute maintenance, so it counts as lost here.
             continue
+        if status is JobStatus.QUEUED and jid in popped and _lost_after_dequeue(rt, jid, now):
+            continue
         if status in LIVE:
             live.add(message_id)
     return live
 
 
 def restore_missing(rt, now: datetime, stuck_after: timedelta) -> int:
-    """Re-enqueue queued rows due within the horizon whose job Redis lost (or whose worker died before the claim)."""
+    """Re-enqueue queued rows due within the horizon whose job Redis lost (or whose worker died before the claim).
+
+    A worker can die at three points before the claim: after popping the job (still "queued", in RQ's
+    intermediate list), after RQ recorded the execution, or after RQ marked it started; each leaves
+    the row ``queued`` with a job that will never run, and each is counted lost here.
+    """
     cutoff = now + rt.dispatcher.horizon
     restored = 0
     last_id = 0
@@ -127,13 +165,32 @@ def restore_missing(rt, now: datetime, stuck_after: timedelta) -> int:
         if not rows:
             return restored
         last_id = rows[-1][0]
-        live = _live_jobs(rt, [(r[0], r[1]) for r in rows], stuck_after)
+        live = _live_jobs(rt, [(r[0], r[1]) for r in rows], stuck_after, now)
         for message_id, due_at in rows:
             if message_id not in live:
                 enqueue_one(rt.queue, message_id, due_at, now)
                 restored += 1
         if len(rows) < BATCH:
             return restored
+
+
+REQUEUED = "requeued_unsent"
+OUTCOME_UNKNOWN = outbox.OUTCOME_UNKNOWN
+
+
+def settle_one(rt, db, row: OutboxMessage, now: datetime) -> str | None:
+    """Settle one row left ``sending`` past any live attempt (the caller commits); what it became, None if it moved on.
+
+    The reconciler and a send job that meets such a row both come here, so neither turns a row
+    whose marker proves Twilio was never called into "outcome unknown".
+    """
+    if attempts.never_called(rt.redis, row.id, row.attempts):
+        if not outbox.requeue(db, row, due_at=now, now=now, reason="a worker stopped before sending; sent again"):
+            return None
+        row_id = row.id
+        on_commit(db, lambda: enqueue_one(rt.queue, row_id, now, now))
+        return REQUEUED
+    return OUTCOME_UNKNOWN if outbox.mark_outcome_unknown(db, row, now=now) else None
 
 
 def settle_stuck(rt, now: datetime, stuck_after: timedelta) -> tuple[int, int]:
@@ -148,13 +205,9 @@ def settle_stuck(rt, now: datetime, stuck_after: timedelta) -> tuple[int, int]:
         rows = db.scalars(select(OutboxMessage).where(OutboxMessage.status == MessageStatus.SENDING,
                                                       OutboxMessage.claimed_at < now - stuck_after)).all()
         for row in rows:
-            if attempts.never_called(rt.redis, row.id, row.attempts):
-                if outbox.requeue(db, row, due_at=now, now=now, reason="a worker stopped before sending; sent again"):
-                    requeued += 1
-                    row_id = row.id
-                    on_commit(db, lambda row_id=row_id: enqueue_one(rt.queue, row_id, now, now))
-            elif outbox.mark_outcome_unknown(db, row, now=now):
-                unknown += 1
+            outcome = settle_one(rt, db, row, now)
+            requeued += outcome == REQUEUED
+            unknown += outcome == OUTCOME_UNKNOWN
     if requeued:
         log.info("reconcile: %s rows left sending by a stopped worker never reached Twilio; queued again", requeued)
     return unknown, requeued
