@@ -13,15 +13,16 @@ from glowline.messages.templates import segments as count_segments
 from glowline.store.models import Channel, OutboxMessage
 
 
-def row_segments(channel: Channel | str, body: str | None) -> int | None:
+def row_segments(channel: Channel | str, body: str | None, counted: int | None = None) -> int | None:
     """The ``segments`` an outbox row of this channel and body records: None for a call or no body.
 
     Rows written with Core ``insert()`` (plans started in bulk) skip the mapper event below,
-    so they call this themselves: one rule for both ways of writing a row.
+    so they call this themselves: one rule for both ways of writing a row. ``counted``: the
+    body's count when the caller already has it (a plan timeline counts every message).
     """
     if channel is Channel.VOICE or channel == Channel.VOICE.value or body is None:
         return None
-    return count_segments(body)[0]
+    return counted if counted is not None else count_segments(body)[0]
 
 
 def _count(_mapper, _connection, target: OutboxMessage) -> None:

@@ -127,9 +127,10 @@ def start_plans(db: Session, rt, *, clinic: Clinic, requests: Sequence[tuple[int
     through = len(refused) + len(repeats)
     plan_ids: list[int] = []
     dispatcher = rt.dispatcher if dispatch else None
+    shared: dict = {}
     for part in chunks(drafts, WRITE_EVERY):
         plan_ids += write_plans(db, [d for _, d in part], clinic=clinic, settings=settings, actor=actor, now=now,
-                                dispatcher=dispatcher)
+                                dispatcher=dispatcher, shared=shared)
         through += len(part)
         if progress is not None:
             progress(through)

@@ -42,7 +42,7 @@ def message_columns(message: PlannedMessage, *, preferred: Channel, require_atte
         due_at=message.due_at, not_after=message.not_after,
         status=(MessageStatus.SKIPPED if skipped else MessageStatus.HELD if held else MessageStatus.PENDING),
         result=SKIPPED_PAST_DUE if skipped else None, finished_at=now if skipped else None,
-        segments=row_segments(channel, message.body), created_at=now, updated_at=now,
+        segments=row_segments(channel, message.body, message.segments), created_at=now, updated_at=now,
     )
 
 
