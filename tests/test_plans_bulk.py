@@ -160,6 +160,11 @@ def test_a_plan_started_in_a_batch_is_the_plan_a_single_start_writes(db, clinic,
     # Segments as the outbox counts them for any row: texts by their body, none for calls.
     assert all((seg is None) == (channel is Channel.VOICE) for _, _, channel, _, _, _, _, _, _, _, seg, *_ in outbox)
     assert all(seg == row_segments(channel, body) for _, _, channel, _, body, _, _, _, _, _, seg, *_ in outbox)
+    # Stored in the store's own form: the reconciler's "due before" queries find every row by its time.
+    for row in db.scalars(select(OutboxMessage).where(OutboxMessage.plan_id == batch[1])):
+        assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.id == row.id, OutboxMessage.due_at == row.due_at, OutboxMessage.created_at == now,
+            OutboxMessage.kind == row.kind)) == 1
 
 
 def test_a_refused_item_in_the_middle_is_reported_by_index_and_the_rest_start(api, db, clinic):
