@@ -122,13 +122,14 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
                 queued.setdefault(names, []).append({**columns, **own})
             else:
                 others.setdefault(names, []).append({**converted, **_ids_for_driver(own, converter, plain)})
-    for group in others.values():
-        _insert_many(db, OutboxMessage, group)
-    # Queued rows return their ids and due times, all the dispatcher needs.
+    # Queued rows first (a plan's confirmation keeps the lowest id, as listings break due-time ties by id);
+    # they return their ids and due times, all the dispatcher needs.
     for group in queued.values():
         items = [(row.id, row.due_at) for row in _insert_returning(db, OutboxMessage, group, "due_at")]
         if dispatcher is not None:
             dispatcher.enqueue_after_commit(db, items)
+    for group in others.values():
+        _insert_many(db, OutboxMessage, group)
     db.execute(insert(_table(AuditEvent)), [audit.values(
         clinic_id=clinic.id, actor=actor, action=AuditAction.PLAN_STARTED, now=now, plan_id=plan_id, version=1,
         protocol_id=d.protocol.id, sessions=len(d.timeline.sessions), interval_weeks=d.interval_weeks)
