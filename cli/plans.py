@@ -146,8 +146,10 @@ class _progress:
         if self.bar is not None:
             self.bar.update(done - self.shown)
             self.shown = done
-        elif done % PLAIN_PROGRESS_EVERY == 0 or done == self.total:
+        # Rows come through a round of inserts at a time, so a line marks each multiple of the step passed.
+        elif done // PLAIN_PROGRESS_EVERY > self.shown // PLAIN_PROGRESS_EVERY or done == self.total:
             click.echo(f"{done}/{self.total} rows")
+            self.shown = done
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

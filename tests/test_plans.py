@@ -33,6 +33,12 @@ class RecordingDispatcher:
     def schedule(self, db, messages):
         self.calls.append(list(messages))
 
+    def horizon_end(self):
+        return NOW + timedelta(hours=24)
+
+    def enqueue_after_commit(self, db, items):
+        self.calls.append(list(items))
+
 
 @pytest.fixture
 def db(database_url):
@@ -88,7 +94,9 @@ def test_create_plan_writes_sessions_messages_confirmation_and_audit(db, people)
     rows = outbox(db, plan)
     # 3 sessions x (2 reminders, aftercare, aftercare end) + 2 nudges + the confirmation.
     assert len(rows) == 15
-    assert {r.status for r in rows} == {MessageStatus.PENDING}
+    # Only what falls inside the dispatcher's horizon is queued (the confirmation); the rest waits in the outbox.
+    assert {r.kind for r in rows if r.status is MessageStatus.QUEUED} == {MessageKind.PLAN_CONFIRMATION}
+    assert {r.status for r in rows if r.kind is not MessageKind.PLAN_CONFIRMATION} == {MessageStatus.PENDING}
     assert {(r.plan_version, r.to_number, r.from_number) for r in rows} == {(1, "+12125550111", "+12125550100")}
     [confirmation] = outbox(db, plan, kind=MessageKind.PLAN_CONFIRMATION)
     assert confirmation.due_at == NOW and "Thu Dec 10 at 10:00 AM" in confirmation.body
@@ -97,7 +105,8 @@ def test_create_plan_writes_sessions_messages_confirmation_and_audit(db, people)
     assert people[2].status is IntakeStatus.PLANNED
     [audit] = db.scalars(select(AuditEvent)).all()
     assert (audit.action, audit.actor, audit.plan_id) == ("plan_started", "staff:ana", plan.id)
-    assert [len(call) for call in dispatcher.calls] == [15]
+    [[(confirmation_id, due)]] = dispatcher.calls
+    assert (confirmation_id, due) == (confirmation.id, NOW)
 
 
 def test_past_due_messages_are_skipped_not_sent_late(db, people):

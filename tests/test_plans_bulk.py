@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
 from cli.main import main
 from glowline.clinics.audit import AuditAction
 from glowline.clinics.service import create_api_token
+from glowline.messages.segments import row_segments
 from glowline.plans.bulk import PlanRequest, start_plans
-from glowline.store.models import AuditEvent, IntakeStatus, MessageKind, MessageStatus, OutboxMessage, Plan
+from glowline.plans.start import start_plan
+from glowline.store.models import (AuditEvent, Channel, IntakeStatus, MessageKind, MessageStatus, OutboxMessage,
+                                   Plan)
 from tests.helpers import in_redis, make_clinic, make_intake
 
 FIRST = "2026-12-03T10:00:00-05:00"
@@ -107,6 +113,96 @@ def test_a_batch_rolled_back_enqueues_nothing(db, clinic, runtime):
                 requests=[(0, PlanRequest(intake_id=intake.id, first_session_at=now.replace(year=now.year + 1)))])
     db.rollback()
     assert _jobs(runtime) == [] and db.scalars(select(Plan)).all() == []
+
+
+def _picture(db, runtime, plan_id):
+    """Everything a started plan wrote, without its ids: sessions, outbox rows, audit events and send jobs."""
+    plan = db.get(Plan, plan_id)
+    numbers = {s.id: s.number for s in plan.sessions}
+    sessions = [(s.number, s.starts_at, s.duration_minutes, s.status) for s in plan.sessions]
+    rows = db.scalars(select(OutboxMessage).where(OutboxMessage.plan_id == plan_id)
+                      .order_by(OutboxMessage.due_at, OutboxMessage.kind, OutboxMessage.session_id)).all()
+    outbox = [(numbers[m.session_id], m.kind, m.channel, m.from_number, m.body, m.due_at, m.not_after, m.status,
+               m.result, m.finished_at, m.segments, m.plan_version, m.enqueued_at, m.attempts) for m in rows]
+    audit = [(a.action, a.actor, a.details) for a in db.scalars(select(AuditEvent).where(AuditEvent.plan_id == plan_id))]
+    jobs = sorted((m.kind, m.due_at) for m in rows if in_redis(runtime, m.id))
+    return (plan.protocol_id, plan.session_count, plan.interval_weeks, plan.version, plan.status), sessions, outbox, \
+        audit, jobs
+
+
+def test_a_plan_started_in_a_batch_is_the_plan_a_single_start_writes(db, clinic, runtime):
+    intakes = _intakes(db, clinic, 4)
+    for intake in intakes:  # calls and Spanish: the channel, segments and texts all depend on the client
+        intake.client.preferred_channel, intake.client.language = Channel.VOICE, "es"
+    db.commit()
+    now = runtime.clock.now()
+    # Tomorrow 11:30 in New York: the 2-hour reminder falls inside the dispatcher's 24-hour horizon (queued,
+    # with a job), the 48-hour one is already past (skipped), the rest wait in the outbox (pending).
+    first = now + timedelta(hours=25, minutes=30)
+    with runtime.transaction() as session:
+        single = start_plan(session, runtime, clinic=session.get(type(clinic), clinic.id), intake_id=intakes[0].id,
+                            first_session_at=first, protocol_id="skin-rejuvenation", actor="test", now=now).id
+    with runtime.transaction() as session:
+        result = start_plans(session, runtime, clinic=session.get(type(clinic), clinic.id), actor="test", now=now,
+                             requests=[(0, PlanRequest(intakes[1].id, first + timedelta(minutes=30), "skin-rejuvenation")),
+                                       (1, PlanRequest(intakes[2].id, first, "skin-rejuvenation")),
+                                       (2, PlanRequest(intakes[3].id, first, "skin-rejuvenation", sessions=3))])
+    assert result.refused == []
+    batch = dict(result.started)
+    db.expire_all()
+    expected = _picture(db, runtime, single)
+    assert _picture(db, runtime, batch[1]) == expected
+    # Its neighbours, one sharing its slot, did not leak into it: they are other plans.
+    assert _picture(db, runtime, batch[0]) != expected and _picture(db, runtime, batch[2]) != expected
+    _, _, outbox, _, jobs = expected
+    assert {row[7] for row in outbox} >= {MessageStatus.QUEUED, MessageStatus.PENDING, MessageStatus.SKIPPED}
+    assert [kind for kind, _ in jobs] == [MessageKind.PLAN_CONFIRMATION, MessageKind.REMINDER]
+    # Segments as the outbox counts them for any row: texts by their body, none for calls.
+    assert all((seg is None) == (channel is Channel.VOICE) for _, _, channel, _, _, _, _, _, _, _, seg, *_ in outbox)
+    assert all(seg == row_segments(channel, body) for _, _, channel, _, body, _, _, _, _, _, seg, *_ in outbox)
+    # Stored in the store's own form: the reconciler's "due before" queries find every row by its time.
+    for row in db.scalars(select(OutboxMessage).where(OutboxMessage.plan_id == batch[1])):
+        assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.id == row.id, OutboxMessage.due_at == row.due_at, OutboxMessage.created_at == now,
+            OutboxMessage.kind == row.kind)) == 1
+
+
+def test_a_refused_item_in_the_middle_is_reported_by_index_and_the_rest_start(api, db, clinic):
+    first, second = _intakes(db, clinic, 2)
+    no_consent = make_intake(db, clinic, phone="+12125554999", consent=False)
+    response = api({"plans": [_item(first.id), _item(no_consent.id), _item(999_999),
+                              _item(second.id, first_session_at="2026-12-32T10:00:00-05:00"), _item(second.id)]})
+    assert response.status_code == 200, response.json
+    assert [s["index"] for s in response.json["started"]] == [0, 4]
+    refused = response.json["refused"]
+    assert [(r["index"], r["status"]) for r in refused] == [(1, 409), (2, 404), (3, 400)]
+    assert refused[0]["field"] == "consent" and refused[2]["field"] == "first_session_at"
+    db.expire_all()
+    assert sorted(p.intake_id for p in db.scalars(select(Plan))) == sorted([first.id, second.id])
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)
+                     .where(OutboxMessage.client_id == no_consent.client_id)) == 0
+    assert db.get(type(no_consent), no_consent.id).status is IntakeStatus.COMPLETE
+
+
+def test_nothing_is_enqueued_when_the_commit_fails(db, clinic, runtime):
+    intakes = _intakes(db, clinic, 3)
+    now = runtime.clock.now()
+
+    def refuse_commit(_session):
+        raise OperationalError("COMMIT", {}, Exception("the database went away"))
+
+    session = runtime.sessions()
+    event.listen(session, "before_commit", refuse_commit)
+    start_plans(session, runtime, clinic=session.get(type(clinic), clinic.id), actor="test", now=now,
+                requests=[(n, PlanRequest(i.id, now + timedelta(days=30))) for n, i in enumerate(intakes)])
+    with pytest.raises(OperationalError):
+        session.commit()
+    session.rollback()
+    event.remove(session, "before_commit", refuse_commit)
+    session.commit()  # a later commit of the same session must not run the lost batch's enqueue
+    session.close()
+    assert _jobs(runtime) == []
+    assert db.scalars(select(Plan)).all() == [] and db.scalars(select(OutboxMessage)).all() == []
 
 
 @pytest.mark.parametrize("body", [{}, {"plans": []}, {"plans": {"intake_id": 1}}, {"plans": [], "extra": 1}])

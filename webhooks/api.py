@@ -369,7 +369,7 @@ def create_plans():
     result = start_plans(session, rt, clinic=_clinic(), requests=requests, actor=g.actor, now=rt.clock.now())
     session.commit()
     refused = sorted(refused + result.refused, key=lambda r: r.index)
-    return jsonify(started=[{"index": i, "plan_id": p.id} for i, p in result.started],
+    return jsonify(started=[{"index": i, "plan_id": plan_id} for i, plan_id in result.started],
                    refused=[r.as_dict() for r in refused])
 
 

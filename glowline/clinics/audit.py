@@ -59,10 +59,17 @@ DESCRIPTIONS = {
 def record(db: Session, *, clinic_id: int, actor: str, action: AuditAction | str, now: datetime,
            plan_id: int | None = None, message_id: int | None = None, **details) -> AuditEvent:
     """Add one audit event (ids, numbers and times only in ``details``: no client data). Does not commit."""
-    event = AuditEvent(clinic_id=clinic_id, actor=actor, action=AuditAction(action).value, plan_id=plan_id,
-                       message_id=message_id, details=details, created_at=now)
+    event = AuditEvent(**values(clinic_id=clinic_id, actor=actor, action=action, now=now, plan_id=plan_id,
+                                message_id=message_id, **details))
     db.add(event)
     return event
+
+
+def values(*, clinic_id: int, actor: str, action: AuditAction | str, now: datetime, plan_id: int | None = None,
+           message_id: int | None = None, **details) -> dict:
+    """The columns of one audit event, for ``record`` and for writers that insert many at once."""
+    return dict(clinic_id=clinic_id, actor=actor, action=AuditAction(action).value, plan_id=plan_id,
+                message_id=message_id, details=details, created_at=now)
 
 
 def record_view(db: Session, *, clinic_id: int, actor: str, now: datetime, what: str, ids: list[int],

@@ -6,6 +6,8 @@ import logging
 from datetime import datetime
 
 import enum
+from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -157,7 +159,15 @@ def history(db: Session, client: Client, clinic: Clinic) -> list[ConsentEvent]:
 
 def state_of(db: Session, client: Client, clinic: Clinic) -> ConsentState:
     """The client's consent for this clinic, read from its consent record."""
-    events = history(db, client, clinic)
+    return state_from(client.opted_out_at, history(db, client, clinic))
+
+
+def state_from(opted_out_at: datetime | None, events: Sequence[Any]) -> ConsentState:
+    """The consent state a client's record (one clinic's events, oldest first) and opt-out time make.
+
+    Pure, so a batch can read many clients' records in one query (ConsentEvent rows or selected
+    columns: action, created_at, method, wording) and judge each like a single start.
+    """
     decisive = [e for e in events if e.action != ConsentAction.REQUESTED.value]
     last = decisive[-1] if decisive else None
     pending = events[-1] if events and events[-1].action == ConsentAction.REQUESTED.value else None
@@ -166,9 +176,9 @@ def state_of(db: Session, client: Client, clinic: Clinic) -> ConsentState:
         status = ConsentStatus.REQUESTED
     shown = pending if status is ConsentStatus.REQUESTED else last
     stop = next((e for e in reversed(events) if e.action == ConsentAction.OPT_OUT.value), None)
-    out = client.opted_out_at is not None
+    out = opted_out_at is not None
     return ConsentState(status=status, at=shown.created_at if shown else None, method=shown.method if shown else None,
-                        wording=shown.wording if shown else None, opted_out_at=client.opted_out_at,
+                        wording=shown.wording if shown else None, opted_out_at=opted_out_at,
                         opted_out_by=stop.wording if (out and stop) else None,
                         opted_out_method=stop.method if (out and stop) else None,
                         request_wording=pending.wording if pending else None)
@@ -176,7 +186,11 @@ def state_of(db: Session, client: Client, clinic: Clinic) -> ConsentState:
 
 def require_consent(db: Session, client: Client, clinic: Clinic) -> ConsentState:
     """The client's state when they may get automated messages from this clinic; else ConsentRequired."""
-    state = state_of(db, client, clinic)
+    return require_current(state_of(db, client, clinic))
+
+
+def require_current(state: ConsentState) -> ConsentState:
+    """``state`` when it lets automated messages go out; else ConsentRequired saying why not."""
     if state.opted_out_at is not None:
         raise ConsentRequired("the client has opted out of messages from this clinic; they must text START "
                               "before a plan can start")

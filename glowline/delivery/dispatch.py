@@ -39,9 +39,13 @@ class Dispatcher:
         """How far ahead rows are put into Redis; later ones wait in the database."""
         return timedelta(hours=self.runtime.config.schedule_horizon_hours)
 
+    def horizon_end(self) -> datetime:
+        """Rows due by this time go to Redis now; later ones wait in the database for the reconciler."""
+        return self.runtime.clock.now() + self.horizon
+
     def schedule(self, db: Session, messages: Iterable[OutboxMessage]) -> None:
         """Mark rows inside the horizon queued and enqueue them after ``db`` commits."""
-        cutoff = self.runtime.clock.now() + self.horizon
+        cutoff = self.horizon_end()
         picked: list[OutboxMessage] = []
         for message in messages:
             if message.status is MessageStatus.PENDING and message.due_at <= cutoff:
@@ -51,8 +55,16 @@ class Dispatcher:
         if not picked:
             return
         db.flush()
-        items = [(m.id, m.due_at) for m in picked]
-        on_commit(db, lambda: self.enqueue(items))
+        self.enqueue_after_commit(db, [(m.id, m.due_at) for m in picked])
+
+    def enqueue_after_commit(self, db: Session, items: list[tuple[int, datetime]]) -> None:
+        """Enqueue (row id, due time) pairs, already written ``queued``, once ``db`` commits; never on rollback.
+
+        Plans started in bulk write their rows with Core inserts, already marked queued when
+        due by ``horizon_end()``, and hand over only the ids.
+        """
+        if items:
+            on_commit(db, lambda: self.enqueue(items))
 
     def enqueue(self, items: Iterable[tuple[int, datetime]]) -> None:
         """Put (row id, due time) pairs into RQ; a Redis failure is left to the reconciler."""

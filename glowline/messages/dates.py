@@ -7,6 +7,7 @@ rather than hand-written month and day tables, which would need one per language
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as _babel_date_raw
@@ -21,12 +22,22 @@ from glowline.messages.catalog import DEFAULT_LOCALE, locale_of, pattern, text
 _SPACES = str.maketrans({"\u202f": " ", "\u00a0": " "})
 
 
+# Babel parses its pattern and walks CLDR data on every call, most of a plan timeline's cost, and a
+# batch of plans formats the same few hundred slots again and again: remember the answers. The key
+# holds the zone and offset as well, because aware datetimes at the same instant compare equal
+# whatever their zone, and the wall-clock text differs.
+@lru_cache(maxsize=8192)
+def _babel_cached(kind: str, when: datetime, _tz: object, _offset: object, fmt: str, locale: str) -> str:
+    formatter = _babel_date_raw if kind == "date" else _babel_time_raw
+    return formatter(when, fmt, locale=locale).translate(_SPACES)
+
+
 def _babel_date(when: datetime, fmt: str, locale: str) -> str:
-    return _babel_date_raw(when, fmt, locale=locale).translate(_SPACES)
+    return _babel_cached("date", when, when.tzinfo, when.utcoffset(), fmt, locale)
 
 
 def _babel_time(when: datetime, fmt: str, locale: str) -> str:
-    return _babel_time_raw(when, fmt, locale=locale).translate(_SPACES)
+    return _babel_cached("time", when, when.tzinfo, when.utcoffset(), fmt, locale)
 
 
 def format_date(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
@@ -68,6 +79,7 @@ def spoken_moment(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
     return text("moment.at", locale, date=day, time=clock)
 
 
+@lru_cache(maxsize=256)
 def format_duration(hours: int, locale: str = DEFAULT_LOCALE) -> str:
     """Hours as clients say them: "2 days", "1 day", "36 hours" (whole days when they divide)."""
     locale = locale_of(locale)

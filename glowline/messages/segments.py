@@ -13,12 +13,24 @@ from glowline.messages.templates import segments as count_segments
 from glowline.store.models import Channel, OutboxMessage
 
 
+def row_segments(channel: Channel | str, body: str | None, counted: int | None = None) -> int | None:
+    """The ``segments`` an outbox row of this channel and body records: None for a call or no body.
+
+    Rows written with Core ``insert()`` (plans started in bulk) skip the mapper event below,
+    so they call this themselves: one rule for both ways of writing a row. ``counted``: the
+    body's count when the caller already has it (a plan timeline counts every message).
+    """
+    if channel is Channel.VOICE or channel == Channel.VOICE.value or body is None:
+        return None
+    return counted if counted is not None else count_segments(body)[0]
+
+
 def _count(_mapper, _connection, target: OutboxMessage) -> None:
     """Set ``segments`` from the body of a text; a call has none."""
     if target.channel is Channel.VOICE or target.channel == Channel.VOICE.value:
         target.segments = None
     elif target.body is not None:
-        target.segments = count_segments(target.body)[0]
+        target.segments = row_segments(target.channel, target.body)
 
 
 def _recount(mapper, connection, target: OutboxMessage) -> None:

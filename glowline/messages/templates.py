@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from glowline.exceptions import ValidationError
@@ -30,6 +31,7 @@ _GSM_BASIC = frozenset(
 )
 # Extension table: each costs an escape plus the character, two septets.
 _GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+_GSM_ALL = _GSM_BASIC | _GSM_EXTENDED
 
 
 def default_template(key: str, locale: str = DEFAULT_LOCALE) -> str:
@@ -89,6 +91,11 @@ def _check_placeholders(key: str, text: str) -> set[str]:
     return names
 
 
+# A clinic's number as people dial it, kept per process: phonenumbers' parse is most of a render's cost,
+# and every text of a clinic carries the same number. Clinic numbers only: clients' are not cached.
+_clinic_phone = lru_cache(maxsize=256)(for_people)
+
+
 def render(key: str, settings: MessageSettings, locale: str = DEFAULT_LOCALE, **values: object) -> str:
     """Render template ``key`` for a clinic (its override, else the catalogue's); unknown placeholders or a
     body over 1600 chars raise ValidationError."""
@@ -98,7 +105,7 @@ def render(key: str, settings: MessageSettings, locale: str = DEFAULT_LOCALE, **
     names = _check_placeholders(key, text)
     # As people dial it in the clinic's country ("(212) 555-0123", not "+12125550123"), as every text does.
     context: dict[str, object] = {"clinic": settings.clinic_name,
-                                  "phone": for_people(settings.clinic_phone, settings.region)}
+                                  "phone": _clinic_phone(settings.clinic_phone, settings.region)}
     context.update({k: v for k, v in values.items() if v is not None})
     missing = sorted(names - context.keys())
     if missing:
@@ -113,10 +120,18 @@ def render(key: str, settings: MessageSettings, locale: str = DEFAULT_LOCALE, **
 
 def segments(text: str) -> tuple[int, str]:
     """How many SMS segments ``text`` takes and in which encoding: GSM-7 (160/153) or UCS-2 (70/67)."""
-    if all(c in _GSM_BASIC or c in _GSM_EXTENDED for c in text):
+    # Set operations and a length check first: a plan start counts every body it writes, and most
+    # fit one segment, so the per-character walk is left for the long ones.
+    used = set(text)
+    if used <= _GSM_ALL:
+        extended = used & _GSM_EXTENDED
+        if len(text) + sum(text.count(c) for c in extended) <= 160:
+            return 1, "GSM-7"
         widths = [2 if c in _GSM_EXTENDED else 1 for c in text]
         return _pack(widths, single=160, multi=153), "GSM-7"
     # UCS-2 counts UTF-16 code units: characters outside the BMP (most emoji) take two.
+    if len(text.encode("utf-16-le")) // 2 <= 70:
+        return 1, "UCS-2"
     widths = [2 if ord(c) > 0xFFFF else 1 for c in text]
     return _pack(widths, single=70, multi=67), "UCS-2"
 

@@ -20,7 +20,8 @@ from glowline.messages import dates, templates
 from glowline.messages.links import PublicLinks
 from glowline.messages.settings import MessageSettings
 from glowline.plans import rebooking
-from glowline.plans.service import (AFTER_VISIT_KINDS, Dispatcher, _audit, _bump, _cancel, _open_messages,
+from glowline.plans.outbox_rows import AFTER_VISIT_KINDS
+from glowline.plans.service import (Dispatcher, _audit, _bump, _cancel, _open_messages,
                                     _require_active, _schedule, _session)
 from glowline.plans.timeline import next_allowed_time, zone
 from glowline.store.models import (MessageKind, MessageStatus, OutboxMessage, Plan, SessionStatus,

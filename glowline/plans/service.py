@@ -20,19 +20,15 @@ from glowline.messages import dates, templates
 from glowline.messages.links import PublicLinks
 from glowline.clinics.audit import AuditAction
 from glowline.delivery.channels import channel_for
-from glowline.exceptions import Conflict, NeedsConfirmation, NotFound, ValidationError
-from glowline.store.models import (UNSENT_STATUSES, Client, Clinic, Intake, IntakeStatus,
-                             MessageKind, MessageStatus, OutboxMessage, Plan, PlanStatus, SessionStatus,
-                             TreatmentSession)
+from glowline.exceptions import Conflict, NeedsConfirmation
+from glowline.store.models import (UNSENT_STATUSES, Client, Clinic, Intake, MessageKind, MessageStatus,
+                                   OutboxMessage, Plan, PlanStatus, SessionStatus, TreatmentSession)
 from glowline.catalog.protocols import Catalog, Protocol
 from glowline.plans.moves import MoveChange, find_session, plan_move
-from glowline.plans.timeline import (MessageSettings, PlannedMessage, build_timeline, next_allowed_time,
-                                     require_aware, zone)
-
-SKIPPED_PAST_DUE = "past_due_at_creation"
-# What follows a visit (the booking nudge for the next session is timed from this one's aftercare).
-AFTER_VISIT_KINDS = frozenset({MessageKind.AFTERCARE, MessageKind.AFTERCARE_END, MessageKind.BOOKING_NUDGE})
-
+from glowline.plans.drafts import Recipient, draft_plan
+from glowline.plans.outbox_rows import confirmation_columns, message_columns
+from glowline.plans.timeline import MessageSettings, PlannedMessage, next_allowed_time, require_aware, zone
+from glowline.plans.writer import NewRowDispatcher, write_plans
 
 class Dispatcher(TypingProtocol):
     """What the plan service needs from the dispatcher: schedule rows once the caller commits."""
@@ -43,48 +39,22 @@ class Dispatcher(TypingProtocol):
 
 def _row(plan: Plan, session: TreatmentSession | None, message: PlannedMessage, *, sender: str,
          now: datetime, due_now_ok: bool = False) -> OutboxMessage:
-    """An outbox row for a planned message; one already past due is recorded as skipped, not sent late.
-
-    A 48-hour reminder for a session 10 hours away would go out at once, out of order with
-    the plan confirmation that already names the date, and the delivery side would have to
-    guess whether a late reminder still makes sense. Recording it skipped keeps the history
-    honest (the clinic sees why no 48h reminder went out) without sending anything.
-    ``due_now_ok``: a move re-timed this row to go out now on purpose.
-    """
-    skipped = message.due_at <= now and not due_now_ok
-    kind = MessageKind(message.kind)
-    # A clinic that requires "attended" first holds what follows a visit until staff mark it.
-    held = not skipped and plan.clinic.require_attended and kind in AFTER_VISIT_KINDS
-    return OutboxMessage(
-        clinic=plan.clinic, client=plan.client, plan=plan, session=session,
-        plan_version=plan.version, kind=MessageKind(message.kind),
-        channel=channel_for(MessageKind(message.kind), plan.client.preferred_channel),
-        to_number=plan.client.phone, from_number=sender, body=message.body, due_at=message.due_at,
-        not_after=message.not_after,
-        status=(MessageStatus.SKIPPED if skipped else MessageStatus.HELD if held else MessageStatus.PENDING),
-        result=SKIPPED_PAST_DUE if skipped else None, finished_at=now if skipped else None,
-        created_at=now, updated_at=now,
-    )
+    """An outbox row for a planned message (past due: skipped; see ``outbox_rows.message_columns``)."""
+    return OutboxMessage(clinic=plan.clinic, client=plan.client, plan=plan, session=session,
+                         to_number=plan.client.phone, **message_columns(
+                             message, preferred=plan.client.preferred_channel,
+                             require_attended=plan.clinic.require_attended, sender=sender, version=plan.version,
+                             now=now, due_now_ok=due_now_ok))
 
 
 def _confirmation(plan: Plan, first: TreatmentSession, settings: MessageSettings, *, sender: str,
                   now: datetime) -> OutboxMessage:
     """The plan confirmation, due now or, in quiet hours, when they end."""
-    tz = plan.clinic.zone_for(plan.client)
-    local = first.starts_at.astimezone(zone(plan.clinic.timezone))
-    locale = plan.client.locale
-    body = templates.render("plan_confirmation", settings, locale, date=dates.format_date(local, locale),
-                            time=dates.format_session_time(first.starts_at, plan.clinic.timezone, tz, locale),
-                            session_number=1,
-                            total_sessions=plan.session_count)
-    due = next_allowed_time(now, tz, settings.quiet_start, settings.quiet_end)
-    return OutboxMessage(
-        clinic=plan.clinic, client=plan.client, plan=plan, session=first, plan_version=plan.version,
-        kind=MessageKind.PLAN_CONFIRMATION,
-        channel=channel_for(MessageKind.PLAN_CONFIRMATION, plan.client.preferred_channel), to_number=plan.client.phone,
-        from_number=sender, body=body, due_at=due, not_after=first.starts_at, status=MessageStatus.PENDING,
-        created_at=now, updated_at=now,
-    )
+    return OutboxMessage(clinic=plan.clinic, client=plan.client, plan=plan, session=first,
+                         to_number=plan.client.phone, **confirmation_columns(
+                             first.starts_at, plan.session_count, settings,
+                             client_tz=plan.clinic.zone_for(plan.client), locale=plan.client.locale,
+                             preferred=plan.client.preferred_channel, sender=sender, version=plan.version, now=now))
 
 
 def _audit(db: Session, plan: Plan, action: AuditAction, actor: str, now: datetime, **details) -> None:
@@ -102,41 +72,21 @@ def _schedule(db: Session, dispatcher: Dispatcher | None, rows: list[OutboxMessa
 def create_plan(db: Session, *, clinic: Clinic, client: Client, protocol: Protocol, catalog_version: str,
                 first_session_at: datetime, sessions: int | None = None, interval_weeks: int | None = None,
                 intake: Intake | None = None, actor: str, now: datetime,
-                links: PublicLinks, dispatcher: Dispatcher | None = None) -> Plan:
-    """Write a plan (version 1), its sessions, every message, the confirmation and an audit event."""
-    require_aware(first_session_at, "first_session_at")
-    require_aware(now, "now")
-    if first_session_at <= now:
-        raise ValidationError("the first session must be in the future", field="first_session_at")
-    if intake is not None and (intake.clinic_id != clinic.id or intake.client_id != client.id):
-        raise NotFound("intake not found for this clinic and client")
-    # Consent is the gate: every surface that starts a plan comes through here.
-    consent.require_consent(db, client, clinic)
+                links: PublicLinks, dispatcher: NewRowDispatcher | None = None) -> Plan:
+    """Write a plan (version 1), its sessions, every message, the confirmation and an audit event.
+
+    The same checks and writer as a batch of one (``drafts.draft_plan``, ``writer.write_plans``).
+    """
     settings = MessageSettings.from_clinic(clinic, links=links)
-    sender = clinic.sending_number
-    timeline = build_timeline(protocol, first_session_at, settings, sessions=sessions,
-                              interval_weeks=interval_weeks, channel=client.preferred_channel.value,
-                              client_timezone=clinic.zone_for(client), locale=client.locale)
-    plan = Plan(clinic=clinic, client=client, intake_id=intake.id if intake is not None else None,
-                protocol_id=protocol.id, protocols_version=catalog_version, session_count=len(timeline.sessions),
-                interval_weeks=interval_weeks or protocol.interval_weeks.default, status=PlanStatus.ACTIVE,
-                version=1, created_by=actor, created_at=now)
-    db.add(plan)
-    rows_by_number = {}
-    for planned in timeline.sessions:
-        row = TreatmentSession(number=planned.number, starts_at=planned.starts_at,
-                               duration_minutes=settings.session_minutes, status=SessionStatus.SCHEDULED)
-        plan.sessions.append(row)
-        rows_by_number[planned.number] = row
-    db.flush()
-    rows = [_confirmation(plan, rows_by_number[1], settings, sender=sender, now=now)]
-    rows += [_row(plan, rows_by_number[m.session_number], m, sender=sender, now=now) for m in timeline.messages]
-    db.add_all(rows)
-    if intake is not None:
-        intake.status = IntakeStatus.PLANNED
-    _audit(db, plan, AuditAction.PLAN_STARTED, actor, now, protocol_id=protocol.id, sessions=plan.session_count,
-           interval_weeks=plan.interval_weeks)
-    _schedule(db, dispatcher, rows)
+    db.flush()  # the consent record may have just been added
+    draft = draft_plan(settings=settings, clinic_id=clinic.id, recipient=Recipient.of(client), protocol=protocol,
+                       catalog_version=catalog_version, first_session_at=first_session_at, sessions=sessions,
+                       interval_weeks=interval_weeks, intake=intake, consent=consent.state_of(db, client, clinic),
+                       now=now)
+    [plan_id] = write_plans(db, [draft], clinic=clinic, settings=settings, actor=actor, now=now,
+                            dispatcher=dispatcher)
+    plan = db.get(Plan, plan_id)
+    assert plan is not None
     return plan
 
 
