@@ -62,3 +62,16 @@ def test_scrub_hides_numbers_and_sql_values_but_keeps_ids_and_sids():
     assert scrub("call from (505) 555-0177 or 505.555.0177") == "call from [hidden] or [hidden]"
     kept = "outbox 42 sent as SM00000000000000000000000000000042 at 2026-12-01 15:00:00"
     assert scrub(kept) == kept
+
+
+def test_a_spool_replay_that_stops_logs_the_errors_kind_not_its_words(runtime, caplog, capfd, monkeypatch):
+    from workers import inbound, jobs
+
+    def fails(rt):
+        raise ValueError(f"could not read {CANARY_BODY!r} from {CANARY_PHONE}")
+
+    monkeypatch.setattr(inbound, "replay_inbound", fails)
+    with caplog.at_level(logging.DEBUG):
+        assert jobs.replay_spool()["spool_replayed"] == 0
+    output = caplog.text + "".join(capfd.readouterr())
+    assert "inbound spool replay stopped (ValueError)" in output and leaked(output) == []

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
 from glowline.compliance import consent
@@ -130,9 +131,16 @@ def _replay_spool(rt) -> int:
 
     try:
         return replay_inbound(rt)
-    except Exception:
-        # The database is still down (or one entry is bad): the rest wait for the next minute.
+    except SQLAlchemyError:
+        # The database is still down: the rest wait for the next run. The statement is there to debug
+        # with; its values are not (the engine's hide_parameters).
         log.warning("inbound spool replay stopped; the remaining entries wait for the next run", exc_info=True)
+        return 0
+    except Exception as exc:
+        # Anything else names its type only, no traceback: an error raised while handling a spooled
+        # text may quote the text itself.
+        log.warning("inbound spool replay stopped (%s); the remaining entries wait for the next run",
+                    type(exc).__name__)
         return 0
 
 
