@@ -1,7 +1,7 @@
 """results speed: covering indexes for the clinic results figures
 
-The outbox-by-send-time index also carries plan_id, so a protocol filter is answered from the
-index alone; the session index also carries sent_at, so a session's first reminder is one
+The outbox-by-send-time index also carries plan_id and session_id, so a protocol filter and the
+booking nudges' sessions are answered from the index alone; the session index also carries sent_at, so a session's first reminder is one
 index entry instead of a visit to each of its reminders' rows.
 
 Revision ID: 0012_results_speed
@@ -20,7 +20,7 @@ depends_on = None
 def upgrade() -> None:
     op.drop_index('ix_outbox_clinic_sent', table_name='outbox_messages')
     op.create_index('ix_outbox_clinic_sent', 'outbox_messages',
-                    ['clinic_id', 'sent_at', 'kind', 'channel', 'status', 'segments', 'plan_id'])
+                    ['clinic_id', 'sent_at', 'kind', 'channel', 'status', 'segments', 'plan_id', 'session_id'])
     op.drop_index('ix_outbox_session_kind', table_name='outbox_messages')
     op.create_index('ix_outbox_session_kind_sent', 'outbox_messages', ['session_id', 'kind', 'sent_at'])
 
