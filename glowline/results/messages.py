@@ -87,7 +87,7 @@ def _opt_outs(scope: Scope, *columns):
                     within(ConsentEvent.created_at, scope.periods)))
     if scope.protocol is not None:
         last = aliased(Out)
-        query = query.where(select(last.id).where(last.client_id == Client.id, of_protocol(scope, last.plan_id))
+        query = query.where(select(last.id).where(last.client_id == ConsentEvent.client_id, of_protocol(scope, last.plan_id))
                             .exists())
     return query
 

@@ -71,11 +71,10 @@ def compute(db: Session, request: Request, *, segment_price: float) -> Results:
     whole = Scope(clinic_id=clinic.id, protocol=request.protocol, segment_price=segment_price,
                   periods=[Period(key="total", label="whole range", start=periods[0].start, end=periods[-1].end)])
     # The sessions and the sent messages are each read once (one grouped pass) and shared by the
-    # figures that count them; the median cannot be added up, so its query ranks the periods
-    # and the whole range together.
+    # figures that count them; a median cannot be added up, so the sessions' pass also ranks the
+    # periods and the whole range.
     visits, traffic = sessions.count_visits(db, scope), messages.count_traffic(db, scope)
-    medians, whole_median = sessions.median_minutes(db, scope)
-    figures = {"confirmations": sessions.confirmations(db, scope, visits, medians),
+    figures = {"confirmations": sessions.confirmations(db, scope, visits),
                "no_shows": sessions.no_shows(db, scope, visits), "rebooking": rebooking.rebooking(db, scope),
                "opt_outs": messages.opt_outs(db, scope, traffic), "delivery": messages.delivery(db, scope, traffic),
                "costs": messages.costs(db, scope, traffic)}
@@ -84,7 +83,7 @@ def compute(db: Session, request: Request, *, segment_price: float) -> Results:
     rebooked = figures["rebooking"]
     totals["rebooking"] = {trigger.value: rebooked.total([row for row in rebooked.rows if row["trigger"] == trigger.value])
                            | {"trigger": trigger.value} for trigger in rebooking.Trigger}
-    totals["confirmations"]["median_minutes_to_confirm"] = whole_median
+    totals["confirmations"]["median_minutes_to_confirm"] = visits.median
     figures |= {"plans": sessions.plans(db, whole), "cancellations": sessions.cancellations(db, whole),
                 "funnel": sessions.funnel(db, whole), "opt_outs_by_kind": messages.opt_outs_by_kind(db, whole, traffic),
                 "failures": messages.failures(db, whole)}

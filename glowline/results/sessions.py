@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from glowline.results.figure import Figure, Scope, minutes_between, per_period, positions
@@ -49,12 +49,15 @@ def _with_first_reminder(scope: Scope):
 
 @dataclass(frozen=True)
 class Visits:
-    """The range's sessions counted in one pass: (period, status, confirmed, reminded) -> how many.
+    """The range's sessions counted in one pass: (period, status, confirmed, reminded) -> how many, and the medians.
 
     Both the confirmation and the no-show figures add these up (a few hundred groups at most).
+    ``medians`` are the minutes from first reminder to confirmation per period, ``median`` over the range.
     """
 
     groups: dict[tuple[int, SessionStatus, bool, bool], int]
+    medians: dict[int, float]
+    median: float | None
 
     def per_period(self, keep: Callable[[SessionStatus, bool, bool], bool]) -> dict[int, int]:
         """Sessions per period of the (status, confirmed, reminded) groups ``keep`` accepts."""
@@ -65,39 +68,44 @@ class Visits:
         return found
 
 
-def count_visits(db: Session, scope: Scope) -> Visits:
-    """Every session starting in the range, grouped by period, status, confirmed or not and reminded or not."""
-    rows = _with_first_reminder(scope).subquery()
-    query = (select(rows.c.period, rows.c.status, rows.c.confirmed_at.is_not(None), rows.c.reminded_at.is_not(None),
-                    func.count()).group_by(*positions(4)))
-    return Visits({(p, SessionStatus(status), bool(c), bool(r)): n for p, status, c, r, n in db.execute(query)})
-
-
-def median_minutes(db: Session, scope: Scope) -> tuple[dict[int, float], float | None]:
-    """The median minutes from first reminder to confirmation per period and over the whole range, in one query."""
-    rows = _with_first_reminder(scope).where(S.status != SessionStatus.CANCELLED, S.confirmed_at.is_not(None)).subquery()
-    # MATERIALIZED (SQLite 3.35+, PostgreSQL 12+): read once, ranked twice (per period, then as
-    # one range under the key WHOLE), rather than both dialects running the join for each.
+def _medians(db: Session, rows) -> Select:
+    """Per period and for the whole range (key WHOLE): the median minutes from first reminder to confirmation."""
     durations = (select(rows.c.period, minutes_between(db, rows.c.confirmed_at, rows.c.reminded_at).label("minutes"))
-                 .where(rows.c.confirmed_at >= rows.c.reminded_at).cte("durations").prefix_with("MATERIALIZED"))
+                 .where(rows.c.status != SessionStatus.CANCELLED, rows.c.confirmed_at >= rows.c.reminded_at)
+                 .subquery())
     both = union_all(select(durations.c.period, durations.c.minutes),
                      select(literal(WHOLE).label("period"), durations.c.minutes)).subquery()
     ranked = select(both.c.period, both.c.minutes,
                     func.row_number().over(partition_by=both.c.period, order_by=both.c.minutes).label("rn"),
                     func.count().over(partition_by=both.c.period).label("n")).subquery()
     # The middle row, or the two middle rows' mean when the count is even: (n+1)//2 and (n+2)//2.
-    middle = (select(ranked.c.period, func.avg(ranked.c.minutes))
-              .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
-              .group_by(ranked.c.period))
-    found = {period: round(float(value), 1) for period, value in db.execute(middle)}
-    return found, found.pop(WHOLE, None)
+    return (select(ranked.c.period, null(), null(), null(), null(), func.avg(ranked.c.minutes))
+            .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
+            .group_by(ranked.c.period))
 
 
-def confirmations(db: Session, scope: Scope, visits: Visits | None = None,
-                  medians: dict[int, float] | None = None) -> Figure:
+def count_visits(db: Session, scope: Scope) -> Visits:
+    """Every session starting in the range, grouped by period, status, confirmed or not and reminded or not, and the medians.
+
+    One statement: the sessions with their first reminder are read once (MATERIALIZED, SQLite
+    3.35+ and PostgreSQL 12+) and both counted and ranked, so the outbox is joined only once.
+    """
+    rows = _with_first_reminder(scope).cte("visits").prefix_with("MATERIALIZED")
+    counts = select(rows.c.period, rows.c.status, rows.c.confirmed_at.is_not(None), rows.c.reminded_at.is_not(None),
+                    func.count(), null()).group_by(*positions(4))
+    groups: dict[tuple[int, SessionStatus, bool, bool], int] = {}
+    medians: dict[int, float] = {}
+    for period, status, confirmed, reminded, count, median in db.execute(union_all(counts, _medians(db, rows))):
+        if status is None:
+            medians[period] = round(float(median), 1)
+        else:
+            groups[(period, SessionStatus(status), bool(confirmed), bool(reminded))] = count
+    return Visits(groups, medians, medians.pop(WHOLE, None))
+
+
+def confirmations(db: Session, scope: Scope, visits: Visits | None = None) -> Figure:
     """Sessions (by start) that were confirmed, and the median time from the first reminder to the confirmation."""
     visits = visits if visits is not None else count_visits(db, scope)
-    medians = medians if medians is not None else median_minutes(db, scope)[0]
     cancelled = SessionStatus.CANCELLED
     counted = {"sessions": visits.per_period(lambda status, c, r: status != cancelled),
                "confirmed": visits.per_period(lambda status, c, r: status != cancelled and c),
@@ -105,7 +113,7 @@ def confirmations(db: Session, scope: Scope, visits: Visits | None = None,
     rows = per_period(scope, _by_period(counted), ("sessions", "reminded", "confirmed"))
     for index, row in enumerate(rows):
         _confirmation_rate(row)
-        row["median_minutes_to_confirm"] = medians.get(index)
+        row["median_minutes_to_confirm"] = visits.medians.get(index)
     return Figure("confirmations", "Confirmed appointments",
                   ("period", "sessions", "reminded", "confirmed", "confirmation_rate", "median_minutes_to_confirm"), rows,
                   derive=_confirmation_rate)
