@@ -163,9 +163,14 @@ def main() -> None:
     cases = (("12 weeks by week (the page's default)", date(2026, 9, 7), date(2026, 11, 29), PeriodKind.WEEK, None),
              ("the year by month", date(2026, 1, 1), date(2026, 12, 31), PeriodKind.MONTH, None),
              ("the year by week", date(2026, 1, 1), date(2026, 12, 31), PeriodKind.WEEK, None),
+             ("12 weeks by week, one protocol", date(2026, 9, 7), date(2026, 11, 29), PeriodKind.WEEK,
+              "acne-scarring"),
              ("the year by month, one protocol", date(2026, 1, 1), date(2026, 12, 31), PeriodKind.MONTH,
+              "acne-scarring"),
+             ("the year by week, one protocol", date(2026, 1, 1), date(2026, 12, 31), PeriodKind.WEEK,
               "acne-scarring"))
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("(cpu: this process's CPU time in the best run; for PostgreSQL the server's share is not in it)")
     print(f"{'request':40} {'figures s':>10} {'(cpu)':>7} {'page s':>8} {'(cpu)':>7}")
     for name, since, until, period, protocol in cases:
         wanted = report.Request(clinic_id=1, since=since, until=until, period=period, protocol=protocol)
@@ -177,6 +182,7 @@ def main() -> None:
         query = f"since={since}&until={until}&period={period.value}" + (f"&protocol={protocol}" if protocol else "")
         figures_s, page_s = _best(figures), _best(lambda q=query: get(q))
         print(f"{name:40} {figures_s[0]:>10.3f} {figures_s[1]:>7.3f} {page_s[0]:>8.3f} {page_s[1]:>7.3f}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     runtime.close()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+from sqlalchemy import select
 
 from glowline.exceptions import ValidationError
 from glowline.results import report
@@ -193,6 +194,30 @@ def test_rebooking_after_r_no_show_and_nudge(db, october):
     assert by_week[("2026-10-12", "asked to reschedule (R)")] == 0.5
     assert by_week[("2026-10-12", "no-show")] is None
     assert by_week[("2026-10-19", "booking nudge")] is None
+
+
+def test_a_second_reminder_or_a_second_move_counts_once_and_the_first_decides(db, october):
+    clinic, (a, _, c, _, _) = october["clinic"], october["clients"]
+    s1 = db.scalars(select(TreatmentSession).join(Plan).where(Plan.client_id == a.id, TreatmentSession.number == 1)).one()
+    # s1's 2-hour reminder, after it was confirmed: still one reminded session, timed from the first.
+    _sent(db, clinic, a, MessageKind.REMINDER, sent=at(7, 12), session=s1)
+    # C's no-show moved twice (client first, then staff); A's R moved again later, by the client.
+    p1, p3 = (db.scalars(select(Plan).where(Plan.client_id == who.id)).one() for who in (a, c))
+    _audit(db, clinic, p3, "session_moved", at(10), 1, actor=f"client #{c.id}")
+    _audit(db, clinic, p3, "session_moved", at(11), 1)
+    _audit(db, clinic, p1, "session_moved", at(17), 3, actor=f"client #{a.id}")
+    db.commit()
+    results = _compute(db, clinic)
+    assert _column(results, "confirmations", "sessions") == [4, 3, 0]
+    assert _column(results, "confirmations", "reminded") == [3, 3, 0]
+    assert _column(results, "confirmations", "median_minutes_to_confirm") == [75.0, 20.0, None]
+    assert results.totals["confirmations"]["median_minutes_to_confirm"] == 30.0
+    assert results.totals["no_shows"]["reminded"] == 5
+    total = results.totals["rebooking"]
+    assert total["no-show"] == {"trigger": "no-show", "count": 2, "booked": 2, "by_client": 2, "by_staff": 0,
+                                "booked_rate": 1.0}
+    assert total["asked to reschedule (R)"] == {"trigger": "asked to reschedule (R)", "count": 2, "booked": 1,
+                                                "by_client": 0, "by_staff": 1, "booked_rate": 0.5}
 
 
 def test_plan_completion_cancellation_and_funnel(db, october):

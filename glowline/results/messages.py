@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -33,15 +36,49 @@ LEFT = (S.SENT, S.DELIVERED, S.UNDELIVERED, S.FAILED)
 FAILED = (S.UNDELIVERED, S.FAILED)
 
 
-def _to_clients(scope: Scope) -> list:
-    return [Out.clinic_id == scope.clinic_id, Out.kind != MessageKind.STAFF_NOTICE, of_protocol(scope, Out.plan_id)]
+@dataclass(frozen=True)
+class Sent:
+    """One group of the outbox rows sent in the range: a period, kind, channel and status, how many, their segments."""
+
+    period: int
+    kind: MessageKind
+    channel: Channel
+    status: MessageStatus
+    count: int
+    segments: int
 
 
-def _sent_to_clients(db: Session, scope: Scope) -> dict[int, int]:
+@dataclass(frozen=True)
+class Traffic:
+    """What the scope's clinic sent in the range, counted in one pass; opt-out, delivery and cost figures all read it.
+
+    The groups are a few hundred at most (periods x kinds x channels x statuses), never the
+    messages themselves: the figures add them up instead of each scanning the same rows again.
+    """
+
+    groups: list[Sent]
+
+    def per_period(self, keep: Callable[[Sent], bool], *, segments: bool = False) -> dict[int, int]:
+        """Messages (or their segments) per period, of the groups ``keep`` accepts."""
+        found: dict[int, int] = {}
+        for group in self.groups:
+            if keep(group):
+                found[group.period] = found.get(group.period, 0) + (group.segments if segments else group.count)
+        return found
+
+
+def count_traffic(db: Session, scope: Scope) -> Traffic:
+    """The range's sent messages grouped by period, kind, channel and status, read from the covering send-time index."""
     period = bucket(Out.sent_at, scope.periods)
-    query = (select(period, func.count()).where(*_to_clients(scope), within(Out.sent_at, scope.periods))
-             .group_by(*positions(1)))
-    return dict(db.execute(query).all())
+    query = (select(period, Out.kind, Out.channel, Out.status, func.count(), func.coalesce(func.sum(Out.segments), 0))
+             .where(Out.clinic_id == scope.clinic_id, of_protocol(scope, Out.plan_id), within(Out.sent_at, scope.periods))
+             .group_by(*positions(4)))
+    return Traffic([Sent(p, kind, channel, status, n, int(segments)) for p, kind, channel, status, n, segments
+                    in db.execute(query)])
+
+
+def _to_clients(group: Sent) -> bool:
+    return group.kind != MessageKind.STAFF_NOTICE
 
 
 def _opt_outs(scope: Scope, *columns):
@@ -50,16 +87,17 @@ def _opt_outs(scope: Scope, *columns):
                     within(ConsentEvent.created_at, scope.periods)))
     if scope.protocol is not None:
         last = aliased(Out)
-        query = query.where(select(last.id).where(last.client_id == Client.id, of_protocol(scope, last.plan_id))
+        query = query.where(select(last.id).where(last.client_id == ConsentEvent.client_id, of_protocol(scope, last.plan_id))
                             .exists())
     return query
 
 
-def opt_outs(db: Session, scope: Scope) -> Figure:
+def opt_outs(db: Session, scope: Scope, traffic: Traffic | None = None) -> Figure:
     """Opt-outs per period against the texts and calls sent to clients in it."""
+    traffic = traffic if traffic is not None else count_traffic(db, scope)
     period = bucket(ConsentEvent.created_at, scope.periods)
     counts = {p: {"opt_outs": n} for p, n in db.execute(_opt_outs(scope, period, func.count()).group_by(*positions(1)))}
-    for p, n in _sent_to_clients(db, scope).items():
+    for p, n in traffic.per_period(_to_clients).items():
         counts.setdefault(p, {})["messages_sent"] = n
     rows = per_period(scope, counts, ("messages_sent", "opt_outs"))
     for row in rows:
@@ -79,12 +117,17 @@ def _preceding_kind() -> ColumnElement:
             .order_by(Out.sent_at.desc(), Out.id.desc()).limit(1).correlate(ConsentEvent).scalar_subquery())
 
 
-def opt_outs_by_kind(db: Session, scope: Scope) -> Figure:
-    """Which kind of message came last before each opt-out, and opt-outs per message of that kind sent."""
+def opt_outs_by_kind(db: Session, scope: Scope, traffic: Traffic | None = None) -> Figure:
+    """Which kind of message came last before each opt-out, and opt-outs per message of that kind sent.
+
+    ``traffic`` may be cut into periods: only its sum over the scope's range is read.
+    """
+    traffic = traffic if traffic is not None else count_traffic(db, scope)
     kind = _preceding_kind()
     found = dict(db.execute(_opt_outs(scope, kind, func.count()).group_by(*positions(1))).all())
-    sent = dict(db.execute(select(Out.kind, func.count()).where(*_to_clients(scope), within(Out.sent_at, scope.periods))
-                           .group_by(Out.kind)).all())
+    sent: dict[MessageKind, int] = {}
+    for group in filter(_to_clients, traffic.groups):
+        sent[group.kind] = sent.get(group.kind, 0) + group.count
     rows = []
     for key in found:
         member = MessageKind(key) if key is not None else None
@@ -97,6 +140,15 @@ def opt_outs_by_kind(db: Session, scope: Scope) -> Figure:
                   ("kind", "message", "opt_outs", "sent", "opt_outs_per_sent"), rows)
 
 
+def _failed_unsent(scope: Scope, channel: Channel | None) -> list:
+    """The conditions for failed rows that never left, timed by when they failed (there is no send time)."""
+    conditions = [Out.clinic_id == scope.clinic_id, of_protocol(scope, Out.plan_id), within(Out.finished_at, scope.periods),
+                  Out.sent_at.is_(None), Out.status.in_(FAILED)]
+    if channel is not None:
+        conditions.append(Out.channel == channel)
+    return conditions
+
+
 def _outcomes(db: Session, scope: Scope, key, *measures, channel: Channel | None = Channel.SMS,
               statuses: tuple[MessageStatus, ...] = LEFT) -> list:
     """Rows of (key, *measures) for texts Twilio took, timed by when they were sent, or failed when never sent.
@@ -106,13 +158,13 @@ def _outcomes(db: Session, scope: Scope, key, *measures, channel: Channel | None
     """
     rows: list = []
     for when, unsent in ((Out.sent_at, False), (Out.finished_at, True)):
-        conditions = [Out.clinic_id == scope.clinic_id, of_protocol(scope, Out.plan_id), within(when, scope.periods)]
         if unsent:
-            conditions += [Out.sent_at.is_(None), Out.status.in_(FAILED)]
+            conditions = _failed_unsent(scope, channel)
         else:
-            conditions += [Out.status.in_(statuses)]
-        if channel is not None:
-            conditions.append(Out.channel == channel)
+            conditions = [Out.clinic_id == scope.clinic_id, of_protocol(scope, Out.plan_id), within(when, scope.periods),
+                          Out.status.in_(statuses)]
+            if channel is not None:
+                conditions.append(Out.channel == channel)
         grouping = key(when) if callable(key) else key
         rows += db.execute(select(grouping, *measures).where(*conditions).group_by(*positions(1))).all()
     return rows
@@ -126,11 +178,22 @@ def _added(rows: list) -> dict:
     return found
 
 
-def delivery(db: Session, scope: Scope) -> Figure:
+def _texts(group: Sent) -> bool:
+    return group.channel == Channel.SMS and group.status in LEFT
+
+
+def delivery(db: Session, scope: Scope, traffic: Traffic | None = None) -> Figure:
     """Texts sent per period and how many were delivered or failed (those still 'sent' await Twilio's word)."""
-    found = _added(_outcomes(db, scope, lambda when: bucket(when, scope.periods), func.count(),
-                             func.count().filter(Out.status == S.DELIVERED), func.count().filter(Out.status.in_(FAILED))))
-    counts = {p: {"sent": n, "delivered": d, "failed": f} for p, (n, d, f) in found.items()}
+    traffic = traffic if traffic is not None else count_traffic(db, scope)
+    sent = traffic.per_period(_texts)
+    delivered = traffic.per_period(lambda g: _texts(g) and g.status == S.DELIVERED)
+    failed = traffic.per_period(lambda g: _texts(g) and g.status in FAILED)
+    # Texts that failed before Twilio took them are timed by when they failed: the few failed rows, by index.
+    period = bucket(Out.finished_at, scope.periods)
+    unsent = select(period, func.count()).where(*_failed_unsent(scope, Channel.SMS)).group_by(*positions(1))
+    for p, n in db.execute(unsent):
+        sent[p], failed[p] = sent.get(p, 0) + n, failed.get(p, 0) + n
+    counts = {p: {"sent": n, "delivered": delivered.get(p, 0), "failed": failed.get(p, 0)} for p, n in sent.items()}
     rows = per_period(scope, counts, ("sent", "delivered", "failed"))
     for row in rows:
         _delivery_rate(row)
@@ -153,18 +216,13 @@ def failures(db: Session, scope: Scope) -> Figure:
     return Figure("failures", "Why texts failed", ("error_code", "reason", "failed"), rows)
 
 
-def costs(db: Session, scope: Scope) -> Figure:
+def costs(db: Session, scope: Scope, traffic: Traffic | None = None) -> Figure:
     """Texts Twilio accepted per period, their SMS segments, and the cost at the configured price per segment."""
-    period = bucket(Out.sent_at, scope.periods)
-    segments = func.coalesce(func.sum(Out.segments), 0)
-    accepted = [Out.clinic_id == scope.clinic_id, Out.status.in_(LEFT), Out.sent_at.is_not(None),
-                of_protocol(scope, Out.plan_id), within(Out.sent_at, scope.periods)]
-    texts = (select(period, func.count(), segments).where(*accepted, Out.channel == Channel.SMS)
-             .group_by(*positions(1)))
-    counts = {p: {"texts": n, "segments": int(s)} for p, n, s in db.execute(texts)}
-    calls = select(period, func.count()).where(*accepted, Out.channel == Channel.VOICE).group_by(*positions(1))
-    for p, n in db.execute(calls):
-        counts.setdefault(p, {})["calls"] = n
+    traffic = traffic if traffic is not None else count_traffic(db, scope)
+    texts, segments = traffic.per_period(_texts), traffic.per_period(_texts, segments=True)
+    calls = traffic.per_period(lambda g: g.channel == Channel.VOICE and g.status in LEFT)
+    counts = {p: {"texts": texts.get(p, 0), "segments": segments.get(p, 0), "calls": calls.get(p, 0)}
+              for p in texts.keys() | calls.keys()}
     rows = per_period(scope, counts, ("texts", "segments", "calls"))
 
     def cost(row: dict) -> None:

@@ -75,10 +75,19 @@ def cut(since: date, until: date, kind: PeriodKind, tz: str) -> list[Period]:
 def bucket(column: SQLColumnExpression, periods: list[Period]) -> ColumnElement:
     """The index of the period ``column`` falls in, for GROUP BY in a query already limited by ``within``.
 
-    One comparison per period, latest first (the periods are contiguous): half the work of
-    checking both bounds, which shows at 150,000 rows.
+    A binary search written as nested CASEs: about log2(n) comparisons per row (6 for a year of
+    weeks) where a flat CASE needs up to n, which dominated every figure at 150,000 rows.
     """
-    return case(*[(column >= p.start, literal(i)) for i, p in reversed(list(enumerate(periods)))], else_=None)
+    return _search(column, periods, 0, len(periods))
+
+
+def _search(column: SQLColumnExpression, periods: list[Period], low: int, high: int) -> ColumnElement:
+    # Rows reaching here fall in periods[low:high] (the periods are contiguous): one bound splits them.
+    if high - low == 1:
+        return literal(low)
+    middle = (low + high) // 2
+    return case((column >= periods[middle].start, _search(column, periods, middle, high)),
+                else_=_search(column, periods, low, middle))
 
 
 def within(column: SQLColumnExpression, periods: list[Period]) -> ColumnElement:

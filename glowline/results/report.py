@@ -16,14 +16,10 @@ from glowline.results.figure import Figure, Scope
 from glowline.results.periods import Period, PeriodKind, cut
 from glowline.store.models import Clinic, Plan
 
-# Figures cut by period; their "total" twins are the same query over one period spanning the range.
-PERIODIC = {"confirmations": sessions.confirmations, "no_shows": sessions.no_shows,
-            "rebooking": rebooking.rebooking, "opt_outs": messages.opt_outs, "delivery": messages.delivery,
-            "costs": messages.costs}
-# Figures for the range as a whole.
-WHOLE = {"plans": sessions.plans, "cancellations": sessions.cancellations, "funnel": sessions.funnel,
-         "opt_outs_by_kind": messages.opt_outs_by_kind, "failures": messages.failures}
-NAMES = tuple(PERIODIC) + tuple(WHOLE)
+# Figures cut by period (each with a total for the range), then figures for the range as a whole.
+PERIODIC = ("confirmations", "no_shows", "rebooking", "opt_outs", "delivery", "costs")
+WHOLE = ("plans", "cancellations", "funnel", "opt_outs_by_kind", "failures")
+NAMES = PERIODIC + WHOLE
 
 
 @dataclass(frozen=True)
@@ -74,15 +70,23 @@ def compute(db: Session, request: Request, *, segment_price: float) -> Results:
     scope = Scope(clinic_id=clinic.id, periods=periods, protocol=request.protocol, segment_price=segment_price)
     whole = Scope(clinic_id=clinic.id, protocol=request.protocol, segment_price=segment_price,
                   periods=[Period(key="total", label="whole range", start=periods[0].start, end=periods[-1].end)])
-    figures = {name: work(db, scope) for name, work in PERIODIC.items()}
-    # Totals add up the periods' counts (a few dozen numbers) and derive the rates again; only a
-    # median cannot be added up, so it is one more query over the whole range.
+    # The sessions and the sent messages are each read once (one grouped pass) and shared by the
+    # figures that count them; a median cannot be added up, so the sessions' pass also ranks the
+    # periods and the whole range.
+    visits, traffic = sessions.count_visits(db, scope), messages.count_traffic(db, scope)
+    figures = {"confirmations": sessions.confirmations(db, scope, visits),
+               "no_shows": sessions.no_shows(db, scope, visits), "rebooking": rebooking.rebooking(db, scope),
+               "opt_outs": messages.opt_outs(db, scope, traffic), "delivery": messages.delivery(db, scope, traffic),
+               "costs": messages.costs(db, scope, traffic)}
+    # Totals add up the periods' counts (a few dozen numbers) and derive the rates again.
     totals: dict[str, dict] = {name: figure.total() for name, figure in figures.items() if name != "rebooking"}
     rebooked = figures["rebooking"]
     totals["rebooking"] = {trigger.value: rebooked.total([row for row in rebooked.rows if row["trigger"] == trigger.value])
                            | {"trigger": trigger.value} for trigger in rebooking.Trigger}
-    totals["confirmations"]["median_minutes_to_confirm"] = sessions.median_minutes(db, whole).get(0)
-    figures |= {name: work(db, whole) for name, work in WHOLE.items()}
+    totals["confirmations"]["median_minutes_to_confirm"] = visits.median
+    figures |= {"plans": sessions.plans(db, whole), "cancellations": sessions.cancellations(db, whole),
+                "funnel": sessions.funnel(db, whole), "opt_outs_by_kind": messages.opt_outs_by_kind(db, whole, traffic),
+                "failures": messages.failures(db, whole)}
     return Results(request=request, timezone=clinic.timezone, periods=periods,
                    protocols=protocols_used(db, clinic.id), figures=figures, totals=totals)
 

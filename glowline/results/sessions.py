@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, null, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from glowline.results.figure import Figure, Scope, minutes_between, per_period, positions
 from glowline.results.periods import bucket, rate, within
@@ -12,14 +15,8 @@ from glowline.store.models import (Intake, IntakeStatus, MessageKind, OutboxMess
 
 S = TreatmentSession
 FINISHED_INTAKES = (IntakeStatus.COMPLETE, IntakeStatus.NEEDS_HUMAN, IntakeStatus.PLANNED)
-
-
-def first_reminder_sent() -> ColumnElement:
-    """When a session's first reminder (the 48-hour one, with the default offsets) went out, or NULL."""
-    return (select(func.min(OutboxMessage.sent_at))
-            .where(OutboxMessage.session_id == S.id, OutboxMessage.kind == MessageKind.REMINDER,
-                   OutboxMessage.sent_at.is_not(None))
-            .correlate(S).scalar_subquery())
+# The median query's key for the whole range, beside the periods' indexes (0, 1, ...).
+WHOLE = -1
 
 
 def _sessions(scope: Scope, *columns):
@@ -35,59 +32,118 @@ def _count_if(condition) -> ColumnElement:
     return func.count().filter(condition)
 
 
-def median_minutes(db: Session, scope: Scope) -> dict[int, float]:
-    """The median minutes from first reminder to confirmation per period, with window functions on both dialects."""
-    period = bucket(S.starts_at, scope.periods)
-    # The reminder's time is looked up once per session (inner), then compared and subtracted.
-    pairs = (_sessions(scope, period.label("period"), S.confirmed_at.label("confirmed"), first_reminder_sent().label("sent"))
-             .where(S.status != SessionStatus.CANCELLED, S.confirmed_at.is_not(None))
-             # MATERIALIZED (SQLite 3.35+, PostgreSQL 12+): otherwise both fold it into the next query
-             # and look the reminder up twice per session.
-             .cte("pairs").prefix_with("MATERIALIZED"))
-    durations = (select(pairs.c.period, minutes_between(db, pairs.c.confirmed, pairs.c.sent).label("minutes"))
-                 .where(pairs.c.confirmed >= pairs.c.sent).subquery())
-    ranked = select(durations.c.period, durations.c.minutes,
-                    func.row_number().over(partition_by=durations.c.period, order_by=durations.c.minutes).label("rn"),
-                    func.count().over(partition_by=durations.c.period).label("n")).subquery()
+def _with_first_reminder(scope: Scope):
+    """Sessions starting in the range: period, status, confirmed_at, and when their first reminder went out (or NULL).
+
+    The first reminder (the 48-hour one, with the default offsets) is found by one outer join
+    grouped per session, over the (session_id, kind, sent_at) index: where a correlated
+    subquery per session gave PostgreSQL a cost estimate high enough to JIT-compile the query.
+    """
+    reminder = aliased(OutboxMessage)
+    return (_sessions(scope, S.id, bucket(S.starts_at, scope.periods).label("period"), S.status, S.confirmed_at,
+                      func.min(reminder.sent_at).label("reminded_at"))
+            .outerjoin(reminder, and_(reminder.session_id == S.id, reminder.kind == MessageKind.REMINDER,
+                                      reminder.sent_at.is_not(None)))
+            .group_by(S.id))
+
+
+@dataclass(frozen=True)
+class Visits:
+    """The range's sessions counted in one pass: (period, status, confirmed, reminded) -> how many, and the medians.
+
+    Both the confirmation and the no-show figures add these up (a few hundred groups at most).
+    ``medians`` are the minutes from first reminder to confirmation per period, ``median`` over the range.
+    """
+
+    groups: dict[tuple[int, SessionStatus, bool, bool], int]
+    medians: dict[int, float]
+    median: float | None
+
+    def per_period(self, keep: Callable[[SessionStatus, bool, bool], bool]) -> dict[int, int]:
+        """Sessions per period of the (status, confirmed, reminded) groups ``keep`` accepts."""
+        found: dict[int, int] = {}
+        for (period, status, confirmed, reminded), count in self.groups.items():
+            if keep(status, confirmed, reminded):
+                found[period] = found.get(period, 0) + count
+        return found
+
+
+def _medians(db: Session, rows) -> Select:
+    """Per period and for the whole range (key WHOLE): the median minutes from first reminder to confirmation."""
+    durations = (select(rows.c.period, minutes_between(db, rows.c.confirmed_at, rows.c.reminded_at).label("minutes"))
+                 .where(rows.c.status != SessionStatus.CANCELLED, rows.c.confirmed_at >= rows.c.reminded_at)
+                 .subquery())
+    both = union_all(select(durations.c.period, durations.c.minutes),
+                     select(literal(WHOLE).label("period"), durations.c.minutes)).subquery()
+    ranked = select(both.c.period, both.c.minutes,
+                    func.row_number().over(partition_by=both.c.period, order_by=both.c.minutes).label("rn"),
+                    func.count().over(partition_by=both.c.period).label("n")).subquery()
     # The middle row, or the two middle rows' mean when the count is even: (n+1)//2 and (n+2)//2.
-    middle = (select(ranked.c.period, func.avg(ranked.c.minutes))
-              .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
-              .group_by(ranked.c.period))
-    return {period: round(float(value), 1) for period, value in db.execute(middle)}
+    return (select(ranked.c.period, null(), null(), null(), null(), func.avg(ranked.c.minutes))
+            .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
+            .group_by(ranked.c.period))
 
 
-def confirmations(db: Session, scope: Scope) -> Figure:
+def count_visits(db: Session, scope: Scope) -> Visits:
+    """Every session starting in the range, grouped by period, status, confirmed or not and reminded or not, and the medians.
+
+    One statement: the sessions with their first reminder are read once (MATERIALIZED, SQLite
+    3.35+ and PostgreSQL 12+) and both counted and ranked, so the outbox is joined only once.
+    """
+    rows = _with_first_reminder(scope).cte("visits").prefix_with("MATERIALIZED")
+    counts = select(rows.c.period, rows.c.status, rows.c.confirmed_at.is_not(None), rows.c.reminded_at.is_not(None),
+                    func.count(), null()).group_by(*positions(4))
+    groups: dict[tuple[int, SessionStatus, bool, bool], int] = {}
+    medians: dict[int, float] = {}
+    for period, status, confirmed, reminded, count, median in db.execute(union_all(counts, _medians(db, rows))):
+        if status is None:
+            medians[period] = round(float(median), 1)
+        else:
+            groups[(period, SessionStatus(status), bool(confirmed), bool(reminded))] = count
+    return Visits(groups, medians, medians.pop(WHOLE, None))
+
+
+def confirmations(db: Session, scope: Scope, visits: Visits | None = None) -> Figure:
     """Sessions (by start) that were confirmed, and the median time from the first reminder to the confirmation."""
-    period = bucket(S.starts_at, scope.periods)
-    query = (_sessions(scope, period, func.count(), func.count(S.confirmed_at), func.count(first_reminder_sent()))
-             .where(S.status != SessionStatus.CANCELLED).group_by(*positions(1)))
-    counts = {p: {"sessions": n, "confirmed": c, "reminded": r} for p, n, c, r in db.execute(query)}
-    medians = median_minutes(db, scope)
-    rows = per_period(scope, counts, ("sessions", "reminded", "confirmed"))
+    visits = visits if visits is not None else count_visits(db, scope)
+    cancelled = SessionStatus.CANCELLED
+    counted = {"sessions": visits.per_period(lambda status, c, r: status != cancelled),
+               "confirmed": visits.per_period(lambda status, c, r: status != cancelled and c),
+               "reminded": visits.per_period(lambda status, c, r: status != cancelled and r)}
+    rows = per_period(scope, _by_period(counted), ("sessions", "reminded", "confirmed"))
     for index, row in enumerate(rows):
         _confirmation_rate(row)
-        row["median_minutes_to_confirm"] = medians.get(index)
+        row["median_minutes_to_confirm"] = visits.medians.get(index)
     return Figure("confirmations", "Confirmed appointments",
                   ("period", "sessions", "reminded", "confirmed", "confirmation_rate", "median_minutes_to_confirm"), rows,
                   derive=_confirmation_rate)
+
+
+def _by_period(counted: dict[str, dict[int, int]]) -> dict[int, dict]:
+    """{name: {period: n}} turned into {period: {name: n}}, what ``per_period`` reads."""
+    found: dict[int, dict] = {}
+    for name, periods in counted.items():
+        for period, count in periods.items():
+            found.setdefault(period, {})[name] = count
+    return found
 
 
 def _confirmation_rate(row: dict) -> None:
     row["confirmation_rate"] = rate(row["confirmed"], row["sessions"])
 
 
-def no_shows(db: Session, scope: Scope) -> Figure:
+def no_shows(db: Session, scope: Scope, visits: Visits | None = None) -> Figure:
     """Sessions marked attended or no-show, and how often confirmed, unconfirmed, reminded and unreminded ones failed."""
-    period = bucket(S.starts_at, scope.periods)
-    missed = S.status == SessionStatus.NO_SHOW
-    confirmed = S.confirmed_at.is_not(None)
-    reminded = first_reminder_sent().is_not(None)
-    query = (_sessions(scope, period, func.count(), _count_if(missed), _count_if(confirmed),
-                       _count_if(missed & confirmed), _count_if(reminded), _count_if(missed & reminded))
-             .where(S.status.in_((SessionStatus.ATTENDED, SessionStatus.NO_SHOW))).group_by(*positions(1)))
-    names = ("marked", "no_shows", "confirmed", "confirmed_no_shows", "reminded", "reminded_no_shows")
-    counts = {row[0]: dict(zip(names, row[1:], strict=True)) for row in db.execute(query)}
-    rows = per_period(scope, counts, names)
+    visits = visits if visits is not None else count_visits(db, scope)
+    marked = (SessionStatus.ATTENDED, SessionStatus.NO_SHOW)
+    missed = SessionStatus.NO_SHOW
+    counted = {"marked": visits.per_period(lambda status, c, r: status in marked),
+               "no_shows": visits.per_period(lambda status, c, r: status == missed),
+               "confirmed": visits.per_period(lambda status, c, r: status in marked and c),
+               "confirmed_no_shows": visits.per_period(lambda status, c, r: status == missed and c),
+               "reminded": visits.per_period(lambda status, c, r: status in marked and r),
+               "reminded_no_shows": visits.per_period(lambda status, c, r: status == missed and r)}
+    rows = per_period(scope, _by_period(counted), tuple(counted))
     for row in rows:
         _no_show_rates(row)
     return Figure("no_shows", "No-shows", ("period", "marked", "no_shows", "no_show_rate", "confirmed",

@@ -467,9 +467,13 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),
                       # The results figures: a clinic's messages by send time, a session's reminders,
                       # and a client's last text before an opt-out.
-                      # Covering: cost, delivery and opt-out figures read these columns only.
-                      Index("ix_outbox_clinic_sent", "clinic_id", "sent_at", "kind", "channel", "status", "segments"),
-                      Index("ix_outbox_session_kind", "session_id", "kind"),
+                      # Covering: cost, delivery, opt-out and nudge figures read these columns only
+                      # (plan_id for the protocol filter, session_id for the nudge's session), so they
+                      # never visit the table's rows.
+                      Index("ix_outbox_clinic_sent", "clinic_id", "sent_at", "kind", "channel", "status", "segments",
+                            "plan_id", "session_id"),
+                      # Covering too: a session's first reminder's send time is the index's first entry.
+                      Index("ix_outbox_session_kind_sent", "session_id", "kind", "sent_at"),
                       Index("ix_outbox_client_sent", "client_id", "sent_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
