@@ -31,7 +31,7 @@ STAFF_COMMANDS = frozenset({"plan", "move", "done", "noshow", "release"})
 
 def keywords(msg: Inbound) -> Outcome:
     """STOP-type words, HELP, and START from an opted-out client: answered before anything else."""
-    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    keyword = msg.keyword()
     if keyword is None:
         return NOT_MINE
     spoken = keyword_language(msg.body, opted_out=msg.client.opted_out)
@@ -83,7 +83,7 @@ def opted_out(msg: Inbound) -> Outcome:
 
 def stop_question(msg: Inbound) -> Outcome:
     """A question about stopping is answered; a probable stop gets one confirming question. Neither is an answer."""
-    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    keyword = msg.keyword()
     if keyword is Keyword.STOP_QUESTION:
         msg.mark(HandledAs.STOP_QUESTION)
         return [texts.how_to_stop_reply(msg.clinic), *_current_question(msg)]
@@ -95,7 +95,7 @@ def stop_question(msg: Inbound) -> Outcome:
 
 def consent_answer(msg: Inbound) -> Outcome:
     """A YES/START or NO to a pending consent request, recorded with the request's exact words."""
-    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    keyword = msg.keyword()
     agreed = True if keyword is Keyword.OPT_IN else parse_yes_no(msg.body)
     if agreed is None:
         return NOT_MINE

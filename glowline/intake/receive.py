@@ -91,7 +91,7 @@ def receive_text(session: Session, rt, form: Mapping[str, str], *, now: datetime
                                   channel=Channel.SMS, now=now, record=record, engine=rt.intake_engine,
                                   media=media)
             record.reply = render_twiml(replies)
-            session.add(record)
+            _store(session, record)
             session.commit()
         except IntegrityError:
             stored = _stored_reply(session, sid)
@@ -111,6 +111,16 @@ def receive_text(session: Session, rt, form: Mapping[str, str], *, now: datetime
             return record.reply
         break
     return _keep_unhandled(session, rt, form, fields)
+
+
+def _store(session: Session, record: InboundMessage) -> None:
+    """Insert the text's row (unless a handler already had to): one plain INSERT, not the unit of work's."""
+    if record in session:
+        return
+    table = InboundMessage.__table__
+    # What was never set is left out, so the columns' defaults apply as they would at a flush.
+    values = {c.key: value for c in table.columns if (value := getattr(record, c.key)) is not None}
+    record.id = session.execute(table.insert().returning(table.c.id), values).scalar_one()
 
 
 def _keep_unhandled(session: Session, rt, form: Mapping[str, str], fields: dict) -> str | None:

@@ -16,7 +16,9 @@ from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from glowline.intake import handlers
 from glowline.intake.engine import IntakeEngine
@@ -54,9 +56,20 @@ def get_or_create_client(db: Session, clinic: Clinic, phone: str, now: datetime)
     # cost two round trips per text. On PostgreSQL the conflict's update locks the row for this
     # transaction (what SELECT .. FOR UPDATE did), serialising two texts from one client; on SQLite
     # it is the transaction's first write, so it takes the file's write lock before anything is read.
-    stmt = _upsert_client(db.get_bind().dialect.name)
-    return db.scalars(stmt, {"clinic_id": clinic.id, "phone": phone[:MAX_PHONE], "created_at": now},
-                      execution_options={"populate_existing": True}).one()
+    row = db.execute(_upsert_client(db.get_bind().dialect.name),
+                     {"clinic_id": clinic.id, "phone": phone[:MAX_PHONE], "created_at": now}).one()
+    known = db.identity_map.get(identity_key(Client, row.id))
+    if known is not None:
+        # Already in this session (a retried text): bring it up to date with the row just returned.
+        for name, value in row._mapping.items():
+            set_committed_value(known, name, value)
+        return known
+    # The row as a clean persistent object, as a query would give it: the ORM's INSERT .. RETURNING
+    # path cost twice the CPU of the statement itself.
+    client = Client(**row._mapping)
+    make_transient_to_detached(client)
+    db.add(client)
+    return client
 
 
 @functools.cache
@@ -64,10 +77,11 @@ def _upsert_client(dialect: str):
     # Built once per dialect: constructing the statement (its ``excluded`` alias above all) cost
     # more CPU than running it.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Client).values(clinic_id=bindparam("clinic_id"), phone=bindparam("phone"),
-                                 preferred_channel=Channel.SMS, created_at=bindparam("created_at"))
+    table = Client.__table__
+    stmt = insert(table).values(clinic_id=bindparam("clinic_id"), phone=bindparam("phone"),
+                                preferred_channel=Channel.SMS, created_at=bindparam("created_at"))
     stmt = stmt.on_conflict_do_update(index_elements=["clinic_id", "phone"], set_={"phone": stmt.excluded.phone})
-    return stmt.returning(Client)
+    return stmt.returning(*table.columns)
 
 
 def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str, channel: Channel = Channel.SMS,
