@@ -9,10 +9,11 @@ repeat gets the stored reply.
 from __future__ import annotations
 
 import logging
+from typing import cast
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
@@ -117,7 +118,7 @@ def _store(session: Session, record: InboundMessage) -> None:
     """Insert the text's row (unless a handler already had to): one plain INSERT, not the unit of work's."""
     if record in session:
         return
-    table = InboundMessage.__table__
+    table = cast(Table, InboundMessage.__table__)
     # What was never set is left out, so the columns' defaults apply as they would at a flush.
     values = {c.key: value for c in table.columns if (value := getattr(record, c.key)) is not None}
     record.id = session.execute(table.insert().returning(table.c.id), values).scalar_one()

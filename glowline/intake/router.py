@@ -13,8 +13,9 @@ import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -77,7 +78,7 @@ def _upsert_client(dialect: str):
     # Built once per dialect: constructing the statement (its ``excluded`` alias above all) cost
     # more CPU than running it.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Client.__table__
+    table = cast(Table, Client.__table__)
     stmt = insert(table).values(clinic_id=bindparam("clinic_id"), phone=bindparam("phone"),
                                 preferred_channel=Channel.SMS, created_at=bindparam("created_at"))
     stmt = stmt.on_conflict_do_update(index_elements=["clinic_id", "phone"], set_={"phone": stmt.excluded.phone})
