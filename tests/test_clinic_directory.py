@@ -1,4 +1,4 @@
-"""The clinic directory: inbound texts find their clinic and staff phones from a per-process cache that never hides this process's changes."""
+"""The clinic directory: texts find their clinic and staff phones in a per-process cache that never hides its own changes."""
 
 from __future__ import annotations
 
