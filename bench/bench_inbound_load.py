@@ -41,6 +41,7 @@ from glowline.store.models import Base
 
 SECRET = "bench-secret-0123456789"
 THREADS = 48
+WARM_SECONDS = 5  # the steady-state line leaves out the first seconds (each worker's first requests)
 
 
 def _prepare(base_url: str, signer: RequestValidator, clients: int, first: int) -> list[list[tuple[dict, dict]]]:
@@ -102,7 +103,7 @@ class Load:
         self.idle: collections.deque[int] = collections.deque(range(len(texts)))
         self.lock = threading.Lock()
         self.jobs: queue.Queue = queue.Queue()
-        self.results: list[tuple[float, float, int]] = []  # (due, done, status)
+        self.results: list[tuple[float, float, float, int]] = []  # (due, sent, done, status)
         self.starved = 0
 
     def _worker(self) -> None:
@@ -112,13 +113,14 @@ class Load:
                 if job is None:
                     return
                 due, client, (params, headers) = job
+                sent = time.perf_counter()
                 try:
                     status = http.post(self.url, data=params, headers=headers, timeout=30).status_code
                 except requests.RequestException:
                     status = 0
                 done = time.perf_counter()
                 with self.lock:
-                    self.results.append((due, done, status))
+                    self.results.append((due, sent, done, status))
                     if self.pending[client]:
                         self.idle.append(client)
 
@@ -199,7 +201,8 @@ def main() -> None:
             cpu_before = _server_cpu(gunicorn.pid)
             wall = load.run(opts.rate, opts.seconds)
             server_cpu = _server_cpu(gunicorn.pid) - cpu_before
-            ok = [(done - due) * 1000 for due, done, status in load.results if status == 200]
+            ok = [(done - due) * 1000 for due, _, done, status in load.results if status == 200]
+            served = [(done - sent) * 1000 for _, sent, done, status in load.results if status == 200]
             failed = sum(1 for *_, status in load.results if status != 200)
             print(f"asked {opts.rate:.0f}/s for {opts.seconds:.0f} s; answered {len(ok)} in {wall:.1f} s = "
                   f"{len(ok) / wall:.0f}/s; failed {failed}; not sent (every client busy) {load.starved}")
@@ -207,6 +210,15 @@ def main() -> None:
                 print(f"server CPU (gunicorn workers) per answer: {server_cpu / len(load.results) * 1000:.2f} ms")
                 print(f"latency from due time: p50 {statistics.median(ok):.1f} ms, p95 {_pct(ok, 95):.1f} ms, "
                       f"p99 {_pct(ok, 99):.1f} ms, max {max(ok):.1f} ms")
+                first = min(due for due, *_ in load.results)
+                steady = [(done - due) * 1000 for due, _, done, status in load.results
+                          if status == 200 and due - first >= WARM_SECONDS]
+                if steady:
+                    print(f"after the first {WARM_SECONDS} s: p50 {statistics.median(steady):.1f} ms, "
+                          f"p99 {_pct(steady, 99):.1f} ms")
+                # From when the generator sent it: the difference from the line above is the generator's own lag.
+                print(f"latency from send: p50 {statistics.median(served):.1f} ms, p95 {_pct(served, 95):.1f} ms, "
+                      f"p99 {_pct(served, 99):.1f} ms")
             print(f"load now {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:
             gunicorn.terminate()
