@@ -66,3 +66,16 @@ def test_each_request_gets_its_own_copy(runtime, db, clinic):
     with runtime.sessions() as other:
         assert directory.by_number(other, CLINIC_NUMBER).name == "Glow Clinic"
     assert directory.by_number(db, "+19995550100") is None
+
+
+def test_a_change_committed_after_a_rolled_back_savepoint_still_reaches_the_next_text(client, db, clinic):
+    assert "PLAN" not in _text(client, "hello", sender=NEW_STAFF, n=1).get_data(as_text=True)
+    db.expire_all()
+    clinic.staff_phones.append(StaffPhone(number=NEW_STAFF))
+    db.flush()
+    with db.begin_nested() as savepoint:
+        clinic.name = "Not kept"
+        db.flush()
+        savepoint.rollback()
+    db.commit()
+    assert "PLAN" in _text(client, "hello", sender=NEW_STAFF, n=2).get_data(as_text=True)

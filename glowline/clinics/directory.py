@@ -114,5 +114,8 @@ def _bump_if_changed(session: Session) -> None:
             _generation += 1
 
 
-def _forget_changes(session: Session, _previous_transaction=None) -> None:
-    session.info.pop("clinic_directory_stale", None)
+def _forget_changes(session: Session, previous_transaction=None) -> None:
+    # A rolled-back savepoint leaves the outer transaction's changes to commit: keep the mark (at worst
+    # the directories are emptied once for nothing).
+    if not getattr(previous_transaction, "nested", False):
+        session.info.pop("clinic_directory_stale", None)
