@@ -143,6 +143,9 @@ class Config:
     # the web app must answer Twilio well inside its 15 s, so a locked file spools instead.
     db_busy_seconds: float = 30.0
     web_db_busy_seconds: float = 3.0
+    # How long a process trusts what it read about a clinic (its numbers, staff phones, settings) before
+    # reading it again; changes made in the same process apply at once (glowline/clinics/directory.py).
+    clinic_cache_seconds: float = 10.0
     staff_session_minutes: int = 60
     staff_login_failures: int = 10
     staff_lockout_seconds: int = 900
@@ -232,6 +235,7 @@ class Config:
             retry_cap_seconds=_int(env, "RETRY_CAP_SECONDS", 300, minimum=1),
             db_busy_seconds=_float(env, "DB_BUSY_SECONDS", 30.0),
             web_db_busy_seconds=_float(env, "WEB_DB_BUSY_SECONDS", 3.0),
+            clinic_cache_seconds=_float(env, "CLINIC_CACHE_SECONDS", 10.0),
             staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 60, minimum=1),
             staff_login_failures=_int(env, "STAFF_LOGIN_FAILURES", 10, minimum=1),
             staff_lockout_seconds=_int(env, "STAFF_LOCKOUT_SECONDS", 900, minimum=1),

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     # Only for annotations: the rooms are imported when first used, so a runtime stays cheap to build.
     from glowline.catalog.protocols import Catalog
     from glowline.catalog.schemas import SchemaRegistry
+    from glowline.clinics.directory import ClinicDirectory
     from glowline.delivery.dispatch import Dispatcher
     from glowline.intake.engine import IntakeEngine
     from glowline.photos.storage import PhotoStore
@@ -64,6 +65,13 @@ class Runtime:
     def transaction(self) -> AbstractContextManager[Session]:
         """A session that commits on success and rolls back on error."""
         return transaction(self.sessions)
+
+    @cached_property
+    def clinics(self) -> ClinicDirectory:
+        """Clinics by number and Messaging Service, cached for CLINIC_CACHE_SECONDS (every inbound text asks)."""
+        from glowline.clinics.directory import ClinicDirectory
+
+        return ClinicDirectory(self.sessions, self.config.clinic_cache_seconds)
 
     @cached_property
     def redis(self) -> Redis:

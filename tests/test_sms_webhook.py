@@ -220,6 +220,28 @@ def test_same_sid_ten_times_concurrently(app, runtime, clinic):
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 3
 
 
+def test_a_text_whose_handling_fails_is_kept_for_the_inbox_and_what_it_changed_is_undone(client, runtime, clinic,
+                                                                                         monkeypatch):
+    from glowline.intake import router
+
+    sms(client, "hi")
+
+    def broken(msg):
+        msg.client.language = "es"  # a change the failure must not leave behind
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setattr(router, "HANDLERS", (broken,))
+    first = sms(client, "yes", sid="SM" + "c" * 32)
+    assert first == (200, "")
+    assert sms(client, "yes", sid="SM" + "c" * 32) == first  # a repeat gets the same (empty) reply
+    with runtime.sessions() as s:
+        row = s.scalar(select(InboundMessage).where(InboundMessage.sid == "SM" + "c" * 32))
+        assert row.handled_as == "error" and row.needs_attention and row.body == "yes"
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 2
+        assert s.scalar(select(Client.language).where(Client.phone == CLIENT)) is None
+    assert intake_of(runtime).current_field == "consent"
+
+
 @pytest.mark.parametrize("body", ["STOP", "stop.", "Stop!", "OPT OUT", "quit", "End", "cancel"])
 def test_opt_out_words_mid_intake(client, runtime, clinic, body):
     sms(client, "hi")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from glowline.compliance import texts
@@ -150,6 +150,11 @@ class ConsentState:
         }
 
 
+_LATEST_ACTION = (select(ConsentEvent.action)
+                  .where(ConsentEvent.client_id == bindparam("client_id"), ConsentEvent.clinic_id == bindparam("clinic_id"))
+                  .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc()).limit(1))
+
+
 def history(db: Session, client: Client, clinic: Clinic) -> list[ConsentEvent]:
     """Every consent change of a client at one clinic, oldest first."""
     return list(db.scalars(select(ConsentEvent).where(ConsentEvent.client_id == client.id,
@@ -244,6 +249,11 @@ def _queue_request(db: Session, *, client: Client, clinic: Clinic, method: str, 
 def answer_request(db: Session, *, client: Client, clinic: Clinic, agreed: bool, channel: str,
                    now: datetime) -> str | None:
     """Record a YES/NO to a pending consent request with the request's exact words; the reply, or None."""
+    # Every yes/no answer mid-intake asks: a request is pending only when it is the latest event,
+    # so one indexed row says "no" before the whole record is read.
+    latest = db.scalar(_LATEST_ACTION, {"client_id": client.id, "clinic_id": clinic.id})
+    if latest != ConsentAction.REQUESTED.value:
+        return None
     state = state_of(db, client, clinic)
     if state.status is not ConsentStatus.REQUESTED or state.request_wording is None:
         return None

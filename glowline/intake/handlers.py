@@ -24,14 +24,14 @@ from glowline.normalize import parse_yes_no, words
 from glowline.plans.opt_out_notice import notify_opt_out
 from glowline.plans.replies import handle_reply
 from glowline.plans.staff_commands import HELP, handle_staff_text
-from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus, StaffPhone
+from glowline.store.models import Client, Clinic, Intake, IntakeStatus, Plan, PlanStatus
 
 STAFF_COMMANDS = frozenset({"plan", "move", "done", "noshow", "release"})
 
 
 def keywords(msg: Inbound) -> Outcome:
     """STOP-type words, HELP, and START from an opted-out client: answered before anything else."""
-    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    keyword = msg.keyword()
     if keyword is None:
         return NOT_MINE
     spoken = keyword_language(msg.body, opted_out=msg.client.opted_out)
@@ -43,7 +43,7 @@ def keywords(msg: Inbound) -> Outcome:
         changed = compliance.opt_out(msg.db, client=msg.client, clinic=msg.clinic, wording=msg.body or "",
                                      method=f"{msg.channel.value}_keyword", now=msg.now)
         msg.mark(HandledAs.OPT_OUT if changed else HandledAs.OPT_OUT_REPEAT)
-        if changed and not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
+        if changed and not _is_staff_phone(msg.clinic, msg.from_number):
             notify_opt_out(msg.db, msg.rt, clinic=msg.clinic, client=msg.client, how=f"by {msg.channel}",
                            now=msg.now)
         return [compliance.opt_out_reply(msg.clinic, locale)] if changed else []
@@ -83,7 +83,7 @@ def opted_out(msg: Inbound) -> Outcome:
 
 def stop_question(msg: Inbound) -> Outcome:
     """A question about stopping is answered; a probable stop gets one confirming question. Neither is an answer."""
-    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    keyword = msg.keyword()
     if keyword is Keyword.STOP_QUESTION:
         msg.mark(HandledAs.STOP_QUESTION)
         return [texts.how_to_stop_reply(msg.clinic), *_current_question(msg)]
@@ -95,7 +95,7 @@ def stop_question(msg: Inbound) -> Outcome:
 
 def consent_answer(msg: Inbound) -> Outcome:
     """A YES/START or NO to a pending consent request, recorded with the request's exact words."""
-    keyword = detect(msg.body, opted_out=msg.client.opted_out)
+    keyword = msg.keyword()
     agreed = True if keyword is Keyword.OPT_IN else parse_yes_no(msg.body)
     if agreed is None:
         return NOT_MINE
@@ -130,7 +130,7 @@ def language(msg: Inbound) -> Outcome:
 
 def staff(msg: Inbound) -> Outcome:
     """A text from one of the clinic's staff phones: a PLAN, MOVE, DONE, NOSHOW or RELEASE command, or the command list."""
-    if not _is_staff_phone(msg.db, msg.clinic, msg.from_number):
+    if not _is_staff_phone(msg.clinic, msg.from_number):
         return NOT_MINE
     msg.mark(HandledAs.STAFF)
     if _is_staff_command(msg.body):
@@ -223,9 +223,9 @@ def _is_staff_command(body: str) -> bool:
     return bool(said) and said[0] in STAFF_COMMANDS
 
 
-def _is_staff_phone(db: Session, clinic: Clinic, from_number: str) -> bool:
-    return db.scalar(select(StaffPhone.id).where(StaffPhone.clinic_id == clinic.id,
-                                                 StaffPhone.number == from_number)) is not None
+def _is_staff_phone(clinic: Clinic, from_number: str) -> bool:
+    # The clinic's staff phones come loaded with it from the clinic directory (a few rows, cached).
+    return any(phone.number == from_number for phone in clinic.staff_phones)
 
 
 def _has_active_plan(db: Session, clinic: Clinic, client: Client) -> bool:

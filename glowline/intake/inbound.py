@@ -7,12 +7,13 @@ it handled the message and has nothing to say) or ``NOT_MINE``, passing it down 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from glowline.compliance.keywords import Keyword, detect
 from glowline.intake.engine import IntakeEngine
 from glowline.store.models import Channel, Client, Clinic, HandledAs, InboundMessage
 
@@ -39,6 +40,14 @@ class Inbound:
     now: datetime
     record: InboundMessage | None = None
     photos: int = 0  # how many photos the message carried (already attached to the client)
+    _keyword: tuple[bool, Keyword | None] | None = field(default=None, init=False, repr=False)
+
+    def keyword(self) -> Keyword | None:
+        """The compliance keyword the body means for this client now (``detect``), worked out once per opt-out state."""
+        opted_out = self.client.opted_out
+        if self._keyword is None or self._keyword[0] != opted_out:
+            self._keyword = (opted_out, detect(self.body, opted_out=opted_out))
+        return self._keyword[1]
 
     def mark(self, handled_as: HandledAs | str, *, attention: bool = False) -> None:
         """Write what the message was onto its stored row, when there is one.

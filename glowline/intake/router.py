@@ -9,12 +9,17 @@ never above ``keywords`` and ``opted_out``, which keep STOP and consent first.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from glowline.intake import handlers
 from glowline.intake.engine import IntakeEngine
@@ -47,17 +52,37 @@ HANDLERS: tuple[Handler, ...] = (
 
 def get_or_create_client(db: Session, clinic: Clinic, phone: str, now: datetime) -> Client:
     """The clinic's client for a number, created atomically on first contact and locked for this transaction."""
-    phone = phone[:MAX_PHONE]
-    dialect = db.get_bind().dialect.name
     # One statement, atomic under races: INSERT .. ON CONFLICT DO UPDATE .. RETURNING creates the
     # client on first contact and otherwise returns the existing row, where an insert-then-select
     # cost two round trips per text. On PostgreSQL the conflict's update locks the row for this
-    # transaction (what SELECT .. FOR UPDATE did), serialising two texts from one client; SQLite
-    # already serialises writers.
+    # transaction (what SELECT .. FOR UPDATE did), serialising two texts from one client; on SQLite
+    # it is the transaction's first write, so it takes the file's write lock before anything is read.
+    row = db.execute(_upsert_client(db.get_bind().dialect.name),
+                     {"clinic_id": clinic.id, "phone": phone[:MAX_PHONE], "created_at": now}).one()
+    known = db.identity_map.get(identity_key(Client, row.id))
+    if known is not None:
+        # Already in this session (a retried text): bring it up to date with the row just returned.
+        for name, value in row._mapping.items():
+            set_committed_value(known, name, value)
+        return known
+    # The row as a clean persistent object, as a query would give it: the ORM's INSERT .. RETURNING
+    # path cost twice the CPU of the statement itself.
+    client = Client(**row._mapping)
+    make_transient_to_detached(client)
+    db.add(client)
+    return client
+
+
+@functools.cache
+def _upsert_client(dialect: str):
+    # Built once per dialect: constructing the statement (its ``excluded`` alias above all) cost
+    # more CPU than running it.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Client).values(clinic_id=clinic.id, phone=phone, preferred_channel=Channel.SMS, created_at=now)
+    table = cast(Table, Client.__table__)
+    stmt = insert(table).values(clinic_id=bindparam("clinic_id"), phone=bindparam("phone"),
+                                preferred_channel=Channel.SMS, created_at=bindparam("created_at"))
     stmt = stmt.on_conflict_do_update(index_elements=["clinic_id", "phone"], set_={"phone": stmt.excluded.phone})
-    return db.scalars(stmt.returning(Client), execution_options={"populate_existing": True}).one()
+    return stmt.returning(*table.columns)
 
 
 def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str, channel: Channel = Channel.SMS,
@@ -75,6 +100,10 @@ def handle_text(db: Session, rt, *, clinic: Clinic, from_number: str, body: str,
         record.client_id = client.id
     engine = engine or rt.intake_engine
     if media:
+        if record is not None and record.id is None:
+            # The photos name the text they came with: its row goes in now rather than at the commit.
+            db.add(record)
+            db.flush()
         open_intake = engine.open_intake(db, clinic, client)
         attach(db, rt, clinic=clinic, client=client, refs=list(media), now=now,
                inbound_id=record.id if record is not None else None,
