@@ -2,16 +2,14 @@
 
 Running workers
 ---------------
-One machine, one worker (what ``glowline run`` and ``glowline worker`` do)::
+One machine (what ``glowline run`` and production run)::
 
-    glowline worker                 # warm supervisor + one in-process RQ worker + scheduler + reconcile
+    glowline worker                 # warm supervisor + one in-process RQ worker per core + scheduler + reconcile
+    glowline worker --processes 4   # or WORKER_PROCESSES=4
 
-Production, several workers on one host::
-
-    rq worker-pool glowline -n 3 --url "$REDIS_URL" -w workers.main.GlowlineWorker
-
-or several ``glowline worker`` processes under systemd / a Procfile (``worker: glowline worker``,
-scaled to N). Every worker competes for RQ's per-queue scheduler lock; exactly one holds it
+``rq worker-pool glowline -n 2 --url "$REDIS_URL" -w workers.main.GlowlineWorker`` also works (each
+pool worker builds its runtime on its first job, cold), as do several ``glowline worker`` processes
+under systemd / a Procfile. Every worker competes for RQ's per-queue scheduler lock; exactly one holds it
 and moves due ``enqueue_at`` jobs into the queue; a dead holder's lock expires after about a
 minute and another worker takes it on its next reconcile tick (``take_over_scheduling``).
 The environment (DATABASE_URL, REDIS_URL, TWILIO_*, PUBLIC_BASE_URL, RQ_QUEUE) is read by
@@ -61,6 +59,9 @@ log = logging.getLogger(__name__)
 RECONCILE_EVERY = 30  # seconds, when no Config says otherwise (rq worker-pool)
 RECONCILE_JOB = "workers.jobs.reconcile"
 REGISTRATION_CHECK_EVERY = 30.0  # seconds
+# RQ's worker key lives worker_ttl + 60 s (105 s by default) after a heartbeat, so beating again
+# within a second changes nothing anyone can see.
+HEARTBEAT_GAP = 1.0  # seconds
 RECONNECT_FIRST = 1.0  # seconds
 # Redis back -> a fresh worker within 10 s, whose first tick refills the queue at once:
 # everything due is back in Redis well within the minute (README, "Recovery bounds").
@@ -115,6 +116,7 @@ class GlowlineWorker(SimpleWorker):
         self.reconcile_every = reconcile_every
         self._next_tick = 0.0
         self._next_registration_check = 0.0
+        self._next_beat = 0.0
         self.stop_asked = False
 
     def request_stop(self, signum, frame):
@@ -122,13 +124,27 @@ class GlowlineWorker(SimpleWorker):
         self.stop_asked = True
         return super().request_stop(signum, frame)
 
+    def _install_signal_handlers(self):
+        """RQ's SIGTERM/SIGINT handlers, then any stop that arrived before them (``_EarlyStop``)."""
+        super()._install_signal_handlers()
+        if _EarlyStop.take() is not None:
+            # Not request_stop(): outside a job it raises StopRequested, and here that would skip RQ's teardown.
+            self.stop_asked = self._stop_requested = True
+
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         """RQ's heartbeat, plus re-registering this worker when Redis has lost it (a FLUSHALL or an empty restart).
 
         RQ registers a worker once, at birth; after a flush its heartbeat only extends keys
         that no longer exist, so /healthz and the dashboard counted 0 workers while they sent.
+
+        Around every job RQ also beats three times on its own, outside its pipelines, three
+        round trips each (about a third of its per-job Redis traffic); one of those a second
+        is kept. Beats inside RQ's pipelines, or with a timeout of their own, always go out.
         """
+        if pipeline is None and timeout is None and time.monotonic() < self._next_beat:
+            return
         super().heartbeat(timeout, pipeline)
+        self._next_beat = time.monotonic() + HEARTBEAT_GAP
         if time.monotonic() < self._next_registration_check:
             return
         # RQ beats several times per job; checking once per REGISTRATION_CHECK_EVERY keeps the
@@ -144,6 +160,12 @@ class GlowlineWorker(SimpleWorker):
                 log.warning("worker %s registered again: Redis had lost its registration", self.name)
         except RedisError:
             log.warning("worker %s: Redis unavailable for the heartbeat", self.name)
+
+    def set_state(self, state: str, pipeline=None):
+        """RQ's worker state, written only when it changes (RQ writes "idle" twice between two jobs)."""
+        if pipeline is None and state == getattr(self, "_state", None):
+            return
+        super().set_state(state, pipeline)
 
     @property
     def should_run_maintenance_tasks(self) -> bool:
@@ -198,15 +220,17 @@ def request_reconcile(connection, queues, *, every: int = RECONCILE_EVERY) -> bo
     return enqueued
 
 
-def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = True) -> bool:
-    """Warm everything once, then keep one worker process running (a new one when a job kills it)."""
+def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = True,
+               processes: int | None = None) -> bool:
+    """Warm everything once, then keep ``processes`` worker processes running (one per core by default)."""
     runtime = Runtime(config)
     runtime.check()
     for warning in risky_settings(runtime.redis):
         log.warning(warning)
     warm(runtime)
+    count = processes or config.worker_processes or os.cpu_count() or 1
     supervisor = Supervisor(lambda: _work(runtime, burst=burst, with_scheduler=with_scheduler),
-                            before_restart=lambda wait: _wait_for_redis(runtime, wait))
+                            before_restart=lambda wait: _wait_for_redis(runtime, wait), processes=count)
     return supervisor.run(burst=burst)
 
 
@@ -223,12 +247,52 @@ def warm(runtime: Runtime) -> None:
     runtime.engine.dispose()
 
 
+class _EarlyStop:
+    """A stop signal that reaches a worker process before RQ has installed its handlers.
+
+    RQ registers the worker, starts its scheduler and only then handles SIGTERM; a stop in
+    between used to kill the process outright, leaving it registered in Redis (counted by
+    /healthz and the dashboard) until its key expired. It is remembered instead, and
+    ``GlowlineWorker`` honours it as soon as RQ's handlers are in place.
+    """
+
+    pid: int | None = None
+    signum: int | None = None
+
+    @classmethod
+    def arm(cls) -> None:
+        """In a new worker process: remember SIGTERM and SIGINT until RQ takes them over."""
+        cls.pid, cls.signum = os.getpid(), None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, cls._remember)
+
+    @classmethod
+    def _remember(cls, signum, _frame) -> None:
+        if os.getpid() != cls.pid:
+            # A process forked before setting its own handlers (RQ's scheduler): stop as it always did.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        cls.signum = signum
+
+    @classmethod
+    def take(cls) -> int | None:
+        """The remembered stop signal, if any, forgotten once read."""
+        signum, cls.signum = cls.signum, None
+        return signum
+
+
 class _StopWaiting(Exception):
     """A stop signal arrived while no worker process was running."""
 
 
 class Supervisor:
-    """Fork the worker from a warm parent and start it again when it dies; a stop signal is passed on.
+    """Fork the worker processes from a warm parent and start each again when it dies; a stop reaches every one.
+
+    Several processes, because one worker runs one job at a time and a send spends most of its
+    time waiting (on Twilio, the database, Redis): with one process per core the sends of one
+    overlap the waits of another, as ``rq worker-pool`` does, and each process keeps what a
+    pool worker keeps (its own connections, RQ's job timeout, a crash that takes down only it).
 
     A child killed by a job (or by anything else) leaves its row ``sending``; the next attempt or
     the reconciler settles it as outcome unknown once no live attempt can still hold it. A child
@@ -237,28 +301,28 @@ class Supervisor:
     connection's threads (pubsub, scheduler) is left behind.
     """
 
-    def __init__(self, work, before_restart):
+    def __init__(self, work, before_restart, processes: int = 1):
         self.work = work
         self.before_restart = before_restart
-        self.child: int | None = None
+        self.processes = processes
+        self.children: set[int] = set()
         self.stop_asked = False
         self.waiting = False
 
     def _forward(self, signum, _frame) -> None:
         self.stop_asked = True
-        if self.waiting:
-            raise _StopWaiting  # no child: stop waiting for Redis at once
-        # Ctrl-C may reach the child too; RQ ignores a second stop signal within a second.
-        if self.child is not None:
+        # Ctrl-C may reach the children too; RQ ignores a second stop signal within a second.
+        for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child, signum)
+                os.kill(pid, signum)
+        if self.waiting:
+            raise _StopWaiting  # stop waiting for Redis at once: there is nothing to replace any more
 
-    def _child_main(self, previous) -> int:
+    def _child_main(self) -> int:
         """In the forked child: work, and never return into the parent's loop."""
         code = 1
         try:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            _EarlyStop.arm()
             _die_with_parent()
             code = 0 if self.work() else 1
         except BaseException:
@@ -267,35 +331,45 @@ class Supervisor:
             logging.shutdown()
         return code
 
+    def _fork(self) -> None:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(self._child_main())
+        self.children.add(pid)
+        if self.stop_asked:
+            # The stop arrived between the fork and recording the pid: nobody told this child.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
     def run(self, *, burst: bool) -> bool:
-        """Run children until one ends normally or a stop is asked; True when the last one worked."""
+        """Run the children until each ends normally or a stop is asked; True when one ended having worked."""
         previous = {sig: signal.signal(sig, self._forward) for sig in (signal.SIGTERM, signal.SIGINT)}
         wait = RECONNECT_FIRST
+        worked = False
         try:
-            while True:
-                self.child = os.fork()
-                if self.child == 0:
-                    os._exit(self._child_main(previous))
-                if self.stop_asked:
-                    # The stop arrived between the fork and ``self.child`` being set: nobody told the child.
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(self.child, signal.SIGTERM)
-                status = _wait_child(self.child)
-                self.child = None
+            for _ in range(self.processes):
+                if not self.stop_asked:
+                    self._fork()
+            while self.children:
+                pid, status = _wait_any()
+                self.children.discard(pid)
                 if os.WIFEXITED(status) and (burst or self.stop_asked or os.WEXITSTATUS(status) == 0):
-                    return os.WEXITSTATUS(status) == 0
+                    worked = worked or os.WEXITSTATUS(status) == 0
+                    continue
                 if self.stop_asked:
-                    return False
-                log.warning("worker process ended (%s); starting another once Redis answers", _describe(status))
-                self.waiting = True
+                    continue
+                log.warning("worker process %s ended (%s); starting another once Redis answers", pid,
+                            _describe(status))
                 try:
+                    self.waiting = True
                     wait = self.before_restart(wait)
                 except _StopWaiting:
-                    return False
+                    continue  # the others were told to stop; wait for them
                 finally:
                     self.waiting = False
-                if self.stop_asked:
-                    return False
+                if not self.stop_asked:
+                    self._fork()
+            return worked
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -310,9 +384,9 @@ def _die_with_parent() -> None:
         pass  # not Linux: the child outlives a killed supervisor, as a plain `rq worker` would
 
 
-def _wait_child(pid: int) -> int:
-    """The child's wait status (``waitpid`` restarts itself after our signal handler ran)."""
-    return os.waitpid(pid, 0)[1]
+def _wait_any() -> tuple[int, int]:
+    """The next child to end and its wait status (``waitpid`` restarts itself after our signal handler ran)."""
+    return os.waitpid(-1, 0)
 
 
 def _describe(status: int) -> str:
