@@ -152,7 +152,7 @@ def mark_suppressed(db: Session, message: OutboxMessage, reason: str, *, now: da
 def requeue(db: Session, message: OutboxMessage, *, due_at: datetime, now: datetime, reason: str | None = None,
             code: int | None = None) -> bool:
     """Put a row back in the queue for ``due_at`` (deferral or retry); the caller enqueues after commit."""
-    values = dict(status=S.QUEUED, due_at=due_at, enqueued_at=now, updated_at=now)
+    values: dict = dict(status=S.QUEUED, due_at=due_at, enqueued_at=now, updated_at=now)
     if reason is not None:
         values.update(last_error=reason, error_code=code)
     return _set(db, message.id, (S.PENDING, S.QUEUED, S.SENDING), **values)
