@@ -18,7 +18,8 @@ def build_engine(database_url: str, *, busy_seconds: float = 30.0) -> Engine:
     commits here. A process crash (a killed worker, a job that segfaults) still loses no
     committed transaction, since the WAL is already in the OS's page cache; only a power cut
     or a kernel crash may roll back the last transactions committed before it, never
-    corrupting the file. PostgreSQL, the production database, keeps its own durable commits.
+    corrupting the file (a lost claim or "sent" puts the row back in the queue, so a text
+    Twilio had taken may go out once more). PostgreSQL, for production, keeps durable commits.
 
     ``hide_parameters``: a failed statement's error message would otherwise carry its
     values (a client's number, a text's body) into every log that prints it.
