@@ -2,7 +2,8 @@
 
 Each round runs, one after the other (alternating, so a busy neighbour slows both alike):
 
-* **baseline**: ``rq worker --burst -w rq.worker.SimpleWorker`` draining N no-op jobs;
+* **baseline**: ``rq worker --burst -w rq.worker.SimpleWorker`` draining N no-op jobs, just before and
+  just after each worker run (the ratio uses the mean of the two);
 * **glowline worker --processes P**: the production command, ``glowline worker --burst --processes P``
   (a warm supervisor forking P ``GlowlineWorker`` processes), sending N outbox rows due now through
   the official twilio SDK to the local Twilio double (tests/twilio_server.py), every check of the
@@ -144,10 +145,15 @@ def main() -> None:
               f"database: {config.database_url.split(':')[0]}")
         for round_ in range(1, opts.rounds + 1):
             for name, command in commands.items():
-                base = baseline(rt.redis, env, opts.jobs)
+                # The baseline runs just before and just after, so a neighbour's burst in between
+                # moves both sides of the ratio instead of only one.
+                before = baseline(rt.redis, env, opts.jobs)
                 ours = glowline_sends(rt, twilio, env, opts.jobs, command)
+                after = baseline(rt.redis, env, opts.jobs)
+                base = (before + after) / 2
                 ratios[name].append(ours / base)
-                print(f"round {round_}: raw SimpleWorker no-op {base:.0f} jobs/s; {name} {ours:.0f} sends/s; "
+                print(f"round {round_}: raw SimpleWorker no-op {before:.0f}/{after:.0f} jobs/s (before/after); "
+                      f"{name} {ours:.0f} sends/s; "
                       f"ratio {ours / base:.2f} (per process {ours / base / per_process.get(name, 1):.2f}); "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
         for name, values in ratios.items():
