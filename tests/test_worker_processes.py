@@ -70,15 +70,20 @@ def test_a_killed_worker_process_is_replaced_and_the_row_it_held_is_settled_not_
 
         # One process hangs on the first send while the other sends the other five.
         assert wait_for(lambda: len(fake_twilio.attempts()) == 6 and sent(5), timeout=60), "the sends never got there"
-        busy = [w for w in Worker.all(queue=rt.queue) if w.get_state() == "busy"]
-        assert len(busy) == 1 and busy[0].pid in children(worker.pid)
+        def busy() -> list[Worker]:
+            return [w for w in Worker.all(queue=rt.queue) if w.get_state() == "busy"]
+
+        # The other one records "idle" a moment after its last commit.
+        assert wait_for(lambda: len(busy()) == 1, timeout=10), "not exactly one worker process busy"
+        held = busy()[0]
+        assert held.pid in children(worker.pid)
         before = children(worker.pid)
         assert len(before) == 2
-        os.kill(busy[0].pid, signal.SIGKILL)  # the OOM killer, a segfault in a C library
+        os.kill(held.pid, signal.SIGKILL)  # the OOM killer, a segfault in a C library
 
         # The supervisor starts another process in its place; the other one never stopped.
         assert wait_for(lambda: len(children(worker.pid)) == 2 and children(worker.pid) != before, timeout=30)
-        assert busy[0].pid not in children(worker.pid) and worker.poll() is None
+        assert held.pid not in children(worker.pid) and worker.poll() is None
 
         # The new process sends what comes due next.
         more = make_message(db, clinic, make_client(db, phone="+12125553100"), due_at=rt.clock.now())
