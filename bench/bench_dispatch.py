@@ -2,10 +2,14 @@
 
 Each round runs, one after the other (alternating, so a busy neighbour slows both alike):
 
-* **baseline**: ``rq worker --burst -w rq.worker.SimpleWorker`` draining N no-op jobs;
-* **glowline worker**: ``glowline worker --burst`` sending N outbox rows due now through the
-  official twilio SDK to the local Twilio double (tests/twilio_server.py), every check of the
-  send job, the claim and the outcome committed to SQLite;
+* **baseline**: ``rq worker --burst -w rq.worker.SimpleWorker`` draining N no-op jobs, just before and
+  just after each worker run (the ratio uses the mean of the two);
+* **glowline worker --processes P**: the production command, ``glowline worker --burst --processes P``
+  (a warm supervisor forking P ``GlowlineWorker`` processes), sending N outbox rows due now through
+  the official twilio SDK to the local Twilio double (tests/twilio_server.py), every check of the
+  send job, the claim and the outcome committed to SQLite. P is 1 and the machine's cores by default
+  (``--processes 1,2``); the baseline is always one SimpleWorker process, and the per-process ratio
+  (ratio / P) is printed beside the ratio;
 * **worker-pool** (``--pool``): what the README's production section runs, ``rq worker-pool -n 1
   -w workers.main.GlowlineWorker``, on the same rows.
 
@@ -13,7 +17,7 @@ Throughput is N divided by the span from the first job's start to the last job's
 from RQ's own job hashes, so process start-up (imports, migrations) is not counted for
 either side. The ratio printed is the median over rounds of worker/baseline.
 
-Run: .venv/bin/python -m bench.bench_dispatch [--jobs 400] [--rounds 3] [--pool]
+Run: .venv/bin/python -m bench.bench_dispatch [--jobs 400] [--rounds 3] [--processes 1,2] [--pool]
 """
 
 from __future__ import annotations
@@ -102,40 +106,60 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pool", action="store_true", help="also measure rq worker-pool -n 1 (README's command)")
+    parser.add_argument("--processes", default=f"1,{os.cpu_count() or 1}",
+                        help="comma-separated worker process counts for glowline worker (default: 1 and the cores)")
+    parser.add_argument("--pool", action="store_true", help="also measure rq worker-pool -n 1")
+    parser.add_argument("--database-url", help="a PostgreSQL database of the bench's own (emptied!); default SQLite")
+    parser.add_argument("--close-each", action="store_true",
+                        help="the Twilio double closes every connection (HTTP/1.0, as in the tests)")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, EmbeddedRedis(None, persist=False) as server:
-        twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
-        config = Config(database_url=f"sqlite:///{Path(folder) / 'bench.sqlite3'}", redis_url=server.url,
+        # Keep-alive, as Twilio's API and the SDK's requests session do; --close-each is the tests' double.
+        twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, keep_alive=not opts.close_each).start()
+        database_url = opts.database_url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        config = Config(database_url=database_url, redis_url=server.url,
                         twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
                         twilio_api_base_url=twilio.base_url, public_base_url="https://clinic.example.test",
                         secret_key="bench-secret-0123456789", var_dir=Path(folder), queue_name=QUEUE,
                         protocols_path=ROOT / "protocols.json", schemas_dir=ROOT / "schemas")
         rt = Runtime(config)
+        if opts.database_url:
+            Base.metadata.drop_all(rt.engine)  # a database of its own, emptied for the run
         Base.metadata.create_all(rt.engine)
         with rt.sessions() as db:
             clinic = make_clinic(db)
             clinic.quiet_start = clinic.quiet_end = dtime(0, 0)  # the bench runs at any hour
             db.commit()
         env = _env(config)
-        commands = {"glowline worker": [sys.executable, "-m", "cli", "worker", "--burst"]}
+        counts = sorted({int(p) for p in opts.processes.split(",")})
+        commands = {f"glowline worker --processes {p}": [sys.executable, "-m", "cli", "worker", "--burst",
+                                                           "--processes", str(p)] for p in counts}
+        per_process = {f"glowline worker --processes {p}": p for p in counts}
         if opts.pool:
             commands["rq worker-pool -n 1"] = [
                 sys.executable, "-m", "rq.cli", "worker-pool", "--burst", "-n", "1", "-u", server.url,
                 "-w", "workers.main.GlowlineWorker", "--serializer", "rq.serializers.JSONSerializer", QUEUE]
         ratios: dict[str, list[float]] = {name: [] for name in commands}
         print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}; "
-              f"{opts.jobs} jobs per side per round")
+              f"{opts.jobs} jobs per side per round; Twilio double keep-alive: {not opts.close_each}; "
+              f"database: {config.database_url.split(':')[0]}")
         for round_ in range(1, opts.rounds + 1):
             for name, command in commands.items():
-                base = baseline(rt.redis, env, opts.jobs)
+                # The baseline runs just before and just after, so a neighbour's burst in between
+                # moves both sides of the ratio instead of only one.
+                before = baseline(rt.redis, env, opts.jobs)
                 ours = glowline_sends(rt, twilio, env, opts.jobs, command)
+                after = baseline(rt.redis, env, opts.jobs)
+                base = (before + after) / 2
                 ratios[name].append(ours / base)
-                print(f"round {round_}: raw SimpleWorker no-op {base:.0f} jobs/s; {name} {ours:.0f} sends/s; "
-                      f"ratio {ours / base:.2f}", flush=True)
+                print(f"round {round_}: raw SimpleWorker no-op {before:.0f}/{after:.0f} jobs/s (before/after); "
+                      f"{name} {ours:.0f} sends/s; "
+                      f"ratio {ours / base:.2f} (per process {ours / base / per_process.get(name, 1):.2f}); "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
         for name, values in ratios.items():
-            print(f"{name}: median ratio {statistics.median(values):.2f} over {len(values)} rounds "
-                  f"(goal >= 0.80); load now {os.getloadavg()[0]:.1f}")
+            median = statistics.median(values)
+            print(f"{name}: median ratio {median:.2f} over {len(values)} rounds (goal >= 0.80), per process "
+                  f"{median / per_process.get(name, 1):.2f}; load now {os.getloadavg()[0]:.1f}")
         twilio.stop()
         rt.close()
 

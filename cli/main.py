@@ -62,8 +62,10 @@ def serve(host: str, port: int) -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--no-scheduler", is_flag=True, help="Do not compete for the RQ scheduler lock.")
-def worker(burst: bool, no_scheduler: bool) -> None:
-    """Run one RQ worker (with the scheduler unless told not to), logging at INFO."""
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Warm worker processes to run (default: WORKER_PROCESSES, else one per core).")
+def worker(burst: bool, no_scheduler: bool, processes: int | None) -> None:
+    """Run warm RQ workers under one supervisor (with the scheduler unless told not to), logging at INFO."""
     import logging
 
     from workers.main import run_worker
@@ -71,7 +73,7 @@ def worker(burst: bool, no_scheduler: bool) -> None:
     # Per-row outcomes (by id) and reconcile reports are INFO: an operator needs them by default.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    run_worker(load_config(), burst=burst, with_scheduler=not no_scheduler)
+    run_worker(load_config(), burst=burst, with_scheduler=not no_scheduler, processes=processes)
 
 
 @main.group()

@@ -137,6 +137,8 @@ class Config:
     # Recovery timing (README, "Recovery bounds"): how often a worker runs the reconcile tick,
     # and the retry backoff's first step and ceiling when Twilio gives no Retry-After.
     reconcile_seconds: int = 30
+    # `glowline worker`'s warm worker processes; None: one per core.
+    worker_processes: int | None = None
     retry_base_seconds: int = 30
     retry_cap_seconds: int = 300
     # How long a SQLite connection waits for a lock before it fails: the workers can wait;
@@ -231,6 +233,7 @@ class Config:
             queue_name=env.get("RQ_QUEUE") or "glowline",
             job_timeout=job_timeout,
             reconcile_seconds=_int(env, "RECONCILE_SECONDS", 30, minimum=1),
+            worker_processes=_int(env, "WORKER_PROCESSES", 0, minimum=1) if env.get("WORKER_PROCESSES") else None,
             retry_base_seconds=_int(env, "RETRY_BASE_SECONDS", 30, minimum=1),
             retry_cap_seconds=_int(env, "RETRY_CAP_SECONDS", 300, minimum=1),
             db_busy_seconds=_float(env, "DB_BUSY_SECONDS", 30.0),

@@ -117,6 +117,31 @@ def test_opt_out_between_enqueue_and_send_stops_the_message(runtime, db, clinic,
     assert fake_twilio.attempts() == []
 
 
+@pytest.mark.parametrize("then, sent", [("declined", False), ("requested", True), ("none", True)])
+def test_consent_is_read_at_send_time_from_the_last_decision(runtime, db, clinic, person, clock, fake_twilio,
+                                                             then, sent):
+    """A plan row goes out only while the client's last decision is consent; a pending request decides nothing."""
+    from glowline.compliance.consent import record_declined
+    from glowline.store.models import ConsentAction, ConsentEvent
+
+    plan = start_plan(runtime, db, clinic, person, clock, days=2)
+    confirmation = next(r for r in plan_rows(db, plan) if r.kind is MessageKind.PLAN_CONFIRMATION)
+    clock.advance(timedelta(seconds=1))  # the later record is later by the clock, not only by id
+    if then == "declined":
+        record_declined(db, client=person, clinic=clinic, wording="Texts?", method="sms_keyword", now=clock.now())
+    elif then == "requested":
+        db.add(ConsentEvent(client_id=person.id, clinic_id=clinic.id, action=ConsentAction.REQUESTED.value,
+                            wording="Texts?", method="staff", scope="clinic", created_at=clock.now()))
+    db.commit()
+    advance(runtime, clock, timedelta(minutes=1))
+    row = fresh(db, confirmation)
+    if sent:
+        assert row.status is MessageStatus.SENT and len(fake_twilio.sent()) == 1
+    else:
+        assert (row.status, row.result) == (MessageStatus.SUPPRESSED, "no_consent")
+        assert fake_twilio.attempts() == []
+
+
 def test_stale_plan_version_is_skipped(runtime, db, clinic, person, clock, fake_twilio):
     plan = start_plan(runtime, db, clinic, person, clock, days=2)
     confirmation = next(r for r in plan_rows(db, plan) if r.kind is MessageKind.PLAN_CONFIRMATION)

@@ -62,12 +62,19 @@ class TwilioState:
 class FakeTwilio:
     """Start/stop the server, script failures, and read what was sent."""
 
-    def __init__(self, account_sid: str, auth_token: str):
+    def __init__(self, account_sid: str, auth_token: str, *, keep_alive: bool = False):
         self.state = TwilioState(account_sid, auth_token)
+        self.keep_alive = keep_alive
         self._serve(0)
 
     def _serve(self, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"state": self.state})
+        attrs: dict = {"state": self.state}
+        if self.keep_alive:
+            # Twilio's API keeps connections open, so the SDK's requests session reuses one per
+            # process; the tests' default closes each (HTTP/1.0), which costs a connect per send.
+            # No Nagle: headers and body are two writes, and Nagle would hold the second for an ACK.
+            attrs.update(protocol_version="HTTP/1.1", disable_nagle_algorithm=True)
+        handler = type("Handler", (_Handler,), attrs)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -93,7 +93,9 @@ def worker_env(config, **extra: str) -> dict:
                JOB_TIMEOUT=str(config.job_timeout), RECONCILE_SECONDS=str(config.reconcile_seconds),
                RETRY_BASE_SECONDS=str(config.retry_base_seconds), RETRY_CAP_SECONDS=str(config.retry_cap_seconds),
                PUBLIC_BASE_URL=config.public_base_url, SECRET_KEY=config.secret_key,
-               GLOWLINE_VAR_DIR=str(config.var_dir), PYTHONPATH=str(ROOT))
+               GLOWLINE_VAR_DIR=str(config.var_dir), PYTHONPATH=str(ROOT),
+               # One worker process each, as these tests count them; tests/test_worker_processes.py runs several.
+               WORKER_PROCESSES="1")
     env.update(extra)  # a test's own setting wins (e.g. a longer Twilio timeout)
     return env
 

@@ -2,16 +2,14 @@
 
 Running workers
 ---------------
-One machine, one worker (what ``glowline run`` and ``glowline worker`` do)::
+One machine (what ``glowline run`` and production run)::
 
-    glowline worker                 # warm supervisor + one in-process RQ worker + scheduler + reconcile
+    glowline worker                 # warm supervisor + one in-process RQ worker per core + scheduler + reconcile
+    glowline worker --processes 4   # or WORKER_PROCESSES=4
 
-Production, several workers on one host::
-
-    rq worker-pool glowline -n 3 --url "$REDIS_URL" -w workers.main.GlowlineWorker
-
-or several ``glowline worker`` processes under systemd / a Procfile (``worker: glowline worker``,
-scaled to N). Every worker competes for RQ's per-queue scheduler lock; exactly one holds it
+``rq worker-pool glowline -n 2 --url "$REDIS_URL" -w workers.main.GlowlineWorker`` also works (each
+pool worker builds its runtime on its first job, cold), as do several ``glowline worker`` processes
+under systemd / a Procfile. Every worker competes for RQ's per-queue scheduler lock; exactly one holds it
 and moves due ``enqueue_at`` jobs into the queue; a dead holder's lock expires after about a
 minute and another worker takes it on its next reconcile tick (``take_over_scheduling``).
 The environment (DATABASE_URL, REDIS_URL, TWILIO_*, PUBLIC_BASE_URL, RQ_QUEUE) is read by
@@ -38,12 +36,8 @@ use ``-w workers.main.GlowlineWorker``.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
-import signal
 import time
 from datetime import timedelta
 
@@ -55,13 +49,16 @@ from glowline.config import Config
 from glowline.redis_server import risky_settings
 from glowline.runtime import Runtime
 from workers import context
+from workers.supervisor import RECONNECT_FIRST, EarlyStop, Supervisor
 
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY = 30  # seconds, when no Config says otherwise (rq worker-pool)
 RECONCILE_JOB = "workers.jobs.reconcile"
 REGISTRATION_CHECK_EVERY = 30.0  # seconds
-RECONNECT_FIRST = 1.0  # seconds
+# RQ's worker key lives worker_ttl + 60 s (105 s by default) after a heartbeat, so beating again
+# within a second changes nothing anyone can see.
+HEARTBEAT_GAP = 1.0  # seconds
 # Redis back -> a fresh worker within 10 s, whose first tick refills the queue at once:
 # everything due is back in Redis well within the minute (README, "Recovery bounds").
 RECONNECT_CAP = 10.0
@@ -84,9 +81,6 @@ def refill_bound(config: Config) -> timedelta:
 def worker_ttl(reconcile_every: int) -> int:
     """RQ's worker TTL that wakes an idle worker once per tick: its idle BLMOVE waits worker_ttl - 15 s."""
     return reconcile_every + 15
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def tick_key(queue_name: str) -> str:
@@ -115,6 +109,7 @@ class GlowlineWorker(SimpleWorker):
         self.reconcile_every = reconcile_every
         self._next_tick = 0.0
         self._next_registration_check = 0.0
+        self._next_beat = 0.0
         self.stop_asked = False
 
     def request_stop(self, signum, frame):
@@ -122,13 +117,27 @@ class GlowlineWorker(SimpleWorker):
         self.stop_asked = True
         return super().request_stop(signum, frame)
 
+    def _install_signal_handlers(self):
+        """RQ's SIGTERM/SIGINT handlers, then any stop that arrived before them (``EarlyStop``)."""
+        super()._install_signal_handlers()
+        if EarlyStop.take() is not None:
+            # Not request_stop(): outside a job it raises StopRequested, and here that would skip RQ's teardown.
+            self.stop_asked = self._stop_requested = True
+
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         """RQ's heartbeat, plus re-registering this worker when Redis has lost it (a FLUSHALL or an empty restart).
 
         RQ registers a worker once, at birth; after a flush its heartbeat only extends keys
         that no longer exist, so /healthz and the dashboard counted 0 workers while they sent.
+
+        Around every job RQ also beats three times on its own, outside its pipelines, three
+        round trips each (about a third of its per-job Redis traffic); one of those a second
+        is kept. Beats inside RQ's pipelines, or with a timeout of their own, always go out.
         """
+        if pipeline is None and timeout is None and time.monotonic() < self._next_beat:
+            return
         super().heartbeat(timeout, pipeline)
+        self._next_beat = time.monotonic() + HEARTBEAT_GAP
         if time.monotonic() < self._next_registration_check:
             return
         # RQ beats several times per job; checking once per REGISTRATION_CHECK_EVERY keeps the
@@ -144,6 +153,12 @@ class GlowlineWorker(SimpleWorker):
                 log.warning("worker %s registered again: Redis had lost its registration", self.name)
         except RedisError:
             log.warning("worker %s: Redis unavailable for the heartbeat", self.name)
+
+    def set_state(self, state: str, pipeline=None):
+        """RQ's worker state, written only when it changes (RQ writes "idle" twice between two jobs)."""
+        if pipeline is None and state == getattr(self, "_state", None):
+            return
+        super().set_state(state, pipeline)
 
     @property
     def should_run_maintenance_tasks(self) -> bool:
@@ -198,15 +213,17 @@ def request_reconcile(connection, queues, *, every: int = RECONCILE_EVERY) -> bo
     return enqueued
 
 
-def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = True) -> bool:
-    """Warm everything once, then keep one worker process running (a new one when a job kills it)."""
+def run_worker(config: Config, *, burst: bool = False, with_scheduler: bool = True,
+               processes: int | None = None) -> bool:
+    """Warm everything once, then keep ``processes`` worker processes running (one per core by default)."""
     runtime = Runtime(config)
     runtime.check()
     for warning in risky_settings(runtime.redis):
         log.warning(warning)
     warm(runtime)
+    count = processes or config.worker_processes or os.cpu_count() or 1
     supervisor = Supervisor(lambda: _work(runtime, burst=burst, with_scheduler=with_scheduler),
-                            before_restart=lambda wait: _wait_for_redis(runtime, wait))
+                            before_restart=lambda wait: _wait_for_redis(runtime, wait), processes=count)
     return supervisor.run(burst=burst)
 
 
@@ -221,104 +238,6 @@ def warm(runtime: Runtime) -> None:
         db.connection()
     # Connections must not be shared with a forked child: each process opens its own.
     runtime.engine.dispose()
-
-
-class _StopWaiting(Exception):
-    """A stop signal arrived while no worker process was running."""
-
-
-class Supervisor:
-    """Fork the worker from a warm parent and start it again when it dies; a stop signal is passed on.
-
-    A child killed by a job (or by anything else) leaves its row ``sending``; the next attempt or
-    the reconciler settles it as outcome unknown once no live attempt can still hold it. A child
-    whose RQ loop ended because Redis went away is replaced too, once Redis answers again: a
-    fresh process rather than a fresh RQ worker in the old one, so nothing of the dead
-    connection's threads (pubsub, scheduler) is left behind.
-    """
-
-    def __init__(self, work, before_restart):
-        self.work = work
-        self.before_restart = before_restart
-        self.child: int | None = None
-        self.stop_asked = False
-        self.waiting = False
-
-    def _forward(self, signum, _frame) -> None:
-        self.stop_asked = True
-        if self.waiting:
-            raise _StopWaiting  # no child: stop waiting for Redis at once
-        # Ctrl-C may reach the child too; RQ ignores a second stop signal within a second.
-        if self.child is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child, signum)
-
-    def _child_main(self, previous) -> int:
-        """In the forked child: work, and never return into the parent's loop."""
-        code = 1
-        try:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            _die_with_parent()
-            code = 0 if self.work() else 1
-        except BaseException:
-            log.exception("worker process failed")
-        finally:
-            logging.shutdown()
-        return code
-
-    def run(self, *, burst: bool) -> bool:
-        """Run children until one ends normally or a stop is asked; True when the last one worked."""
-        previous = {sig: signal.signal(sig, self._forward) for sig in (signal.SIGTERM, signal.SIGINT)}
-        wait = RECONNECT_FIRST
-        try:
-            while True:
-                self.child = os.fork()
-                if self.child == 0:
-                    os._exit(self._child_main(previous))
-                if self.stop_asked:
-                    # The stop arrived between the fork and ``self.child`` being set: nobody told the child.
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(self.child, signal.SIGTERM)
-                status = _wait_child(self.child)
-                self.child = None
-                if os.WIFEXITED(status) and (burst or self.stop_asked or os.WEXITSTATUS(status) == 0):
-                    return os.WEXITSTATUS(status) == 0
-                if self.stop_asked:
-                    return False
-                log.warning("worker process ended (%s); starting another once Redis answers", _describe(status))
-                self.waiting = True
-                try:
-                    wait = self.before_restart(wait)
-                except _StopWaiting:
-                    return False
-                finally:
-                    self.waiting = False
-                if self.stop_asked:
-                    return False
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM this child if the supervisor dies (killed, not asked), so no orphan keeps sending."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: the child outlives a killed supervisor, as a plain `rq worker` would
-
-
-def _wait_child(pid: int) -> int:
-    """The child's wait status (``waitpid`` restarts itself after our signal handler ran)."""
-    return os.waitpid(pid, 0)[1]
-
-
-def _describe(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit code {os.WEXITSTATUS(status)}"
 
 
 def _work(runtime: Runtime, *, burst: bool, with_scheduler: bool) -> bool:

@@ -155,6 +155,23 @@ _LATEST_ACTION = (select(ConsentEvent.action)
                   .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc()).limit(1))
 
 
+def last_decision(client_id, clinic_id):
+    """SQL for the client's last consent decision at the clinic (a request is no decision), to read beside a row.
+
+    ``state_of`` reads the whole record; the send job needs only whether consent is current,
+    and gets it in the same SELECT as the row it sends (``is_current``), not in a query of its own.
+    """
+    return (select(ConsentEvent.action)
+            .where(ConsentEvent.client_id == client_id, ConsentEvent.clinic_id == clinic_id,
+                   ConsentEvent.action != ConsentAction.REQUESTED.value)
+            .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc()).limit(1).scalar_subquery())
+
+
+def is_current(last_action: str | None, client: Client) -> bool:
+    """What ``state_of(...).current`` says, from ``last_decision``'s value: consent given and no opt-out since."""
+    return last_action == ConsentAction.OPT_IN.value and client.opted_out_at is None
+
+
 def history(db: Session, client: Client, clinic: Clinic) -> list[ConsentEvent]:
     """Every consent change of a client at one clinic, oldest first."""
     return list(db.scalars(select(ConsentEvent).where(ConsentEvent.client_id == client.id,

@@ -12,11 +12,12 @@ Nothing here commits: the caller owns the transaction. What staff may do and whe
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,23 +64,32 @@ def _lower_than(status: MessageStatus) -> list[MessageStatus]:
     return [s for s, rank in RANK.items() if rank < RANK[status]]
 
 
-def _set(db: Session, message_id: int, allowed, **values) -> bool:
+def _set(db: Session, message_id: int, allowed, *, count_attempt: bool = False, **values) -> bool:
     """UPDATE one row only if its status is still in ``allowed``; True when it changed.
 
     ``RETURNING`` hands the updated row straight back into the session (``populate_existing``),
     so later reads see the new values without the SELECT a refresh would cost on every claim
     and every outcome (SQLite >= 3.35 and PostgreSQL both support it).
     """
-    stmt = (update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status.in_(list(allowed)))
+    stmt = _set_statement(tuple(allowed), tuple(sorted(values)), count_attempt)
+    params = {"row_id": message_id} | {f"new_{name}": value for name, value in values.items()}
+    return db.execute(stmt, params).scalar_one_or_none() is not None
+
+
+@functools.cache
+def _set_statement(allowed: tuple, columns: tuple, count_attempt: bool):
+    """The conditional UPDATE for one transition, built once: building it cost as much as running it."""
+    values: dict = {name: bindparam(f"new_{name}") for name in columns}
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    return (update(OutboxMessage).where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status.in_(allowed))
             .values(**values).returning(OutboxMessage)
             .execution_options(synchronize_session=False, populate_existing=True))
-    return db.execute(stmt).scalar_one_or_none() is not None
 
 
 def claim(db: Session, message_id: int, now: datetime) -> bool:
     """Atomically move a pending/queued row to sending and count the attempt; False if someone else has it."""
-    return _set(db, message_id, CLAIMABLE, status=S.SENDING, attempts=OutboxMessage.attempts + 1,
-                claimed_at=now, updated_at=now)
+    return _set(db, message_id, CLAIMABLE, count_attempt=True, status=S.SENDING, claimed_at=now, updated_at=now)
 
 
 def mark_sent(db: Session, message: OutboxMessage, *, sid: str, simulated: bool, now: datetime) -> None:
@@ -94,10 +104,14 @@ def statuses_for(message: OutboxMessage) -> dict[str, MessageStatus]:
     return CALL_STATUSES if message.channel is Channel.VOICE else SMS_STATUSES
 
 
+@functools.cache
+def _early_events_statement():
+    return (select(MessageEvent).where(MessageEvent.provider_sid == bindparam("sid"), MessageEvent.message_id.is_(None))
+            .order_by(MessageEvent.id))
+
+
 def _apply_early_events(db: Session, message: OutboxMessage, *, sid: str, now: datetime) -> int:
-    early = db.scalars(select(MessageEvent).where(MessageEvent.provider_sid == sid,
-                                                  MessageEvent.message_id.is_(None))
-                       .order_by(MessageEvent.id)).all()
+    early = db.scalars(_early_events_statement(), {"sid": sid}).all()
     for event in early:
         event.message_id = message.id
         mapped = statuses_for(message).get(event.status)
@@ -138,7 +152,7 @@ def mark_suppressed(db: Session, message: OutboxMessage, reason: str, *, now: da
 def requeue(db: Session, message: OutboxMessage, *, due_at: datetime, now: datetime, reason: str | None = None,
             code: int | None = None) -> bool:
     """Put a row back in the queue for ``due_at`` (deferral or retry); the caller enqueues after commit."""
-    values = dict(status=S.QUEUED, due_at=due_at, enqueued_at=now, updated_at=now)
+    values: dict = dict(status=S.QUEUED, due_at=due_at, enqueued_at=now, updated_at=now)
     if reason is not None:
         values.update(last_error=reason, error_code=code)
     return _set(db, message.id, (S.PENDING, S.QUEUED, S.SENDING), **values)

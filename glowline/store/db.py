@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def build_engine(database_url: str, *, busy_seconds: float = 30.0) -> Engine:
-    """Create an engine; SQLite gets foreign keys, a busy timeout (``busy_seconds``) and WAL.
+    """Create an engine; SQLite gets foreign keys, a busy timeout (``busy_seconds``), WAL and synchronous=NORMAL.
+
+    ``synchronous=NORMAL`` under WAL: a commit appends to the WAL file without waiting for an
+    fsync (SQLite syncs at checkpoints instead), which was about 3 ms of every send's two
+    commits here. A process crash (a killed worker, a job that segfaults) still loses no
+    committed transaction, since the WAL is already in the OS's page cache; only a power cut
+    or a kernel crash may roll back the last transactions committed before it, never
+    corrupting the file (a lost claim or "sent" puts the row back in the queue, so a text
+    Twilio had taken may go out once more). PostgreSQL, for production, keeps durable commits.
 
     ``hide_parameters``: a failed statement's error message would otherwise carry its
     values (a client's number, a text's body) into every log that prints it.
@@ -25,6 +33,7 @@ def build_engine(database_url: str, *, busy_seconds: float = 30.0) -> Engine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine

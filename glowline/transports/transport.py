@@ -141,6 +141,10 @@ class TwilioTransport:
     simulated = False
 
     def __init__(self, config: Config):
+        # The SDK logs every request's URL and headers and every answer's headers at INFO, ten
+        # records a send that no operator reads, each one scrubbed for patient data
+        # (glowline.redaction) on the worker's hot path: only its warnings are kept.
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
         # The SDK's HTTP client waits forever by default; a hung request would outlive the job.
         self.http_client = HeaderKeepingHttpClient(timeout=config.twilio_timeout)
         http_client = self.http_client
