@@ -19,7 +19,7 @@ import click
 from redis import Redis
 from redis.exceptions import RedisError
 
-from glowline.config import Config
+from glowline.config import LOCAL_BASE_URL, Config
 from glowline.exceptions import ConfigError
 from glowline.redis_server import EmbeddedRedis, risky_settings
 from glowline.runtime import Runtime
@@ -72,6 +72,13 @@ def wait_healthy(url: str, timeout: float = 60) -> bool:
     return False
 
 
+def local_base_url(config: Config, host: str, port: int) -> dict[str, str]:
+    """PUBLIC_BASE_URL for the children when it was left at the default: links in texts follow ``--port``."""
+    if config.public_base_url != LOCAL_BASE_URL or config.twilio_enabled:
+        return {}
+    return {"PUBLIC_BASE_URL": f"http://{host}:{port}"}
+
+
 def run_all(config: Config, host: str, port: int) -> int:
     """Run web, worker and (if needed) Redis until Ctrl-C or until a child dies; return an exit code."""
     import migrations
@@ -87,6 +94,7 @@ def run_all(config: Config, host: str, port: int) -> int:
         click.echo(f"embedded Redis (Valkey) on {redis_server.url}, data in {config.var_dir / 'redis'}")
     else:
         check_redis(config.redis_url)
+    env.update(local_base_url(config, host, port))
     web = worker = None
     stopping = False
 

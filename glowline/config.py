@@ -38,6 +38,10 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+# Where `glowline run` serves by default; texts and callbacks name it until PUBLIC_BASE_URL is set.
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+
 def _decimal(env: Mapping[str, str], name: str, default: float, *, expected: str, valid, bounds: str) -> float:
     """A number from the environment, ``default`` when unset; ConfigError names the variable and what it takes."""
     raw = env.get(name)
@@ -128,7 +132,7 @@ class Config:
     twilio_auth_token: str | None = None
     twilio_api_base_url: str = DEFAULT_TWILIO_API
     twilio_timeout: float = 10.0
-    public_base_url: str = "http://127.0.0.1:5000"
+    public_base_url: str = LOCAL_BASE_URL
     secret_key: str = "dev-only-secret-change-me"
     verify_signatures: bool = True
     schedule_horizon_hours: int = 24
@@ -226,7 +230,7 @@ class Config:
             twilio_auth_token=token,
             twilio_api_base_url=_http_url("TWILIO_API_BASE_URL", env.get("TWILIO_API_BASE_URL") or DEFAULT_TWILIO_API),
             twilio_timeout=twilio_timeout,
-            public_base_url=_http_url("PUBLIC_BASE_URL", public_base_url or "http://127.0.0.1:5000"),
+            public_base_url=_http_url("PUBLIC_BASE_URL", public_base_url or LOCAL_BASE_URL),
             secret_key=secret or "dev-only-secret-change-me",
             verify_signatures=verify,
             schedule_horizon_hours=_int(env, "SCHEDULE_HORIZON_HOURS", 24, minimum=1),

@@ -92,3 +92,13 @@ def test_bad_settings_stop_start_up_with_one_line(tmp_path, env, named):
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+def test_run_on_another_port_makes_the_links_in_texts_follow_it():
+    from dataclasses import replace
+
+    from cli.devrun import local_base_url
+    from glowline.config import Config
+
+    assert local_base_url(Config(), "127.0.0.1", 7901) == {"PUBLIC_BASE_URL": "http://127.0.0.1:7901"}
+    assert local_base_url(replace(Config(), public_base_url="https://glow.example.com"), "127.0.0.1", 7901) == {}
