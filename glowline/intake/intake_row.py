@@ -32,8 +32,9 @@ def write_changes(db: Session, intake: Intake) -> None:
     if not state.persistent or not changed or not changed <= _COLUMNS or "updated_at" not in changed:
         return
     values = {key: state.dict[key] for key in changed}
-    # What the unit of work does after writing a row (private API, stable across SQLAlchemy 2.x): the
-    # object's values become its committed state and the session no longer counts it as dirty.
+    # What the unit of work itself does after writing a row: the object's values become its committed
+    # state and the session no longer counts it as dirty. A private API of the locked SQLAlchemy; if it
+    # changed, the SMS tests' answers would be lost or written twice, not silently kept.
     state._commit_all(state.dict, db.identity_map)
     with db.no_autoflush:
         db.execute(_UPDATE, {"intake_id": intake.id, **values})
