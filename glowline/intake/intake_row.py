@@ -34,7 +34,7 @@ def write_changes(db: Session, intake: Intake) -> None:
     values = {key: state.dict[key] for key in changed}
     # What the unit of work itself does after writing a row: the object's values become its committed
     # state and the session no longer counts it as dirty. A private API of the locked SQLAlchemy: were it
-    # gone every answer would fail (and be spooled); were it to stop marking clean, the flush would only
+    # gone every answer would fail (kept for the clinic inbox); were it to stop marking clean, the flush would only
     # write the same values a second time.
     state._commit_all(state.dict, db.identity_map)
     with db.no_autoflush:
