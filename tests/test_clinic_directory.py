@@ -79,3 +79,14 @@ def test_a_change_committed_after_a_rolled_back_savepoint_still_reaches_the_next
         savepoint.rollback()
     db.commit()
     assert "PLAN" in _text(client, "hello", sender=NEW_STAFF, n=2).get_data(as_text=True)
+
+
+def test_a_reminder_calls_clinic_by_id_follows_a_change_made_in_this_process(runtime, db, clinic):
+    directory = ClinicDirectory(runtime.sessions, ttl=60)
+    assert directory.by_id(db, clinic.id).name == "Glow Clinic"
+    assert directory.by_id(db, clinic.id + 1000) is None
+
+    clinic.name = "Renamed"
+    db.commit()
+    db.expunge_all()
+    assert directory.by_id(db, clinic.id).name == "Renamed"

@@ -220,6 +220,27 @@ def test_same_sid_ten_times_concurrently(app, runtime, clinic):
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 3
 
 
+def test_two_answers_from_one_client_at_once_are_both_taken_in_turn(app, runtime, clinic):
+    sms(app.test_client(), "hi")
+    sms(app.test_client(), "yes")
+    barrier = threading.Barrier(2)
+
+    def post(body: str, sid: str):
+        barrier.wait()
+        sms(app.test_client(), body, sid=sid)
+
+    threads = [threading.Thread(target=post, args=(body, "SM" + ch * 32)) for body, ch in (("Maria", "d"), ("Ana", "e"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # One answered the name; the other, read after it, was a miss at the next question. Had both read the
+    # same intake, the second would have overwritten the first name and no miss would be counted.
+    intake = intake_of(runtime)
+    assert intake.answers["first_name"] in ("Maria", "Ana")
+    assert intake.current_field == "concern" and intake.misses == 1
+
+
 def test_a_text_whose_handling_fails_is_kept_for_the_inbox_and_what_it_changed_is_undone(client, runtime, clinic,
                                                                                          monkeypatch):
     from glowline.intake import router

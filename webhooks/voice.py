@@ -19,10 +19,9 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from glowline.clinics.service import clinic_for_number
 from glowline.compliance.keywords import language_of
 from glowline.exceptions import ValidationError
-from glowline.intake.engine import KEYED_NUMBER, TurnStatus
+from glowline.intake.turns import KEYED_NUMBER, TurnStatus
 from glowline.intake.router import finish_turn, get_or_create_client
 from glowline.intake.spooled_calls import ROUTE_ARG, CallSpool
 from glowline.transports import callbacks
@@ -95,7 +94,7 @@ def int_arg(name: str) -> int | None:
 
 def _caller(form) -> tuple[Clinic | None, str | None]:
     """The clinic the caller dialled (``To``) and the caller's E.164 number (None when hidden or invalid)."""
-    clinic = clinic_for_number(db(), (form.get("To") or "").strip())
+    clinic = runtime().clinics.by_number(db(), (form.get("To") or "").strip())
     try:
         phone = to_e164(form.get("From") or "", field="From")
     except ValidationError:
@@ -167,7 +166,7 @@ def incoming():
 def number():
     """The number a caller who withheld theirs keyed in: valid, the call goes on as if from it; else asked again."""
     form = request.form
-    clinic = clinic_for_number(db(), (form.get("To") or "").strip())
+    clinic = runtime().clinics.by_number(db(), (form.get("To") or "").strip())
     call_sid = form.get("CallSid") or ""
     attempt = int_arg("attempt") or 1
     if clinic is None or not call_sid:

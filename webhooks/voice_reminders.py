@@ -30,7 +30,12 @@ def _reminder_call(session):
     """The reminder call's CallSid and its outbox row (``?message_id=N``), or None when they do not match."""
     call_sid = request.form.get("CallSid") or ""
     message_id = int_arg("message_id")
-    return call_sid, (message_for_call(session, call_sid, message_id) if call_sid and message_id else None)
+    message = message_for_call(session, call_sid, message_id) if call_sid and message_id else None
+    if message is not None:
+        # From the clinic directory: every step reads the clinic (name, phone, settings), and its
+        # lazy ``message.clinic`` then finds this copy in the session instead of querying.
+        runtime().clinics.by_id(session, message.clinic_id)
+    return call_sid, message
 
 
 @bp.post(callbacks.REMINDER_PATH)  # not spooled: the status callback that follows records how the call went

@@ -1,6 +1,7 @@
-"""Which clinic owns a number or a Messaging Service, with its numbers and staff phones: cached per process.
+"""Which clinic owns a number, a Messaging Service or an id, with its numbers and staff phones: cached per process.
 
-Every inbound text looks up its clinic by ``To`` and asks whether ``From`` is a staff phone.
+Every inbound text and call step looks up its clinic by ``To`` (a reminder call's steps by the
+clinic id of its outbox row), and every text asks whether ``From`` is a staff phone.
 Those rows change a few times a year and are read on every text, so a process keeps what it
 read for ``ttl`` seconds (``CLINIC_CACHE_SECONDS``) and hands each request its own copy,
 merged into the request's session without a query (``Session.merge(load=False)``, as
@@ -34,7 +35,7 @@ _lock = threading.Lock()
 
 
 class ClinicDirectory:
-    """Clinics by Twilio number and by Messaging Service SID, each kept ``ttl`` seconds."""
+    """Clinics by Twilio number, by Messaging Service SID and by id, each kept ``ttl`` seconds."""
 
     def __init__(self, sessions: sessionmaker[Session], ttl: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -52,6 +53,10 @@ class ClinicDirectory:
     def by_service(self, db: Session, sid: str) -> Clinic | None:
         """The clinic whose Messaging Service is ``sid``, attached to ``db``; None if none."""
         return self._get(db, "service", sid) if sid else None
+
+    def by_id(self, db: Session, clinic_id: int) -> Clinic | None:
+        """The clinic with this id, attached to ``db`` (so a row's lazy ``clinic`` finds it without a query); None if none."""
+        return self._get(db, "id", str(clinic_id))
 
     def clear(self) -> None:
         """Forget every entry (the next lookup reads the database)."""
@@ -85,6 +90,8 @@ def _load(db: Session, kind: str, key: str) -> Clinic | None:
     stmt = select(Clinic).options(selectinload(Clinic.numbers), selectinload(Clinic.staff_phones))
     if kind == "number":
         stmt = stmt.join(ClinicNumber).where(ClinicNumber.number == key)
+    elif kind == "id":
+        stmt = stmt.where(Clinic.id == int(key))
     else:
         stmt = stmt.where(Clinic.messaging_service_sid == key)
     return db.scalar(stmt)

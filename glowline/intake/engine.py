@@ -6,10 +6,8 @@ The engine knows questions, answers and wording; it never knows TwiML. ``channel
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
@@ -26,9 +24,10 @@ from glowline.phone import clinic_phone
 from glowline.catalog.schemas import CompiledSchema, build_validator
 from glowline.clinics.zones import guess_zone, zone_for_place
 from glowline.messages.dates import same_clock, zone_name
+from glowline.intake.turns import KEYED_NUMBER, Turn, TurnEvent, TurnStatus, answered
 
-__all__ = ["LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "TurnEvent", "TurnStatus",
-           "answered", "build_engine"]
+__all__ = ["KEYED_NUMBER", "LOW_CONFIDENCE", "MAX_MISSES", "Choice", "IntakeEngine", "Question", "Turn", "TurnEvent",
+           "TurnStatus", "answered", "build_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -38,56 +37,6 @@ LOW_CONFIDENCE = 0.5
 # says another zone than the clinic's. Its answer goes on the client (timezone), never in the answers.
 ZONE_FIELD = "timezone"
 _CONFIRMABLE = ("text", "choice", "multi")
-
-
-class TurnStatus(str, enum.Enum):
-    """Where a Turn leaves the conversation: waiting for an answer, or ended one way or the other."""
-
-    ASKING = "asking"
-    CONFIRMING = "confirming"
-    COMPLETE = "complete"
-    NEEDS_HUMAN = "needs_human"
-
-
-class TurnEvent(str, enum.Enum):
-    """What happened in a Turn; an answer is recorded as ``answered:<field>`` (see ``answered``)."""
-
-    STARTED = "started"
-    RESTART = "restart"
-    BACK = "back"
-    CONFIRMING = "confirming"
-    MISS = "miss"
-    REVALIDATE = "revalidate"
-    COMPLETE = "complete"
-    NEEDS_HUMAN = "needs_human"
-    ANSWERED = "answered"
-    # A "yes" on a call for a keyed-in number: the number's owner must confirm it by text.
-    CONFIRM_BY_TEXT = "confirm_by_text"
-
-
-# The flag of an intake whose number a caller who withheld theirs typed in: nobody has shown it is theirs.
-KEYED_NUMBER = "number keyed in on a call"
-
-
-def answered(field_name: str) -> str:
-    """The event of an accepted answer to one question."""
-    return f"{TurnEvent.ANSWERED.value}:{field_name}"
-
-
-@dataclass
-class Turn:
-    """What to say next, which question is open, and where the intake stands."""
-
-    messages: list[str]
-    question: Question | None
-    intake: Intake | None
-    status: TurnStatus
-    events: list[str] = field(default_factory=list)
-
-    @property
-    def expects_answer(self) -> bool:
-        """True while a question is open (asked, or read back for a yes/no): the channel should listen."""
-        return self.question is not None and self.status in (TurnStatus.ASKING, TurnStatus.CONFIRMING)
 
 
 # Asked on every inbound answer: built once (constructing it cost more CPU than the indexed lookup).

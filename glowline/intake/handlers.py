@@ -16,7 +16,8 @@ from glowline.compliance import consent as compliance
 from glowline.compliance import texts
 from glowline.compliance.keywords import (Command, Keyword, command, detect, keyword_language, language_of,
                                           looks_spanish)
-from glowline.intake.engine import Turn, TurnEvent
+from glowline.intake.turns import Turn, TurnEvent
+from glowline.intake.intake_row import write_changes
 from glowline.intake.inbound import NOT_MINE, HandledAs, Inbound, Outcome
 from glowline.intake.notice import notify_staff
 from glowline.messages.catalog import text
@@ -166,6 +167,7 @@ def intake(msg: Inbound) -> Outcome:
         turn = msg.engine.current(msg.db, intake=open_intake, channel=msg.channel)
         return [text("intake.text_only", msg.client.locale), *turn.messages]
     turn = msg.engine.answer(msg.db, intake=open_intake, reply=msg.body, channel=msg.channel, now=msg.now)
+    write_changes(msg.db, open_intake)
     return finish_turn(msg.db, msg.rt, turn, now=msg.now)
 
 

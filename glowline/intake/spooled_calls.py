@@ -22,7 +22,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from glowline.clinics.service import clinic_for_number
 from glowline.compliance import consent
 from glowline.compliance.stop_intent import StopIntent, classify
 from glowline.exceptions import ValidationError
@@ -54,12 +53,20 @@ def _int(raw: str | None) -> int | None:
         return None
 
 
+def _call_message(session: Session, rt, call_sid: str, raw_id: str | None):
+    """The outbox row of a reminder call, its clinic attached from the clinic directory (no query per step)."""
+    message = message_for_call(session, call_sid, _int(raw_id)) if call_sid else None
+    if message is not None:
+        rt.clinics.by_id(session, message.clinic_id)  # the lazy message.clinic finds it in the session
+    return message
+
+
 def apply_call_status_form(session: Session, rt, form: Mapping[str, str], args: Mapping[str, str], *,
                            now: datetime) -> bool:
     """Apply one call status callback (committed); False when it is no reminder call of ours."""
     call_sid = form.get("CallSid") or ""
     call_status = (form.get("CallStatus") or "").strip().lower()
-    message = message_for_call(session, call_sid, _int(args.get("message_id"))) if call_sid else None
+    message = _call_message(session, rt, call_sid, args.get("message_id"))
     if message is None or not call_status:
         return False
     follow_up = apply_call_status(session, message, call_sid=call_sid, call_status=call_status,
@@ -71,10 +78,10 @@ def apply_call_status_form(session: Session, rt, form: Mapping[str, str], args: 
     return True
 
 
-def _replay_reminder_answer(session: Session, form: Mapping[str, str], args: Mapping[str, str],
+def _replay_reminder_answer(session: Session, rt, form: Mapping[str, str], args: Mapping[str, str],
                             now: datetime) -> None:
     call_sid = form.get("CallSid") or ""
-    message = message_for_call(session, call_sid, _int(args.get("message_id"))) if call_sid else None
+    message = _call_message(session, rt, call_sid, args.get("message_id"))
     if message is None:
         return
     attempt = _int(args.get("attempt")) or 1
@@ -93,16 +100,16 @@ def _replay_reminder_answer(session: Session, form: Mapping[str, str], args: Map
     row.reply = twiml
 
 
-def _replay_step(session: Session, form: Mapping[str, str], args: Mapping[str, str], now: datetime) -> None:
+def _replay_step(session: Session, rt, form: Mapping[str, str], args: Mapping[str, str], now: datetime) -> None:
     call_sid = form.get("CallSid") or ""
-    message = message_for_call(session, call_sid, _int(args.get("message_id"))) if "message_id" in args else None
+    message = _call_message(session, rt, call_sid, args.get("message_id")) if "message_id" in args else None
     clinic: Clinic | None
     client: Client | None
     phone: str | None
     if message is not None:
         clinic, client, phone = message.clinic, message.client, message.to_number
     else:
-        clinic = clinic_for_number(session, (form.get("To") or "").strip())
+        clinic = rt.clinics.by_number(session, (form.get("To") or "").strip())
         try:
             phone = to_e164(form.get("From") or "", field="From")
         except ValidationError:
@@ -132,7 +139,7 @@ def replay_call(session: Session, rt, kind: str, form: Mapping[str, str], args: 
         apply_call_status_form(session, rt, form, args, now=now)
         return
     if kind == CallSpool.REMINDER_ANSWER.value:
-        _replay_reminder_answer(session, form, args, now)
+        _replay_reminder_answer(session, rt, form, args, now)
     else:
-        _replay_step(session, form, args, now)
+        _replay_step(session, rt, form, args, now)
     session.commit()
