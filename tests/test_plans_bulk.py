@@ -113,6 +113,7 @@ def test_a_batch_rolled_back_enqueues_nothing(db, clinic, runtime):
                 requests=[(0, PlanRequest(intake_id=intake.id, first_session_at=now.replace(year=now.year + 1)))])
     db.rollback()
     assert _jobs(runtime) == [] and db.scalars(select(Plan)).all() == []
+    assert db.scalars(select(OutboxMessage)).all() == []  # the COPY of its outbox rows went with the transaction
 
 
 def _picture(db, runtime, plan_id):
@@ -165,6 +166,36 @@ def test_a_plan_started_in_a_batch_is_the_plan_a_single_start_writes(db, clinic,
         assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.id == row.id, OutboxMessage.due_at == row.due_at, OutboxMessage.created_at == now,
             OutboxMessage.kind == row.kind)) == 1
+
+
+def _stored(db, plan_id):
+    """Every column of a plan's outbox rows but the ids, in a stable order."""
+    table = OutboxMessage.__table__
+    names = [c.name for c in table.columns if c.name not in ("id", "plan_id", "session_id", "client_id", "to_number")]
+    rows = db.execute(select(*(table.c[n] for n in names)).where(table.c.plan_id == plan_id)).all()
+    return sorted(tuple(repr(v) for v in row) for row in rows)
+
+
+def test_outbox_rows_copied_in_read_the_same_as_rows_inserted(db, clinic, runtime, monkeypatch):
+    from glowline.store import copy_rows
+
+    if not copy_rows.supported(db):
+        pytest.skip("COPY is PostgreSQL's (run with TEST_DATABASE_URL=postgresql+psycopg://...)")
+    intakes = _intakes(db, clinic, 2)
+    # What COPY's text format must escape (a tab, a backslash, a line break) and accents, in every reminder.
+    clinic.templates = {"reminder": "Hola\tde {clinic}\\\nsesión {date} {time}"}
+    db.commit()
+    now = runtime.clock.now()
+    first = now + timedelta(hours=25, minutes=30)
+    requests = [(0, PlanRequest(intakes[0].id, first, "skin-rejuvenation"))]
+    copied = start_plans(db, runtime, clinic=clinic, requests=requests, actor="test", now=now).started[0][1]
+    monkeypatch.setattr(copy_rows, "supported", lambda _db: False)
+    requests = [(0, PlanRequest(intakes[1].id, first, "skin-rejuvenation"))]
+    inserted = start_plans(db, runtime, clinic=clinic, requests=requests, actor="test", now=now).started[0][1]
+    db.commit()
+    assert _stored(db, copied) == _stored(db, inserted)
+    bodies = db.scalars(select(OutboxMessage.body).where(OutboxMessage.plan_id == copied)).all()
+    assert any(body.startswith("Hola\tde Glow") and "\\\nsesión" in body for body in bodies)
 
 
 def test_a_refused_item_in_the_middle_is_reported_by_index_and_the_rest_start(api, db, clinic):

@@ -29,6 +29,7 @@ from glowline.clinics.audit import AuditAction
 from glowline.messages.settings import MessageSettings
 from glowline.plans.drafts import PlanDraft
 from glowline.plans.outbox_rows import confirmation_columns, message_columns
+from glowline.store import copy_rows
 from glowline.store.models import (AuditEvent, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan, PlanStatus,
                                    SessionStatus, TreatmentSession)
 
@@ -50,8 +51,9 @@ class NewRowDispatcher(TypingProtocol):
 class _Rows:
     """A timeline's outbox rows minus the ids, built once per timeline a batch shares."""
 
-    # (session number, columns, their names, the columns converted for the driver)
-    rows: list[tuple[int, dict[str, Any], frozenset[str], dict[str, Any]]]
+    # (session number, columns, their names, the columns converted for the driver, and those values
+    # in the order of the sorted names, for COPY)
+    rows: list[tuple[int, dict[str, Any], frozenset[str], dict[str, Any], tuple[Any, ...]]]
 
 
 def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
@@ -77,7 +79,12 @@ def _timeline_rows(draft: PlanDraft, settings: MessageSettings, converter: _Conv
         for name in ("result", "finished_at", "not_after"):
             if columns[name] is None:
                 del columns[name]
-    return _Rows([(number, columns, frozenset(columns), converter.convert(columns)) for number, columns in rows])
+    out = []
+    for number, columns in rows:
+        converted = converter.convert(columns)
+        out.append((number, columns, frozenset(columns), converted,
+                    tuple(converted[_PREFIX + name] for name in sorted(columns))))
+    return _Rows(out)
 
 
 def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: MessageSettings, actor: str,
@@ -105,9 +112,11 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
     shared = {} if shared is None else shared
     # One executemany per set of columns (insertmanyvalues needs the same keys in every row).
     queued: dict[frozenset[str], list[dict[str, Any]]] = {}
-    others: dict[frozenset[str], list[dict[str, Any]]] = {}
+    others: dict[frozenset[str], list[Any]] = {}
     converter = _Converter(db, OutboxMessage)
-    plain = converter.plain(("clinic_id", "client_id", "plan_id", "to_number", "session_id"))
+    plain = converter.plain(_OWN_IDS)
+    # On PostgreSQL the rows nothing reads back go in by COPY (tuples in _OWN_IDS + sorted names order).
+    copying = plain and copy_rows.supported(db)
     for plan_id, draft in zip(plan_ids, drafts, strict=True):
         built = shared.get(id(draft.timeline))
         if built is None:
@@ -116,10 +125,13 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
                 now=now, cutoff=cutoff)
         ids = dict(clinic_id=clinic.id, client_id=draft.recipient.id, plan_id=plan_id,
                    to_number=draft.recipient.phone)
-        for number, columns, names, converted in built.rows:
+        for number, columns, names, converted, values in built.rows:
             own = {**ids, "session_id": session_ids[plan_id, number]}
             if columns["status"] is MessageStatus.QUEUED:
                 queued.setdefault(names, []).append({**columns, **own})
+            elif copying:
+                others.setdefault(names, []).append((clinic.id, draft.recipient.id, plan_id, draft.recipient.phone,
+                                                     own["session_id"], *values))
             else:
                 others.setdefault(names, []).append({**converted, **_ids_for_driver(own, converter, plain)})
     # Queued rows first (a plan's confirmation keeps the lowest id, as listings break due-time ties by id);
@@ -128,8 +140,11 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
         items = [(row.id, row.due_at) for row in _insert_returning(db, OutboxMessage, group, "due_at")]
         if dispatcher is not None:
             dispatcher.enqueue_after_commit(db, items)
-    for group in others.values():
-        _insert_many(db, OutboxMessage, group)
+    for names, rows in others.items():
+        if copying:
+            _copy_outbox(db, [*_OWN_IDS, *sorted(names)], rows)
+        else:
+            _insert_many(db, OutboxMessage, rows)
     db.execute(insert(_table(AuditEvent)), [audit.values(
         clinic_id=clinic.id, actor=actor, action=AuditAction.PLAN_STARTED, now=now, plan_id=plan_id, version=1,
         protocol_id=d.protocol.id, sessions=len(d.timeline.sessions), interval_weeks=d.interval_weeks)
@@ -161,6 +176,17 @@ def _insert_many(db: Session, model, rows: list[dict[str, Any]]) -> None:
     db.execute(insert(table).values({n: bindparam(_PREFIX + n, type_=_AsGiven()) for n in names}), rows)
 
 
+def _copy_outbox(db: Session, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """COPY outbox rows whose values follow ``columns``; an executemany if a column left out has a computed default."""
+    table = _table(OutboxMessage)
+    defaults = copy_rows.scalar_defaults(db, table, columns)
+    if defaults is None:
+        _insert_many(db, OutboxMessage, [{_PREFIX + name: value for name, value in zip(columns, row, strict=True)}
+                                         for row in rows])
+        return
+    copy_rows.copy_rows(db, table, columns, rows, defaults)
+
+
 def _ids_for_driver(own: dict[str, Any], converter: _Converter, plain: bool) -> dict[str, Any]:
     """A row's own ids keyed for ``_insert_many`` (converted only if a driver ever needs it)."""
     if not plain:
@@ -179,6 +205,7 @@ class _AsGiven(UserDefinedType):
         return "BLOB"
 
 
+_OWN_IDS = ("clinic_id", "client_id", "plan_id", "to_number", "session_id")  # what differs between plans
 _PREFIX = "v_"  # a bound parameter may not take a column's own name in an INSERT's VALUES
 
 
