@@ -15,8 +15,10 @@ Does not commit.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Protocol as TypingProtocol, cast
 
@@ -145,7 +147,7 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
             _copy_outbox(db, [*_OWN_IDS, *sorted(names)], rows)
         else:
             _insert_many(db, OutboxMessage, rows)
-    db.execute(insert(_table(AuditEvent)), [audit.values(
+    _insert_rows(db, AuditEvent, [audit.values(
         clinic_id=clinic.id, actor=actor, action=AuditAction.PLAN_STARTED, now=now, plan_id=plan_id, version=1,
         protocol_id=d.protocol.id, sessions=len(d.timeline.sessions), interval_weeks=d.interval_weeks)
         for plan_id, d in zip(plan_ids, drafts, strict=True)])
@@ -163,9 +165,52 @@ def _insert_returning(db: Session, model, rows: list[dict[str, Any]], *columns: 
 
     Unordered on purpose: SQLite cannot promise RETURNING in VALUES order, so SQLAlchemy would
     send an ordered insert one row at a time there; callers match rows by columns that are unique.
+    On PostgreSQL the rows are copied in with reserved ids (and come back in order).
     """
     table = _table(model)
+    if copy_rows.supported(db):
+        ids = _copy_dicts(db, model, rows, with_ids=True)
+        if ids is not None:
+            inserted = _inserted(columns)
+            return [inserted(new_id, *(row[name] for name in columns)) for new_id, row in zip(ids, rows, strict=True)]
     return list(db.execute(insert(table).returning(table.c.id, *(table.c[name] for name in columns)), rows))
+
+
+def _insert_rows(db: Session, model, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (same keys in each) whose ids nothing needs: COPY on PostgreSQL, else one executemany."""
+    if not (copy_rows.supported(db) and _copy_dicts(db, model, rows, with_ids=False) is not None):
+        db.execute(insert(_table(model)), rows)
+
+
+@lru_cache(maxsize=16)
+def _inserted(columns: tuple[str, ...]) -> type:
+    """A row type like RETURNING's: the new id and the given columns, by name."""
+    return namedtuple("Inserted", ["id", *columns])
+
+
+def _copy_dicts(db: Session, model, rows: list[dict[str, Any]], *, with_ids: bool) -> list[int] | None:
+    """COPY ``rows`` (same keys in each) into ``model``'s table; their ids in order, or None if it cannot.
+
+    It cannot when a column the rows leave out has a computed default (the caller inserts instead).
+    """
+    if not rows:
+        return []
+    table = _table(model)
+    names = sorted(rows[0])
+    defaults = copy_rows.scalar_defaults(db, table, names)
+    if defaults is None:
+        return None
+    converter = _Converter(db, model)
+    processors = [converter.processors[name] for name in names]
+    values = [tuple(value if processor is None else processor(value)
+                    for processor, value in zip(processors, (row[name] for name in names), strict=True))
+              for row in rows]
+    ids: list[int] = []
+    if with_ids:
+        ids = copy_rows.reserve_ids(db, table, len(rows))
+        names, values = ["id", *names], [(new_id, *row) for new_id, row in zip(ids, values, strict=True)]
+    copy_rows.copy_rows(db, table, names, values, defaults)
+    return ids
 
 
 def _insert_many(db: Session, model, rows: list[dict[str, Any]]) -> None:

@@ -1,12 +1,14 @@
 """Rows written with PostgreSQL's ``COPY ... FROM STDIN``, inside the session's own transaction.
 
-A plan batch writes ~200,000 outbox rows that nothing reads back at once. As an executemany
+A plan batch writes ~200,000 outbox rows that nothing reads back at once, and ~70,000 plans,
+sessions and audit events. As an executemany
 each row still costs SQLAlchemy's parameter building and the server a statement's parse, plan
 and execute; ``COPY`` streams them through psycopg 3's ``cursor.copy()`` (its C dumpers in
 the text format) into one statement. Only where the driver is psycopg on PostgreSQL; the
 caller falls back to its inserts elsewhere. Values go in already converted for the driver,
 as a typed insert's bind processors would give them; a column the rows leave out gets its
-Python-side scalar default here, as SQLAlchemy's insert would have filled it in.
+Python-side scalar default here, as SQLAlchemy's insert would have filled it in. Rows whose ids
+are needed reserve them from the table's sequence first (``reserve_ids``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
 
@@ -38,6 +40,17 @@ def scalar_defaults(db: Session, table: Table, given: Iterable[str]) -> dict[str
         processor = column.type.dialect_impl(dialect).bind_processor(dialect)
         defaults[column.name] = processor(arg) if processor is not None else arg
     return defaults
+
+
+def reserve_ids(db: Session, table: Table, count: int) -> list[int]:
+    """``count`` new ids from the sequence behind ``table``'s id, ascending, as the server would have given them.
+
+    COPY returns nothing, so rows that later rows point at (plans, sessions) take their ids first
+    and go in with them: one round trip, and no matching of RETURNING rows back to their values.
+    """
+    found = db.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+                       {"table": table.name, "count": count}).scalars()
+    return sorted(found)
 
 
 def copy_rows(db: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
