@@ -176,11 +176,12 @@ def _stored(db, plan_id):
     return sorted(tuple(repr(v) for v in row) for row in rows)
 
 
-def test_outbox_rows_copied_in_read_the_same_as_rows_inserted(db, clinic, runtime, monkeypatch):
-    from glowline.store import copy_rows
+def test_rows_written_below_sqlalchemy_read_the_same_as_rows_inserted(db, clinic, runtime, monkeypatch):
+    # PostgreSQL's COPY and SQLite's own executemany take converted values: what they store must be
+    # exactly what SQLAlchemy's typed inserts store, column by column.
+    from glowline.store import raw_rows
 
-    if not copy_rows.supported(db):
-        pytest.skip("COPY is PostgreSQL's (run with TEST_DATABASE_URL=postgresql+psycopg://...)")
+    assert raw_rows.supported(db)
     intakes = _intakes(db, clinic, 2)
     # What COPY's text format must escape (a tab, a backslash, a line break) and accents, in every reminder.
     clinic.templates = {"reminder": "Hola\tde {clinic}\\\nsesión {date} {time}"}
@@ -188,13 +189,14 @@ def test_outbox_rows_copied_in_read_the_same_as_rows_inserted(db, clinic, runtim
     now = runtime.clock.now()
     first = now + timedelta(hours=25, minutes=30)
     requests = [(0, PlanRequest(intakes[0].id, first, "skin-rejuvenation"))]
-    copied = start_plans(db, runtime, clinic=clinic, requests=requests, actor="test", now=now).started[0][1]
-    monkeypatch.setattr(copy_rows, "supported", lambda _db: False)
+    raw = start_plans(db, runtime, clinic=clinic, requests=requests, actor="test", now=now).started[0][1]
+    monkeypatch.setattr(raw_rows, "supported", lambda _db: False)
+    monkeypatch.setattr(raw_rows, "reserves_ids", lambda _db: False)
     requests = [(0, PlanRequest(intakes[1].id, first, "skin-rejuvenation"))]
     inserted = start_plans(db, runtime, clinic=clinic, requests=requests, actor="test", now=now).started[0][1]
     db.commit()
-    assert _stored(db, copied) == _stored(db, inserted)
-    bodies = db.scalars(select(OutboxMessage.body).where(OutboxMessage.plan_id == copied)).all()
+    assert _stored(db, raw) == _stored(db, inserted)
+    bodies = db.scalars(select(OutboxMessage.body).where(OutboxMessage.plan_id == raw)).all()
     assert any(body.startswith("Hola\tde Glow") and "\\\nsesión" in body for body in bodies)
 
 

@@ -31,7 +31,7 @@ from glowline.clinics.audit import AuditAction
 from glowline.messages.settings import MessageSettings
 from glowline.plans.drafts import PlanDraft
 from glowline.plans.outbox_rows import confirmation_columns, message_columns
-from glowline.store import copy_rows
+from glowline.store import raw_rows
 from glowline.store.models import (AuditEvent, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan, PlanStatus,
                                    SessionStatus, TreatmentSession)
 
@@ -117,8 +117,9 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
     others: dict[frozenset[str], list[Any]] = {}
     converter = _Converter(db, OutboxMessage)
     plain = converter.plain(_OWN_IDS)
-    # On PostgreSQL the rows nothing reads back go in by COPY (tuples in _OWN_IDS + sorted names order).
-    copying = plain and copy_rows.supported(db)
+    # The rows nothing reads back go in below SQLAlchemy (raw_rows: COPY on PostgreSQL, the driver's own
+    # executemany on SQLite), as tuples in _OWN_IDS + sorted names order.
+    copying = plain and raw_rows.supported(db)
     for plan_id, draft in zip(plan_ids, drafts, strict=True):
         built = shared.get(id(draft.timeline))
         if built is None:
@@ -168,7 +169,7 @@ def _insert_returning(db: Session, model, rows: list[dict[str, Any]], *columns: 
     On PostgreSQL the rows are copied in with reserved ids (and come back in order).
     """
     table = _table(model)
-    if copy_rows.supported(db):
+    if raw_rows.reserves_ids(db):
         ids = _copy_dicts(db, model, rows, with_ids=True)
         if ids is not None:
             inserted = _inserted(columns)
@@ -177,8 +178,8 @@ def _insert_returning(db: Session, model, rows: list[dict[str, Any]], *columns: 
 
 
 def _insert_rows(db: Session, model, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (same keys in each) whose ids nothing needs: COPY on PostgreSQL, else one executemany."""
-    if not (copy_rows.supported(db) and _copy_dicts(db, model, rows, with_ids=False) is not None):
+    """Insert ``rows`` (same keys in each) whose ids nothing needs: through ``raw_rows``, else one executemany."""
+    if not (raw_rows.supported(db) and _copy_dicts(db, model, rows, with_ids=False) is not None):
         db.execute(insert(_table(model)), rows)
 
 
@@ -189,7 +190,7 @@ def _inserted(columns: tuple[str, ...]) -> type:
 
 
 def _copy_dicts(db: Session, model, rows: list[dict[str, Any]], *, with_ids: bool) -> list[int] | None:
-    """COPY ``rows`` (same keys in each) into ``model``'s table; their ids in order, or None if it cannot.
+    """Write ``rows`` (same keys in each) through ``raw_rows``; their ids in order, or None if it cannot.
 
     It cannot when a column the rows leave out has a computed default (the caller inserts instead).
     """
@@ -197,7 +198,7 @@ def _copy_dicts(db: Session, model, rows: list[dict[str, Any]], *, with_ids: boo
         return []
     table = _table(model)
     names = sorted(rows[0])
-    defaults = copy_rows.scalar_defaults(db, table, names)
+    defaults = raw_rows.scalar_defaults(db, table, names)
     if defaults is None:
         return None
     converter = _Converter(db, model)
@@ -207,9 +208,9 @@ def _copy_dicts(db: Session, model, rows: list[dict[str, Any]], *, with_ids: boo
               for row in rows]
     ids: list[int] = []
     if with_ids:
-        ids = copy_rows.reserve_ids(db, table, len(rows))
+        ids = raw_rows.reserve_ids(db, table, len(rows))
         names, values = ["id", *names], [(new_id, *row) for new_id, row in zip(ids, values, strict=True)]
-    copy_rows.copy_rows(db, table, names, values, defaults)
+    raw_rows.write_rows(db, table, names, values, defaults)
     return ids
 
 
@@ -222,14 +223,14 @@ def _insert_many(db: Session, model, rows: list[dict[str, Any]]) -> None:
 
 
 def _copy_outbox(db: Session, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """COPY outbox rows whose values follow ``columns``; an executemany if a column left out has a computed default."""
+    """Write outbox rows (values in ``columns`` order) through ``raw_rows``; an insert if a default is computed."""
     table = _table(OutboxMessage)
-    defaults = copy_rows.scalar_defaults(db, table, columns)
+    defaults = raw_rows.scalar_defaults(db, table, columns)
     if defaults is None:
         _insert_many(db, OutboxMessage, [{_PREFIX + name: value for name, value in zip(columns, row, strict=True)}
                                          for row in rows])
         return
-    copy_rows.copy_rows(db, table, columns, rows, defaults)
+    raw_rows.write_rows(db, table, columns, rows, defaults)
 
 
 def _ids_for_driver(own: dict[str, Any], converter: _Converter, plain: bool) -> dict[str, Any]:
