@@ -83,9 +83,8 @@ def _timeline_rows(draft: PlanDraft, settings: MessageSettings, converter: _Conv
                 del columns[name]
     out = []
     for number, columns in rows:
-        converted = converter.convert(columns)
-        out.append((number, columns, frozenset(columns), converted,
-                    tuple(converted[_PREFIX + name] for name in sorted(columns))))
+        converted, names = converter.convert(columns), frozenset(columns)
+        out.append((number, columns, names, converted, tuple(converted[_PREFIX + name] for name in converter.order(names))))
     return _Rows(out)
 
 
@@ -145,7 +144,7 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
             dispatcher.enqueue_after_commit(db, items)
     for names, rows in others.items():
         if copying:
-            _copy_outbox(db, [*_OWN_IDS, *sorted(names)], rows)
+            _copy_outbox(db, [*_OWN_IDS, *converter.order(names)], rows)
         else:
             _insert_many(db, OutboxMessage, rows)
     _insert_rows(db, AuditEvent, [audit.values(
@@ -252,6 +251,7 @@ class _AsGiven(UserDefinedType):
 
 
 _OWN_IDS = ("clinic_id", "client_id", "plan_id", "to_number", "session_id")  # what differs between plans
+_UNSEEN = object()
 _PREFIX = "v_"  # a bound parameter may not take a column's own name in an INSERT's VALUES
 
 
@@ -268,14 +268,33 @@ class _Converter:
         dialect = db.get_bind().dialect
         # dialect_impl: the dialect's own type (SQLite's DATETIME writes its text form), as a typed insert uses.
         self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
+        # Every row of a batch carries the same ``now`` (created, updated, enqueued or finished) and one
+        # of a few kinds, channels and statuses: each distinct value is converted once.
+        self._converted: dict[tuple[str, Any], Any] = {}
+        self._orders: dict[frozenset[str], tuple[str, ...]] = {}
 
     def convert(self, columns: dict[str, Any]) -> dict[str, Any]:
         """``columns`` as the driver takes them, keyed for ``_insert_many``."""
         out = {}
+        converted = self._converted
         for name, value in columns.items():
             processor = self.processors[name]
-            out[_PREFIX + name] = processor(value) if processor is not None else value
+            if processor is None:
+                out[_PREFIX + name] = value
+                continue
+            key = (name, value)
+            found = converted.get(key, _UNSEEN)
+            if found is _UNSEEN:
+                found = converted[key] = processor(value)
+            out[_PREFIX + name] = found
         return out
+
+    def order(self, names: frozenset[str]) -> tuple[str, ...]:
+        """``names`` sorted, the column order of a COPY or a positional INSERT."""
+        found = self._orders.get(names)
+        if found is None:
+            found = self._orders[names] = tuple(sorted(names))
+        return found
 
     def plain(self, names: Iterable[str]) -> bool:
         """True when these columns' values go to the driver unconverted (ids and numbers as text)."""
