@@ -17,7 +17,7 @@ from glowline.messages.segments import row_segments
 from glowline.plans.bulk import PlanRequest, start_plans
 from glowline.plans.start import start_plan
 from glowline.store.models import (AuditEvent, Channel, IntakeStatus, MessageKind, MessageStatus, OutboxMessage,
-                                   Plan)
+                                   Plan, TreatmentSession)
 from tests.helpers import in_redis, make_clinic, make_intake
 
 FIRST = "2026-12-03T10:00:00-05:00"
@@ -169,11 +169,14 @@ def test_a_plan_started_in_a_batch_is_the_plan_a_single_start_writes(db, clinic,
 
 
 def _stored(db, plan_id):
-    """Every column of a plan's outbox rows but the ids, in a stable order."""
-    table = OutboxMessage.__table__
-    names = [c.name for c in table.columns if c.name not in ("id", "plan_id", "session_id", "client_id", "to_number")]
-    rows = db.execute(select(*(table.c[n] for n in names)).where(table.c.plan_id == plan_id)).all()
-    return sorted(tuple(repr(v) for v in row) for row in rows)
+    """Every column of a plan's own rows (plan, sessions, outbox, audit) but those naming the plan or client."""
+    ids = ("id", "plan_id", "session_id", "client_id", "to_number", "intake_id")
+    stored = []
+    for model, link in ((Plan, "id"), (TreatmentSession, "plan_id"), (OutboxMessage, "plan_id"), (AuditEvent, "plan_id")):
+        table = model.__table__
+        rows = db.execute(select(*(c for c in table.columns if c.name not in ids)).where(table.c[link] == plan_id)).all()
+        stored.append(sorted(tuple(repr(v) for v in row) for row in rows))
+    return stored
 
 
 def test_rows_written_below_sqlalchemy_read_the_same_as_rows_inserted(db, clinic, runtime, monkeypatch):

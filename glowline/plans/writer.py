@@ -4,7 +4,10 @@ Every plan start (one from the API or a staff text, ten thousand from an import)
 here, so a plan looks the same whichever way it came in. Through the ORM's unit of work a
 plan's ~27 rows cost more than building it; as Core ``insert()`` executemany (insertmanyvalues
 on SQLite and psycopg, RETURNING the new ids where a later row needs them, matched by columns
-that are unique in the batch) a batch costs a few statements per table.
+that are unique in the batch) a batch costs a few statements per table. Below that, where the
+driver allows (``store.raw_rows``), rows skip SQLAlchemy's per-row parameter work: on PostgreSQL
+every table goes in by COPY, ids reserved from its sequence; on SQLite the outbox rows nothing
+reads back and the audit events go through the driver's own executemany.
 
 Core inserts skip the ORM's mapper events, so what those would fill in is computed here
 explicitly (an outbox row's ``segments``: ``outbox_rows`` counts them with the same rule).
