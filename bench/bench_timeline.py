@@ -1,20 +1,24 @@
 """How fast a plan's timeline is built and rendered (the staff preview calls this on every keystroke).
 
-Run: .venv/bin/python -m bench.bench_timeline
+``--distinct``: each round's first session a minute after the last, so no date or time text
+is remembered from an earlier round (a batch whose plans all start at different times).
+
+Run: .venv/bin/python -m bench.bench_timeline [--distinct]
 """
 
 from __future__ import annotations
 
+import sys
 import time
 import tracemalloc
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from glowline.config import ROOT
 from glowline.catalog.protocols import load_catalog
 from glowline.plans.timeline import MessageSettings, build_timeline, localize
 
 
-def main(rounds: int = 300) -> None:
+def main(rounds: int = 300, distinct: bool = False) -> None:
     """Print timelines/s and peak memory per protocol at its longest plan."""
     catalog = load_catalog(ROOT / "protocols.json", ROOT / "schemas" / "protocols.schema.json")
     settings = MessageSettings(clinic_name="Glow Clinic", clinic_phone="+12125550100", timezone="America/New_York")
@@ -24,8 +28,9 @@ def main(rounds: int = 300) -> None:
         count = protocol.sessions.max
         timeline = build_timeline(protocol, first, settings, sessions=count)
         start = time.perf_counter()
-        for _ in range(rounds):
-            build_timeline(protocol, first, settings, sessions=count)
+        for n in range(rounds):
+            build_timeline(protocol, first + timedelta(minutes=n + 1) if distinct else first, settings, sessions=count)
+        first += timedelta(minutes=rounds + 1) if distinct else timedelta()
         rate = rounds / (time.perf_counter() - start)
         tracemalloc.start()
         build_timeline(protocol, first, settings, sessions=count)
@@ -35,4 +40,4 @@ def main(rounds: int = 300) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(distinct="--distinct" in sys.argv[1:])

@@ -53,3 +53,15 @@ def test_dates_read_as_clients_expect_them():
 @pytest.mark.parametrize(("hours", "said"), [(48, "2 days"), (24, "1 day"), (36, "36 hours"), (1, "1 hour")])
 def test_durations_are_said_in_days_when_they_divide(hours, said):
     assert format_duration(hours) == said
+
+
+def test_remembered_dates_and_times_follow_each_wall_clock():
+    # Babel's answers are remembered by the wall-clock date or time a pattern shows: the same instant
+    # in two zones must still read as two clocks, and two instants on one clock as one text.
+    instant = datetime(2026, 12, 4, 3, 30, tzinfo=ZoneInfo("UTC"))
+    new_york, honolulu = instant.astimezone(ZoneInfo("America/New_York")), instant.astimezone(ZoneInfo("Pacific/Honolulu"))
+    assert (format_date(new_york), format_time(new_york)) == ("Thu Dec 3", "10:30 PM")
+    assert (format_date(honolulu), format_time(honolulu)) == ("Thu Dec 3", "5:30 PM")
+    next_day = datetime(2026, 12, 4, 22, 30, tzinfo=ZoneInfo("America/New_York"))
+    assert (format_date(next_day), format_time(next_day, "es")) == ("Fri Dec 4", "10:30 p. m.")
+    assert format_moment(next_day, year=True) == "Fri Dec 4 2026, 10:30 PM"

@@ -17,7 +17,7 @@ from glowline.messages.segments import row_segments
 from glowline.plans.bulk import PlanRequest, start_plans
 from glowline.plans.start import start_plan
 from glowline.store.models import (AuditEvent, Channel, IntakeStatus, MessageKind, MessageStatus, OutboxMessage,
-                                   Plan)
+                                   Plan, TreatmentSession)
 from tests.helpers import in_redis, make_clinic, make_intake
 
 FIRST = "2026-12-03T10:00:00-05:00"
@@ -113,6 +113,7 @@ def test_a_batch_rolled_back_enqueues_nothing(db, clinic, runtime):
                 requests=[(0, PlanRequest(intake_id=intake.id, first_session_at=now.replace(year=now.year + 1)))])
     db.rollback()
     assert _jobs(runtime) == [] and db.scalars(select(Plan)).all() == []
+    assert db.scalars(select(OutboxMessage)).all() == []  # the COPY of its outbox rows went with the transaction
 
 
 def _picture(db, runtime, plan_id):
@@ -165,6 +166,41 @@ def test_a_plan_started_in_a_batch_is_the_plan_a_single_start_writes(db, clinic,
         assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.id == row.id, OutboxMessage.due_at == row.due_at, OutboxMessage.created_at == now,
             OutboxMessage.kind == row.kind)) == 1
+
+
+def _stored(db, plan_id):
+    """Every column of a plan's own rows (plan, sessions, outbox, audit) but those naming the plan or client."""
+    ids = ("id", "plan_id", "session_id", "client_id", "to_number", "intake_id")
+    stored = []
+    for model, link in ((Plan, "id"), (TreatmentSession, "plan_id"), (OutboxMessage, "plan_id"), (AuditEvent, "plan_id")):
+        table = model.__table__
+        rows = db.execute(select(*(c for c in table.columns if c.name not in ids)).where(table.c[link] == plan_id)).all()
+        stored.append(sorted(tuple(repr(v) for v in row) for row in rows))
+    return stored
+
+
+def test_rows_written_below_sqlalchemy_read_the_same_as_rows_inserted(db, clinic, runtime, monkeypatch):
+    # PostgreSQL's COPY and SQLite's own executemany take converted values: what they store must be
+    # exactly what SQLAlchemy's typed inserts store, column by column.
+    from glowline.store import raw_rows
+
+    assert raw_rows.supported(db)
+    intakes = _intakes(db, clinic, 2)
+    # What COPY's text format must escape (a tab, a backslash, a line break) and accents, in every reminder.
+    clinic.templates = {"reminder": "Hola\tde {clinic}\\\nsesión {date} {time}"}
+    db.commit()
+    now = runtime.clock.now()
+    first = now + timedelta(hours=25, minutes=30)
+    requests = [(0, PlanRequest(intakes[0].id, first, "skin-rejuvenation"))]
+    raw = start_plans(db, runtime, clinic=clinic, requests=requests, actor="test", now=now).started[0][1]
+    monkeypatch.setattr(raw_rows, "supported", lambda _db: False)
+    monkeypatch.setattr(raw_rows, "reserves_ids", lambda _db: False)
+    requests = [(0, PlanRequest(intakes[1].id, first, "skin-rejuvenation"))]
+    inserted = start_plans(db, runtime, clinic=clinic, requests=requests, actor="test", now=now).started[0][1]
+    db.commit()
+    assert _stored(db, raw) == _stored(db, inserted)
+    bodies = db.scalars(select(OutboxMessage.body).where(OutboxMessage.plan_id == raw)).all()
+    assert any(body.startswith("Hola\tde Glow") and "\\\nsesión" in body for body in bodies)
 
 
 def test_a_refused_item_in_the_middle_is_reported_by_index_and_the_rest_start(api, db, clinic):

@@ -11,7 +11,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as _babel_date_raw
-from babel.dates import get_timezone_name
+from babel.dates import get_timezone_name, tokenize_pattern
 from babel.dates import format_time as _babel_time_raw
 from babel.units import format_unit
 
@@ -23,21 +23,52 @@ _SPACES = str.maketrans({"\u202f": " ", "\u00a0": " "})
 
 
 # Babel parses its pattern and walks CLDR data on every call, most of a plan timeline's cost, and a
-# batch of plans formats the same few hundred slots again and again: remember the answers. The key
-# holds the zone and offset as well, because aware datetimes at the same instant compare equal
-# whatever their zone, and the wall-clock text differs.
-@lru_cache(maxsize=8192)
-def _babel_cached(kind: str, when: datetime, _tz: object, _offset: object, fmt: str, locale: str) -> str:
-    formatter = _babel_date_raw if kind == "date" else _babel_time_raw
-    return formatter(when, fmt, locale=locale).translate(_SPACES)
+# batch of plans formats the same days and clock times again and again: remember the answers by
+# what the pattern shows. A date-only pattern ("EEE MMM d") reads only the wall-clock date and a
+# time-only one ("h:mm a") only the wall-clock time, so ten thousand different first sessions
+# still share a few hundred answers. A pattern with a zone field keys on the instant, its zone and
+# offset, because aware datetimes at the same instant compare equal whatever their zone.
+_DATE_FIELDS = frozenset("GyYuUQqMLlwWdDFgEec")
+_TIME_FIELDS = frozenset("abBhHKkmsSA")
+_CACHE_SIZE = 8192
+_answers: dict[tuple, str] = {}
+
+
+@lru_cache(maxsize=128)
+def _fields(fmt: str) -> frozenset[str]:
+    """The field letters of a Babel pattern: "EEE MMM d 'de'" -> {"E", "M", "d"}."""
+    return frozenset(value[0] for kind, value in tokenize_pattern(fmt) if kind == "field")
+
+
+def _shown(when: datetime, fmt: str) -> object:
+    """What of ``when`` the pattern can show: its wall-clock date, time, both, or the instant in its zone."""
+    fields = _fields(fmt)
+    if fields <= _DATE_FIELDS:
+        return when.date()
+    if fields <= _TIME_FIELDS:
+        return when.time()
+    if fields <= _DATE_FIELDS | _TIME_FIELDS:
+        return when.replace(tzinfo=None)
+    return (when, when.tzinfo, when.utcoffset())
+
+
+def _babel(kind: str, when: datetime, fmt: str, locale: str) -> str:
+    key = (kind, _shown(when, fmt), fmt, locale)
+    found = _answers.get(key)
+    if found is None:
+        if len(_answers) >= _CACHE_SIZE:
+            _answers.clear()  # bounded; a batch refills what it uses in a few hundred calls
+        formatter = _babel_date_raw if kind == "date" else _babel_time_raw
+        found = _answers[key] = formatter(when, fmt, locale=locale).translate(_SPACES)
+    return found
 
 
 def _babel_date(when: datetime, fmt: str, locale: str) -> str:
-    return _babel_cached("date", when, when.tzinfo, when.utcoffset(), fmt, locale)
+    return _babel("date", when, fmt, locale)
 
 
 def _babel_time(when: datetime, fmt: str, locale: str) -> str:
-    return _babel_cached("time", when, when.tzinfo, when.utcoffset(), fmt, locale)
+    return _babel("time", when, fmt, locale)
 
 
 def format_date(when: datetime, locale: str = DEFAULT_LOCALE) -> str:
@@ -94,6 +125,7 @@ _PROBES = (datetime(2026, 1, 15, 12, tzinfo=timezone.utc), datetime(2026, 7, 15,
 _BABEL_LOCALES = {"en": "en_US", "es": "es_US"}
 
 
+@lru_cache(maxsize=256)
 def same_clock(a: str, b: str) -> bool:
     """True when two zones show the same wall-clock time all year."""
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 from dataclasses import dataclass
 
 from glowline.config import Config
@@ -32,9 +33,15 @@ class PublicLinks:
 
     def aftercare_code(self, protocol_id: str) -> str:
         """The opaque code of a protocol's aftercare page."""
-        digest = hmac.new(self.secret.encode(), f"aftercare:{protocol_id}".encode(), hashlib.sha256).hexdigest()
-        return digest[:CODE_LENGTH]
+        return _aftercare_code(self.secret, protocol_id)
 
     def aftercare(self, protocol_id: str, locale: str) -> str:
         """The full address of a protocol's aftercare page in ``locale``."""
         return f"{self.base_url}{AFTERCARE_PATH}/{self.aftercare_code(protocol_id)}/{locale}"
+
+
+# Every aftercare text of a plan carries its protocol's link: one HMAC per (secret, protocol), not per text.
+@lru_cache(maxsize=256)
+def _aftercare_code(secret: str, protocol_id: str) -> str:
+    digest = hmac.new(secret.encode(), f"aftercare:{protocol_id}".encode(), hashlib.sha256).hexdigest()
+    return digest[:CODE_LENGTH]

@@ -81,14 +81,17 @@ def override_of(given: object, locale: str) -> str | None:
     return None
 
 
-def _check_placeholders(key: str, text: str) -> set[str]:
+# A template's placeholders are a pure function of its text, and a plan start renders the same
+# few texts tens of thousands of times: parse each once.
+@lru_cache(maxsize=512)
+def _check_placeholders(key: str, text: str) -> frozenset[str]:
     names = placeholders_of(text, key)
     # Attribute or index access ({clinic.__class__}) would reach into Python objects: refuse it.
     unknown = sorted(n for n in names if n not in PLACEHOLDERS)
     if unknown:
         raise ValidationError(f"template {key!r} uses unknown placeholder {{{unknown[0]}}}; "
                               f"allowed: {', '.join(sorted(PLACEHOLDERS))}", field=f"templates.{key}")
-    return names
+    return frozenset(names)
 
 
 # A clinic's number as people dial it, kept per process: phonenumbers' parse is most of a render's cost,
@@ -127,11 +130,16 @@ def segments(text: str) -> tuple[int, str]:
         extended = used & _GSM_EXTENDED
         if len(text) + sum(text.count(c) for c in extended) <= 160:
             return 1, "GSM-7"
+        if not extended:  # every character one septet: no escape to keep whole, so plain division
+            return -(-len(text) // 153), "GSM-7"
         widths = [2 if c in _GSM_EXTENDED else 1 for c in text]
         return _pack(widths, single=160, multi=153), "GSM-7"
     # UCS-2 counts UTF-16 code units: characters outside the BMP (most emoji) take two.
-    if len(text.encode("utf-16-le")) // 2 <= 70:
+    units = len(text.encode("utf-16-le")) // 2
+    if units <= 70:
         return 1, "UCS-2"
+    if units == len(text):  # no surrogate pair to keep whole
+        return -(-units // 67), "UCS-2"
     widths = [2 if ord(c) > 0xFFFF else 1 for c in text]
     return _pack(widths, single=70, multi=67), "UCS-2"
 

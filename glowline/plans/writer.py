@@ -4,7 +4,10 @@ Every plan start (one from the API or a staff text, ten thousand from an import)
 here, so a plan looks the same whichever way it came in. Through the ORM's unit of work a
 plan's ~27 rows cost more than building it; as Core ``insert()`` executemany (insertmanyvalues
 on SQLite and psycopg, RETURNING the new ids where a later row needs them, matched by columns
-that are unique in the batch) a batch costs a few statements per table.
+that are unique in the batch) a batch costs a few statements per table. Below that, where the
+driver allows (``store.raw_rows``), rows skip SQLAlchemy's per-row parameter work: on PostgreSQL
+every table goes in by COPY, ids reserved from its sequence; on SQLite the outbox rows nothing
+reads back and the audit events go through the driver's own executemany.
 
 Core inserts skip the ORM's mapper events, so what those would fill in is computed here
 explicitly (an outbox row's ``segments``: ``outbox_rows`` counts them with the same rule).
@@ -15,8 +18,10 @@ Does not commit.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Protocol as TypingProtocol, cast
 
@@ -29,6 +34,7 @@ from glowline.clinics.audit import AuditAction
 from glowline.messages.settings import MessageSettings
 from glowline.plans.drafts import PlanDraft
 from glowline.plans.outbox_rows import confirmation_columns, message_columns
+from glowline.store import raw_rows
 from glowline.store.models import (AuditEvent, Intake, IntakeStatus, MessageStatus, OutboxMessage, Plan, PlanStatus,
                                    SessionStatus, TreatmentSession)
 
@@ -50,8 +56,9 @@ class NewRowDispatcher(TypingProtocol):
 class _Rows:
     """A timeline's outbox rows minus the ids, built once per timeline a batch shares."""
 
-    # (session number, columns, their names, the columns converted for the driver)
-    rows: list[tuple[int, dict[str, Any], frozenset[str], dict[str, Any]]]
+    # (session number, columns, their names, the columns converted for the driver, and those values
+    # in the order of the sorted names, for COPY)
+    rows: list[tuple[int, dict[str, Any], frozenset[str], dict[str, Any], tuple[Any, ...]]]
 
 
 def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
@@ -77,7 +84,11 @@ def _timeline_rows(draft: PlanDraft, settings: MessageSettings, converter: _Conv
         for name in ("result", "finished_at", "not_after"):
             if columns[name] is None:
                 del columns[name]
-    return _Rows([(number, columns, frozenset(columns), converter.convert(columns)) for number, columns in rows])
+    out = []
+    for number, columns in rows:
+        converted, names = converter.convert(columns), frozenset(columns)
+        out.append((number, columns, names, converted, tuple(converted[_PREFIX + name] for name in converter.order(names))))
+    return _Rows(out)
 
 
 def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: MessageSettings, actor: str,
@@ -105,9 +116,12 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
     shared = {} if shared is None else shared
     # One executemany per set of columns (insertmanyvalues needs the same keys in every row).
     queued: dict[frozenset[str], list[dict[str, Any]]] = {}
-    others: dict[frozenset[str], list[dict[str, Any]]] = {}
+    others: dict[frozenset[str], list[Any]] = {}
     converter = _Converter(db, OutboxMessage)
-    plain = converter.plain(("clinic_id", "client_id", "plan_id", "to_number", "session_id"))
+    plain = converter.plain(_OWN_IDS)
+    # The rows nothing reads back go in below SQLAlchemy (raw_rows: COPY on PostgreSQL, the driver's own
+    # executemany on SQLite), as tuples in _OWN_IDS + sorted names order.
+    copying = plain and raw_rows.supported(db)
     for plan_id, draft in zip(plan_ids, drafts, strict=True):
         built = shared.get(id(draft.timeline))
         if built is None:
@@ -116,10 +130,13 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
                 now=now, cutoff=cutoff)
         ids = dict(clinic_id=clinic.id, client_id=draft.recipient.id, plan_id=plan_id,
                    to_number=draft.recipient.phone)
-        for number, columns, names, converted in built.rows:
+        for number, columns, names, converted, values in built.rows:
             own = {**ids, "session_id": session_ids[plan_id, number]}
             if columns["status"] is MessageStatus.QUEUED:
                 queued.setdefault(names, []).append({**columns, **own})
+            elif copying:
+                others.setdefault(names, []).append((clinic.id, draft.recipient.id, plan_id, draft.recipient.phone,
+                                                     own["session_id"], *values))
             else:
                 others.setdefault(names, []).append({**converted, **_ids_for_driver(own, converter, plain)})
     # Queued rows first (a plan's confirmation keeps the lowest id, as listings break due-time ties by id);
@@ -128,9 +145,12 @@ def write_plans(db: Session, drafts: Sequence[PlanDraft], *, clinic, settings: M
         items = [(row.id, row.due_at) for row in _insert_returning(db, OutboxMessage, group, "due_at")]
         if dispatcher is not None:
             dispatcher.enqueue_after_commit(db, items)
-    for group in others.values():
-        _insert_many(db, OutboxMessage, group)
-    db.execute(insert(_table(AuditEvent)), [audit.values(
+    for names, rows in others.items():
+        if copying:
+            _copy_outbox(db, [*_OWN_IDS, *converter.order(names)], rows)
+        else:
+            _insert_many(db, OutboxMessage, rows)
+    _insert_rows(db, AuditEvent, [audit.values(
         clinic_id=clinic.id, actor=actor, action=AuditAction.PLAN_STARTED, now=now, plan_id=plan_id, version=1,
         protocol_id=d.protocol.id, sessions=len(d.timeline.sessions), interval_weeks=d.interval_weeks)
         for plan_id, d in zip(plan_ids, drafts, strict=True)])
@@ -148,9 +168,52 @@ def _insert_returning(db: Session, model, rows: list[dict[str, Any]], *columns: 
 
     Unordered on purpose: SQLite cannot promise RETURNING in VALUES order, so SQLAlchemy would
     send an ordered insert one row at a time there; callers match rows by columns that are unique.
+    On PostgreSQL the rows are copied in with reserved ids (and come back in order).
     """
     table = _table(model)
+    if raw_rows.reserves_ids(db):
+        ids = _copy_dicts(db, model, rows, with_ids=True)
+        if ids is not None:
+            inserted = _inserted(columns)
+            return [inserted(new_id, *(row[name] for name in columns)) for new_id, row in zip(ids, rows, strict=True)]
     return list(db.execute(insert(table).returning(table.c.id, *(table.c[name] for name in columns)), rows))
+
+
+def _insert_rows(db: Session, model, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (same keys in each) whose ids nothing needs: through ``raw_rows``, else one executemany."""
+    if not (raw_rows.supported(db) and _copy_dicts(db, model, rows, with_ids=False) is not None):
+        db.execute(insert(_table(model)), rows)
+
+
+@lru_cache(maxsize=16)
+def _inserted(columns: tuple[str, ...]) -> type:
+    """A row type like RETURNING's: the new id and the given columns, by name."""
+    return namedtuple("Inserted", ["id", *columns])
+
+
+def _copy_dicts(db: Session, model, rows: list[dict[str, Any]], *, with_ids: bool) -> list[int] | None:
+    """Write ``rows`` (same keys in each) through ``raw_rows``; their ids in order, or None if it cannot.
+
+    It cannot when a column the rows leave out has a computed default (the caller inserts instead).
+    """
+    if not rows:
+        return []
+    table = _table(model)
+    names = sorted(rows[0])
+    defaults = raw_rows.scalar_defaults(db, table, names)
+    if defaults is None:
+        return None
+    converter = _Converter(db, model)
+    processors = [converter.processors[name] for name in names]
+    values = [tuple(value if processor is None else processor(value)
+                    for processor, value in zip(processors, (row[name] for name in names), strict=True))
+              for row in rows]
+    ids: list[int] = []
+    if with_ids:
+        ids = raw_rows.reserve_ids(db, table, len(rows))
+        names, values = ["id", *names], [(new_id, *row) for new_id, row in zip(ids, values, strict=True)]
+    raw_rows.write_rows(db, table, names, values, defaults)
+    return ids
 
 
 def _insert_many(db: Session, model, rows: list[dict[str, Any]]) -> None:
@@ -159,6 +222,17 @@ def _insert_many(db: Session, model, rows: list[dict[str, Any]]) -> None:
     names = [name[len(_PREFIX):] for name in rows[0]]
     # Untyped parameters: SQLAlchemy passes the converted values through instead of converting each again.
     db.execute(insert(table).values({n: bindparam(_PREFIX + n, type_=_AsGiven()) for n in names}), rows)
+
+
+def _copy_outbox(db: Session, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Write outbox rows (values in ``columns`` order) through ``raw_rows``; an insert if a default is computed."""
+    table = _table(OutboxMessage)
+    defaults = raw_rows.scalar_defaults(db, table, columns)
+    if defaults is None:
+        _insert_many(db, OutboxMessage, [{_PREFIX + name: value for name, value in zip(columns, row, strict=True)}
+                                         for row in rows])
+        return
+    raw_rows.write_rows(db, table, columns, rows, defaults)
 
 
 def _ids_for_driver(own: dict[str, Any], converter: _Converter, plain: bool) -> dict[str, Any]:
@@ -179,6 +253,8 @@ class _AsGiven(UserDefinedType):
         return "BLOB"
 
 
+_OWN_IDS = ("clinic_id", "client_id", "plan_id", "to_number", "session_id")  # what differs between plans
+_UNSEEN = object()
 _PREFIX = "v_"  # a bound parameter may not take a column's own name in an INSERT's VALUES
 
 
@@ -195,14 +271,33 @@ class _Converter:
         dialect = db.get_bind().dialect
         # dialect_impl: the dialect's own type (SQLite's DATETIME writes its text form), as a typed insert uses.
         self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
+        # Every row of a batch carries the same ``now`` (created, updated, enqueued or finished) and one
+        # of a few kinds, channels and statuses: each distinct value is converted once.
+        self._converted: dict[tuple[str, Any], Any] = {}
+        self._orders: dict[frozenset[str], tuple[str, ...]] = {}
 
     def convert(self, columns: dict[str, Any]) -> dict[str, Any]:
         """``columns`` as the driver takes them, keyed for ``_insert_many``."""
         out = {}
+        converted = self._converted
         for name, value in columns.items():
             processor = self.processors[name]
-            out[_PREFIX + name] = processor(value) if processor is not None else value
+            if processor is None:
+                out[_PREFIX + name] = value
+                continue
+            key = (name, value)
+            found = converted.get(key, _UNSEEN)
+            if found is _UNSEEN:
+                found = converted[key] = processor(value)
+            out[_PREFIX + name] = found
         return out
+
+    def order(self, names: frozenset[str]) -> tuple[str, ...]:
+        """``names`` sorted, the column order of a COPY or a positional INSERT."""
+        found = self._orders.get(names)
+        if found is None:
+            found = self._orders[names] = tuple(sorted(names))
+        return found
 
     def plain(self, names: Iterable[str]) -> bool:
         """True when these columns' values go to the driver unconverted (ids and numbers as text)."""
