@@ -7,17 +7,19 @@ They share ``webhooks.voice``'s blueprint, so the same prefix and the same outag
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Response, request
 
 from glowline.intake.spooled_calls import CallSpool, apply_call_status_form
-from glowline.store.models import HandledAs, MessageKind
+from glowline.store.models import HandledAs, InboundMessage, MessageKind, OutboxMessage
 from glowline.transports import callbacks
 from glowline.voice.calls import (CallResult, apply_choice, is_machine, message_for_call, read_choice, record_result,
                                   reminder_twiml, unavailable_twiml)
 from glowline.voice.rebook import answer_on_call, key_of, missed_call_twiml, offer_on_call
 from glowline.voice.stop import is_spoken_stop, opt_out_on_call
-from glowline.voice.twiml import AnswerVia, claim_step, read_answer, step_sid
+from glowline.voice.twiml import AnswerVia, VoiceAnswer, claim_step, read_answer, step_sid
 from webhooks.context import db, runtime
 from webhooks.contract import CALL_STATUS, REMINDER_CALL, inbound
 from webhooks.twilio_auth import verify_twilio
@@ -36,6 +38,35 @@ def _reminder_call(session):
         # lazy ``message.clinic`` then finds this copy in the session instead of querying.
         runtime().clinics.by_id(session, message.clinic_id)
     return call_sid, message
+
+
+@dataclass
+class _Answer:
+    """One keypad or spoken answer on a reminder call, stored once against its call and attempt."""
+
+    message: OutboxMessage
+    row: InboundMessage
+    answer: VoiceAnswer
+    attempt: int
+    now: datetime
+
+
+def _claim_answer(step: str, handled_as: str | None = None) -> _Answer | Response:
+    """This answer and its reminder call's row; or what to say at once (a call that is not ours, a replay)."""
+    attempt = int_arg("attempt") or 1
+    session = db()
+    call_sid, message = _reminder_call(session)
+    if message is None:
+        return twiml_response(unavailable_twiml())
+    now = runtime().clock.now()
+    answer = read_answer(request.form)
+    row, replay = claim_step(session, sid=step_sid(call_sid, f"{step}:{attempt}"), clinic_id=message.clinic_id,
+                             client_id=message.client_id, from_number=message.to_number, body=answer.reply,
+                             confidence=answer.confidence, handled_as=handled_as, now=now)
+    if replay is not None:
+        return twiml_response(replay)
+    assert row is not None  # claim_step gives the new row whenever it is not a replay
+    return _Answer(message, row, answer, attempt, now)
 
 
 @bp.post(callbacks.REMINDER_PATH)  # not spooled: the status callback that follows records how the call went
@@ -75,19 +106,11 @@ def reminder():
 @inbound(REMINDER_CALL)
 def reminder_gather():
     """The keypad (or spoken) answer to a reminder call: 1 confirm, 2 call back, 9 stop."""
-    form = request.form
-    attempt = int_arg("attempt") or 1
-    session = db()
-    call_sid, message = _reminder_call(session)
-    if message is None:
-        return twiml_response(unavailable_twiml())
-    now = runtime().clock.now()
-    answer = read_answer(form)
-    row, replay = claim_step(session, sid=step_sid(call_sid, f"reminder:{attempt}"), clinic_id=message.clinic_id,
-                             client_id=message.client_id, from_number=message.to_number, body=answer.reply,
-                             confidence=answer.confidence, now=now)
-    if replay is not None:
-        return twiml_response(replay)
+    claimed = _claim_answer("reminder")
+    if isinstance(claimed, Response):
+        return claimed
+    session, message, row, answer, attempt, now = db(), claimed.message, claimed.row, claimed.answer, \
+        claimed.attempt, claimed.now
     choice = read_choice(answer.reply if answer.via is AnswerVia.DTMF else None,
                          answer.reply if answer.via is AnswerVia.SPEECH else None)
     if choice.result is CallResult.CALLBACK_REQUESTED:
@@ -115,19 +138,11 @@ def reminder_gather():
 @inbound(REMINDER_CALL)
 def reminder_rebook():
     """The key pressed for an offered time on a reminder call: 1-3 books it (checked again), 0 asks for a call."""
-    form = request.form
-    attempt = int_arg("attempt") or 1
-    session = db()
-    call_sid, message = _reminder_call(session)
-    if message is None:
-        return twiml_response(unavailable_twiml())
-    now = runtime().clock.now()
-    answer = read_answer(form)
-    row, replay = claim_step(session, sid=step_sid(call_sid, f"rebook:{attempt}"), clinic_id=message.clinic_id,
-                             client_id=message.client_id, from_number=message.to_number, body=answer.reply,
-                             confidence=answer.confidence, handled_as=HandledAs.REBOOK_PICK.value, now=now)
-    if replay is not None:
-        return twiml_response(replay)
+    claimed = _claim_answer("rebook", HandledAs.REBOOK_PICK.value)
+    if isinstance(claimed, Response):
+        return claimed
+    session, message, row, answer, attempt, now = db(), claimed.message, claimed.row, claimed.answer, \
+        claimed.attempt, claimed.now
     if is_spoken_stop(answer) and message.client is not None:
         row.handled_as = HandledAs.OPT_OUT.value
         twiml = opt_out_on_call(session, runtime(), clinic=message.clinic, client=message.client,
