@@ -44,6 +44,34 @@ def test_calls_still_come_from_the_clinics_number(runtime, db, clinic, clock, fa
     assert call.form["From"] == clinic.numbers[0].number and "MessagingServiceSid" not in call.form
 
 
+def test_a_clinic_with_only_a_service_texts_the_reminders_of_clients_who_prefer_calls(runtime, db, clinic, clock,
+                                                                                     fake_twilio):
+    with_service(db, clinic)
+    row = make_message(db, clinic, make_client(db), due_at=clock.now(), channel=Channel.VOICE, kind=MessageKind.REMINDER)
+    row.from_number = ""  # written while the clinic had no number of its own
+    for number in list(clinic.numbers):
+        db.delete(number)
+    db.commit()
+    schedule(runtime, db, [row])
+    advance(runtime, clock, timedelta(seconds=5))
+    assert fake_twilio.sent("Calls") == []
+    [text] = fake_twilio.sent("Messages")
+    assert text.form["MessagingServiceSid"] == SERVICE and text.form["Body"] == row.body
+    sent = fresh(db, row)
+    assert (sent.status, sent.channel) == (MessageStatus.SENT, Channel.SMS)
+
+
+def test_a_call_row_written_before_the_clinic_had_a_number_calls_from_the_number_it_has_now(runtime, db, clinic,
+                                                                                           clock, fake_twilio):
+    row = make_message(db, clinic, make_client(db), due_at=clock.now(), channel=Channel.VOICE, kind=MessageKind.REMINDER)
+    row.from_number = ""
+    db.commit()
+    schedule(runtime, db, [row])
+    advance(runtime, clock, timedelta(seconds=5))
+    [call] = fake_twilio.sent("Calls")
+    assert call.form["From"] == clinic.numbers[0].number
+
+
 def test_a_clinic_without_a_service_still_sends_from_its_number(runtime, db, clinic, clock, fake_twilio):
     row = make_message(db, clinic, make_client(db), due_at=clock.now())
     schedule(runtime, db, [row])

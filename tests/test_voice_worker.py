@@ -112,3 +112,18 @@ def test_aftercare_stays_a_text_for_a_voice_preferring_client():
     assert channel_for(MessageKind.AFTERCARE, Channel.VOICE) is Channel.SMS
     assert channel_for(MessageKind.AFTERCARE_END, Channel.VOICE) is Channel.SMS
     assert channel_for(MessageKind.REMINDER, Channel.SMS) is Channel.SMS
+
+
+def test_a_landline_text_of_a_clinic_with_no_number_to_call_from_makes_no_call(runtime, db, clinic, clock):
+    from tests.helpers import make_client, make_message
+
+    clinic.voice_fallback, clinic.messaging_service_sid = True, "MG" + "ab" * 16
+    for number in list(clinic.numbers):
+        db.delete(number)
+    db.commit()
+    db.expire_all()  # as the send job sees it, in a session of its own
+    text = make_message(db, clinic, make_client(db), due_at=clock.now(), kind=MessageKind.REMINDER)
+    text.status, text.error_code = MessageStatus.FAILED, 21614
+    assert text.clinic.sending_number == ""
+    # The call could only go out as a text again (and fail again): none.
+    assert fallback_call(db, text, now=clock.now()) is None

@@ -268,6 +268,8 @@ def _send(rt, db: Session, message_id: int) -> str:
             db.commit()
             return "skipped_quiet_hours"
         return _defer(rt, db, message, quiet_end, now, reason=None)
+    if message.channel is Channel.VOICE and not message.from_number:
+        _text_when_no_number_to_call_from(message)
     if message.channel is Channel.SMS and len(message.body) > MAX_BODY:
         outbox.mark_failed(db, message, f"body is {len(message.body)} characters; Twilio's limit is {MAX_BODY}",
                            now=now, code=21617, result="body_too_long")
@@ -285,6 +287,19 @@ def _send(rt, db: Session, message_id: int) -> str:
     attempts.mark_unsent(rt.redis, message.id, message.attempts)
     db.commit()
     return _deliver(rt, db, message, now)
+
+
+def _text_when_no_number_to_call_from(message: OutboxMessage) -> None:
+    """A call row written when its clinic had no number of its own: call from the one it has now, else text.
+
+    A clinic that texts only through a Messaging Service has no number to call from. Its
+    voice-preferring clients still get every reminder, as a text through the service (a call
+    row's body is the text form already), rather than a call Twilio would refuse.
+    """
+    message.from_number = message.clinic.sending_number
+    if not message.from_number:
+        message.channel = Channel.SMS
+        log.info("outbox %s: the clinic has no number to call from; sent as a text", message.id)
 
 
 def _defer(rt, db: Session, message: OutboxMessage, due_at: datetime, now: datetime, *, reason: str | None,

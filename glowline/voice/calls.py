@@ -328,6 +328,8 @@ def fallback_call(db: Session, message: OutboxMessage, *, now: datetime) -> Outb
     dispatcher) or None. Does not commit.
     """
     if (message.channel is not Channel.SMS or message.error_code not in NOT_MOBILE_CODES
-            or not message.clinic.voice_fallback or message.kind is not MessageKind.REMINDER):
+            or not message.clinic.voice_fallback or message.kind is not MessageKind.REMINDER
+            or not message.clinic.sending_number):
+        # No number to call from (a Messaging Service only): the call would only go out as a text again.
         return None
     return follow_up_call(db, message, due=now, now=now)
