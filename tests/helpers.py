@@ -11,10 +11,11 @@ import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta, timezone
 
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from glowline.store.models import (Channel, Client, Clinic, ClinicNumber, Intake, IntakeStatus, MessageKind,
-                                   MessageStatus, OutboxMessage, Plan, StaffPhone)
+from glowline.store.models import (Channel, Client, Clinic, ClinicNumber, InboundMessage, Intake, IntakeStatus,
+                                   MessageKind, MessageStatus, OutboxMessage, Plan, StaffPhone)
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -73,8 +74,6 @@ def make_plan(db, runtime, clinic, clock, *, phone: str, channel=None, days: int
 
 def make_client(db, phone=CLIENT_NUMBER, clinic=None, **kwargs) -> Client:
     """A committed client row of ``clinic`` (by default the first clinic)."""
-    from sqlalchemy import select
-
     owner = clinic or db.scalars(select(Clinic).order_by(Clinic.id)).first()
     client = Client(clinic_id=owner.id, phone=phone, **kwargs)
     db.add(client)
@@ -313,3 +312,28 @@ def database_down(database_url: str):
     """The database cannot take writes: SQLite locked by another connection, PostgreSQL refusing connections."""
     with (sqlite_locked if database_url.startswith("sqlite") else postgres_refusing)(database_url):
         yield
+
+
+def person(db, clinic, phone: str, name: str, *, text: str | None = None, at: datetime | None = None) -> Client:
+    """Commit a client of ``clinic`` with a finished intake naming them, and optionally one inbox text."""
+    client = (db.scalar(select(Client).where(Client.clinic_id == clinic.id, Client.phone == phone))
+              or Client(clinic_id=clinic.id, phone=phone))
+    db.add(client)
+    db.flush()
+    db.add(Intake(clinic_id=clinic.id, client_id=client.id, status=IntakeStatus.COMPLETE,
+                  answers={"first_name": name, "concern": "acne scars"}, flags=["screening: pregnant"],
+                  completed_at=datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)))
+    if text is not None:
+        db.add(InboundMessage(sid=f"SM{client.id:032x}", clinic_id=clinic.id, client_id=client.id, from_number=phone,
+                              body=text, handled_as="inbox", needs_attention=True,
+                              received_at=at or datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc)))
+    db.commit()
+    return client
+
+
+def confirmation_already_sent(db, plan):
+    """The client already has the plan confirmation (an unsent one is rewritten with the new date instead)."""
+    row = db.scalar(select(OutboxMessage).where(OutboxMessage.plan_id == plan.id,
+                                                OutboxMessage.kind == MessageKind.PLAN_CONFIRMATION))
+    row.status = MessageStatus.SENT
+    db.commit()

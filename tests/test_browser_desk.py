@@ -14,7 +14,7 @@ from glowline.clinics.service import add_staff_user
 from glowline.store.models import Intake, SessionStatus
 from tests.helpers import PASSWORD, make_intake, make_plan
 from tests.browser import MARKS, log_in, new_page, shot
-from tests.test_desk_api import _confirmation_already_sent, person
+from tests.helpers import confirmation_already_sent, person
 from tests.worker_helpers import work
 
 AXE = Path(__file__).parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -90,7 +90,7 @@ def test_move_a_session_and_see_the_clients_text(server, browser, desk, db, runt
     page = _page(browser)
     log_in(page, server)
     plan = desk["plan"]
-    _confirmation_already_sent(db, plan)
+    confirmation_already_sent(db, plan)
     page.goto(f"{server}/staff/plans/{plan.id}")
     page.locator('tr[data-session="1"]').get_by_role("link", name="Move with a preview session 1").click()
     page.get_by_label("New date", exact=True).fill("2026-12-04")

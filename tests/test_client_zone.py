@@ -14,7 +14,7 @@ from glowline.messages.dates import format_session_time, same_clock
 from glowline.plans.timeline import MessageSettings, build_timeline, evening_allows, in_quiet_hours, next_allowed_time
 from glowline.store.models import Client, MessageKind, OutboxMessage
 from tests.helpers import STAFF_NUMBER
-from tests.test_sms_webhook import intake_of, sms
+from tests.conversations import intake_of, sms
 from tests.test_timeline import CATALOG
 
 HAWAII = "+18085550142"
@@ -163,7 +163,7 @@ def test_spoken_and_offered_times_are_on_the_clinics_clock_with_its_zone_named()
 
 def test_a_client_elsewhere_who_calls_hears_the_session_on_the_clinics_clock(client, db, runtime, clinic, clock):
     from tests.helpers import make_plan
-    from tests.test_voice_intake import Call
+    from tests.conversations import Call
 
     plan = make_plan(db, runtime, clinic, clock, phone=HAWAII)
     plan.client.timezone = "Pacific/Honolulu"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from glowline.clinics.service import create_api_token
-from glowline.store.models import (AuditEvent, Client, InboundMessage, Intake, IntakeStatus, MessageKind, MessageStatus,
+from glowline.store.models import (AuditEvent, InboundMessage, MessageKind, MessageStatus,
                                    OutboxMessage, SessionStatus)
-from tests.helpers import make_clinic, make_plan
+from tests.helpers import confirmation_already_sent, make_clinic, make_plan, person
 from tests.worker_helpers import work
 
 
@@ -29,23 +29,6 @@ def api(client, token):
         return client.open(path, method=method, headers=headers, **kwargs)
 
     return call
-
-
-def person(db, clinic, phone: str, name: str, *, text: str | None = None, at: datetime | None = None) -> Client:
-    """Commit a client of ``clinic`` with a finished intake naming them, and optionally one inbox text."""
-    client = (db.scalar(select(Client).where(Client.clinic_id == clinic.id, Client.phone == phone))
-              or Client(clinic_id=clinic.id, phone=phone))
-    db.add(client)
-    db.flush()
-    db.add(Intake(clinic_id=clinic.id, client_id=client.id, status=IntakeStatus.COMPLETE,
-                  answers={"first_name": name, "concern": "acne scars"}, flags=["screening: pregnant"],
-                  completed_at=datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)))
-    if text is not None:
-        db.add(InboundMessage(sid=f"SM{client.id:032x}", clinic_id=clinic.id, client_id=client.id, from_number=phone,
-                              body=text, handled_as="inbox", needs_attention=True,
-                              received_at=at or datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc)))
-    db.commit()
-    return client
 
 
 @pytest.mark.parametrize("query", ["555 0123", "(212) 555-01", "+1 212", "jess", "JESSICA", "0123"])
@@ -164,7 +147,7 @@ def test_day_sessions_with_confirmation_and_not_confirmed_filter(api, db, clinic
 
 def test_move_with_notify_texts_the_client_the_new_time(api, db, clinic, runtime, clock):
     plan = make_plan(db, runtime, clinic, clock, phone="+12125550123", days=7)
-    _confirmation_already_sent(db, plan)
+    confirmation_already_sent(db, plan)
     moved = api("PATCH", f"/api/plans/{plan.id}/sessions/1",
                 json={"starts_at": "2026-12-11T15:00:00-05:00", "confirm": True})
     assert moved.status_code == 200
@@ -172,14 +155,6 @@ def test_move_with_notify_texts_the_client_the_new_time(api, db, clinic, runtime
     assert len(notice) == 1 and "moved to Fri Dec 11 at 3:00 PM" in notice[0]["text"]
     # One text about the move, from the plan service: the desk adds no second one.
     assert not [m for m in moved.json["messages"] if m["kind"] == "client_notice"]
-
-
-def _confirmation_already_sent(db, plan):
-    """The client already has the plan confirmation (an unsent one is rewritten with the new date instead)."""
-    row = db.scalar(select(OutboxMessage).where(OutboxMessage.plan_id == plan.id,
-                                                OutboxMessage.kind == MessageKind.PLAN_CONFIRMATION))
-    row.status = MessageStatus.SENT
-    db.commit()
 
 
 def test_cancel_one_session_through_the_api(api, db, clinic, runtime, clock):

@@ -12,7 +12,7 @@ from glowline.clinics.service import add_staff_user
 from glowline.store.models import AuditEvent, MessageKind, OutboxMessage, SessionStatus
 from tests.helpers import PASSWORD, make_clinic, make_plan
 from tests.helpers import csrf as _csrf
-from tests.test_desk_api import _confirmation_already_sent, person
+from tests.helpers import confirmation_already_sent, person
 from tests.test_staff_pages import _token
 
 
@@ -99,7 +99,7 @@ def test_today_filters_not_confirmed_and_exports_csv(logged_in, db, clinic, runt
 
 def test_move_asks_for_confirmation_then_moves_and_records_old_and_new(logged_in, db, clinic, runtime, clock):
     plan = make_plan(db, runtime, clinic, clock, phone="+12125550123", days=7)
-    _confirmation_already_sent(db, plan)
+    confirmation_already_sent(db, plan)
     path = f"/staff/plans/{plan.id}/sessions/1/reschedule"
     token = _token(logged_in, path)
     review = logged_in.post(path, data={"csrf_token": token, "date": "2026-12-11", "time": "15:00", "notify": "1",

@@ -302,7 +302,7 @@ def test_a_no_show_offered_times_shows_as_rebooking_offered(db, runtime, plan, c
 
 def test_an_incoming_call_press_2_offers_times_by_keypad_and_holds_the_reminders(client, db, runtime, hours, clock):
     from glowline.store.models import Channel, InboundMessage, MessageStatus
-    from tests.test_voice_intake import Call
+    from tests.conversations import Call
 
     plan = make_plan_for_caller(db, runtime, hours, clock)
     call = Call(client, "CA" + "5" * 32, caller="+12125550111")
@@ -330,7 +330,7 @@ def test_an_incoming_call_press_2_offers_times_by_keypad_and_holds_the_reminders
 
 def test_an_incoming_call_press_2_without_opening_hours_holds_the_reminders(client, db, runtime, clinic, clock):
     from glowline.store.models import MessageStatus
-    from tests.test_voice_intake import Call
+    from tests.conversations import Call
 
     plan = make_plan_for_caller(db, runtime, clinic, clock)
     call = Call(client, "CA" + "6" * 32, caller="+12125550111")

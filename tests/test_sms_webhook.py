@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 import threading
-from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import func, select
@@ -13,28 +11,10 @@ from sqlalchemy import func, select
 from glowline.store.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              MessageStatus, OutboxMessage, Plan, PlanStatus)
 from glowline.intake.engine import build_engine
-from tests.helpers import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, make_plan, twilio_post
+from tests.conversations import CLIENT, intake_of, sms
+from tests.helpers import CLINIC_NUMBER, STAFF_NUMBER, make_clinic, make_plan
 from tests.worker_helpers import advance, work
 
-CLIENT = "+12125550142"
-_sids = itertools.count(1)
-
-
-def sms(client, body: str, *, sender: str = CLIENT, to: str = CLINIC_NUMBER, sid: str | None = None, **extra):
-    """Text the app like Twilio does; returns (HTTP status, reply text)."""
-    params = {"MessageSid": sid or f"SM{next(_sids):032x}", "AccountSid": "AC" + "0" * 32, "From": sender,
-              "To": to, "Body": body, "NumMedia": "0", "SmsStatus": "received", "ApiVersion": "2010-04-01",
-              **extra}
-    response = twilio_post(client, "/twilio/sms", params)
-    if response.status_code != 200:
-        return response.status_code, None
-    root = ElementTree.fromstring(response.data)
-    return 200, "\n\n".join("".join(m.itertext()) for m in root.iter("Message"))
-
-
-def intake_of(runtime, phone: str = CLIENT) -> Intake:
-    with runtime.sessions() as s:
-        return s.scalars(select(Intake).join(Client).where(Client.phone == phone).order_by(Intake.id.desc())).first()
 
 
 def test_full_intake_with_mistakes_back_restart_stop_start_help(client, runtime, clinic, fake_twilio):

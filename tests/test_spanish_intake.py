@@ -16,9 +16,7 @@ from glowline.intake.engine import IntakeEngine, build_engine
 from glowline.normalize import parse_number, parse_yes_no
 from glowline.store.models import Client, IntakeStatus
 from tests.helpers import gather_of
-from tests.test_sms_webhook import intake_of, sms
-from tests.test_voice_intake import Call
-from tests.test_voice_intake import intake_of as call_intake_of
+from tests.conversations import Call, call_intake_of, intake_of, sms
 
 CLIENT = "+12125550188"  # a New York number at the New York clinic: no zone question
 # Words that only an English sentence of ours would hold (the clinic's name and "SMS" aside).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from glowline.store.models import Client
-from tests.test_sms_webhook import intake_of, sms
+from tests.conversations import intake_of, sms
 
 CLIENT = "+12125550177"
 

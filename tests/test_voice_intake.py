@@ -7,57 +7,12 @@ from sqlalchemy import func, select
 
 from glowline.store.models import (Channel, Client, ConsentEvent, InboundMessage, Intake, IntakeStatus, MessageKind,
                              OutboxMessage, SessionStatus)
+from tests.conversations import CALLER, Call
+from tests.conversations import call_intake_of as intake_of
 from tests.helpers import CLINIC_NUMBER, PUBLIC_BASE_URL, gather_of, make_plan, parse_twiml, said, twilio_post
 
-CALLER = "+12125550111"
 
 
-class Call:
-    """One phone call into the clinic: each step posts to the Gather action the last answer named."""
-
-    def __init__(self, client, sid: str, caller: str = CALLER, to: str = CLINIC_NUMBER):
-        self.client, self.sid, self.caller, self.to = client, sid, caller, to
-        self.action: str | None = None
-        self.root = None
-
-    def form(self, **extra) -> dict:
-        return {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.caller, "To": self.to,
-                "CallStatus": "in-progress", "Direction": "inbound", **extra}
-
-    def start(self):
-        return self._take(twilio_post(self.client, "/twilio/voice", self.form()))
-
-    def post_raw(self, **extra):
-        assert self.action and self.action.startswith(PUBLIC_BASE_URL)
-        return twilio_post(self.client, self.action.removeprefix(PUBLIC_BASE_URL), self.form(**extra))
-
-    def press(self, digits: str):
-        return self._take(self.post_raw(Digits=digits))
-
-    def say(self, words: str, confidence: float = 0.93):
-        return self._take(self.post_raw(SpeechResult=words, Confidence=str(confidence)))
-
-    def silence(self):
-        return self._take(self.post_raw())
-
-    def _take(self, response):
-        self.root = parse_twiml(response)
-        gather = gather_of(self.root)
-        self.action = gather.get("action") if gather is not None else None
-        return self.root
-
-    @property
-    def text(self) -> str:
-        return said(self.root)
-
-    @property
-    def ended(self) -> bool:
-        return self.action is None and self.root[-1].tag == "Hangup"
-
-
-def intake_of(db, phone: str = CALLER) -> Intake:
-    db.expire_all()
-    return db.scalar(select(Intake).join(Client).where(Client.phone == phone).order_by(Intake.id.desc()))
 
 
 def text_in(client, body: str, sid: str, caller: str = CALLER):
