@@ -150,26 +150,30 @@ class ConsentState:
         }
 
 
-_LATEST_ACTION = (select(ConsentEvent.action)
-                  .where(ConsentEvent.client_id == bindparam("client_id"), ConsentEvent.clinic_id == bindparam("clinic_id"))
-                  .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc()).limit(1))
+def _latest_action(client_id, clinic_id, *, decisions_only: bool):
+    """SQL for the action of the client's latest consent event at the clinic (a request is no decision)."""
+    query = select(ConsentEvent.action).where(ConsentEvent.client_id == client_id, ConsentEvent.clinic_id == clinic_id)
+    if decisions_only:
+        query = query.where(ConsentEvent.action != ConsentAction.REQUESTED.value)
+    return query.order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc()).limit(1)
+
+
+_LATEST_ACTION = _latest_action(bindparam("client_id"), bindparam("clinic_id"), decisions_only=False)
 
 
 def last_decision(client_id, clinic_id):
-    """SQL for the client's last consent decision at the clinic (a request is no decision), to read beside a row.
+    """SQL for the client's last consent decision at the clinic, to read beside a row.
 
     ``state_of`` reads the whole record; the send job needs only whether consent is current,
     and gets it in the same SELECT as the row it sends (``is_current``), not in a query of its own.
     """
-    return (select(ConsentEvent.action)
-            .where(ConsentEvent.client_id == client_id, ConsentEvent.clinic_id == clinic_id,
-                   ConsentEvent.action != ConsentAction.REQUESTED.value)
-            .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc()).limit(1).scalar_subquery())
+    return _latest_action(client_id, clinic_id, decisions_only=True).scalar_subquery()
 
 
 def is_current(last_action: str | None, client: Client) -> bool:
     """What ``state_of(...).current`` says, from ``last_decision``'s value: consent given and no opt-out since."""
-    return last_action == ConsentAction.OPT_IN.value and client.opted_out_at is None
+    status = _STATUS_OF[ConsentAction(last_action)] if last_action is not None else ConsentStatus.NONE
+    return ConsentState(status=status, opted_out_at=client.opted_out_at).current
 
 
 def history(db: Session, client: Client, clinic: Clinic) -> list[ConsentEvent]:

@@ -27,10 +27,7 @@ def row_segments(channel: Channel | str, body: str | None, counted: int | None =
 
 def _count(_mapper, _connection, target: OutboxMessage) -> None:
     """Set ``segments`` from the body of a text; a call has none."""
-    if target.channel is Channel.VOICE or target.channel == Channel.VOICE.value:
-        target.segments = None
-    elif target.body is not None:
-        target.segments = row_segments(target.channel, target.body)
+    target.segments = row_segments(target.channel, target.body)
 
 
 def _recount(mapper, connection, target: OutboxMessage) -> None:
