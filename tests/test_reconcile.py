@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
@@ -103,3 +105,14 @@ def test_row_stuck_in_sending_is_left_for_staff_after_the_timeout(runtime, db, c
     assert (row.status, row.result, row.attempts) == (MessageStatus.FAILED, OUTCOME_UNKNOWN, 1)
     assert row.last_error.startswith("outcome unknown: check Twilio")
     assert fake_twilio.attempts() == []
+
+
+def test_a_stop_that_lands_while_the_reconcile_tick_talks_to_redis_still_stops_the_worker(runtime, monkeypatch):
+    from rq.exceptions import StopRequested
+
+    def stop_arrives(*_args, **_kwargs):
+        raise StopRequested()  # what RQ's SIGTERM handler raises inside an idle worker's Redis call
+
+    monkeypatch.setattr(runtime.redis, "set", stop_arrives)
+    with pytest.raises(StopRequested):
+        request_reconcile(runtime.redis, [runtime.queue])

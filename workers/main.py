@@ -43,6 +43,7 @@ from datetime import timedelta
 
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, worker_registration
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 
 from glowline.config import Config
@@ -208,6 +209,10 @@ def request_reconcile(connection, queues, *, every: int = RECONCILE_EVERY) -> bo
             if connection.set(tick_key(queue.name), "1", nx=True, ex=max(1, every * 4 // 5)):
                 queue.enqueue(RECONCILE_JOB, at_front=True, result_ttl=300, failure_ttl=24 * 3600)
                 enqueued = True
+        except StopRequested:
+            # RQ's stop, raised by its signal handler inside whatever an idle worker is doing (here a
+            # Redis call): swallowed, the worker went back to waiting for jobs and never stopped.
+            raise
         except Exception:
             log.exception("could not enqueue the reconcile job")
     return enqueued
